@@ -1,0 +1,160 @@
+use std::time::Duration;
+
+/// The two transports a client can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// HTTP long-polling: GET to receive, POST to send.
+    Polling,
+    /// One WebSocket carrying one packet per frame.
+    Websocket,
+}
+
+impl Transport {
+    /// The name used in the `transport` query parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Polling => "polling",
+            Transport::Websocket => "websocket",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "polling" => Some(Transport::Polling),
+            "websocket" => Some(Transport::Websocket),
+            _ => None,
+        }
+    }
+}
+
+/// Engine settings, with the option names and defaults of Node's `engine.io`.
+///
+/// ```
+/// use engineio::{EngineIoConfig, Transport};
+/// use std::time::Duration;
+///
+/// let config = EngineIoConfig::builder()
+///     .path("/realtime/")
+///     .ping_interval(Duration::from_secs(10))
+///     .transports([Transport::Websocket])
+///     .build();
+/// assert_eq!(config.path, "/realtime/");
+/// assert_eq!(config.ping_timeout, Duration::from_secs(20));
+/// ```
+#[derive(Debug, Clone)]
+pub struct EngineIoConfig {
+    /// Where the engine answers; Node's default for a bare engine is `/engine.io/`.
+    pub path: String,
+    /// How often the server pings (Node: `pingInterval`, 25 s).
+    pub ping_interval: Duration,
+    /// How long the server waits for the pong before closing (Node: `pingTimeout`, 20 s).
+    pub ping_timeout: Duration,
+    /// How long a polling to WebSocket upgrade may take (Node: `upgradeTimeout`, 10 s).
+    pub upgrade_timeout: Duration,
+    /// The largest POST body or WebSocket message accepted, in bytes (Node: `maxHttpBufferSize`,
+    /// 1e6). Announced to clients as `maxPayload`.
+    pub max_http_buffer_size: usize,
+    /// Which transports clients may use (Node: `transports`, both).
+    pub transports: Vec<Transport>,
+    /// Whether polling clients may upgrade to WebSocket (Node: `allowUpgrades`, true).
+    pub allow_upgrades: bool,
+    /// The most bytes a socket may have queued for sending. Node has no such bound; here a client
+    /// that stops reading cannot make the server hold unbounded memory: once the queue holds this
+    /// much, [`Socket::send`](crate::Socket::send) fails with [`SendError::Full`](crate::SendError)
+    /// instead. A single message larger than the bound is still accepted into an empty queue.
+    pub max_buffer_size: usize,
+    /// The read buffer of each WebSocket, in bytes. Kept small: every idle connection holds one.
+    pub ws_read_buffer_size: usize,
+}
+
+impl Default for EngineIoConfig {
+    fn default() -> Self {
+        Self {
+            path: "/engine.io/".into(),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_http_buffer_size: 1_000_000,
+            transports: vec![Transport::Polling, Transport::Websocket],
+            allow_upgrades: true,
+            max_buffer_size: 4 << 20,
+            ws_read_buffer_size: 4 << 10,
+        }
+    }
+}
+
+impl EngineIoConfig {
+    pub fn builder() -> EngineIoConfigBuilder {
+        EngineIoConfigBuilder(Self::default())
+    }
+
+    pub(crate) fn allows(&self, transport: Transport) -> bool {
+        self.transports.contains(&transport)
+    }
+
+    /// The `upgrades` announced to a client that opened with `transport`.
+    pub(crate) fn upgrades_from(&self, transport: Transport) -> &'static [&'static str] {
+        if transport == Transport::Polling
+            && self.allow_upgrades
+            && self.allows(Transport::Websocket)
+        {
+            &["websocket"]
+        } else {
+            &[]
+        }
+    }
+}
+
+/// Builds an [`EngineIoConfig`]; every setting not given keeps Node's default.
+#[derive(Debug, Clone)]
+pub struct EngineIoConfigBuilder(EngineIoConfig);
+
+impl EngineIoConfigBuilder {
+    /// The mount path. A trailing `/` is added when missing, as Node does.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        self.0.path = path;
+        self
+    }
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.0.ping_interval = d;
+        self
+    }
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.0.ping_timeout = d;
+        self
+    }
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.0.upgrade_timeout = d;
+        self
+    }
+    pub fn max_http_buffer_size(mut self, bytes: usize) -> Self {
+        self.0.max_http_buffer_size = bytes;
+        self
+    }
+    pub fn transports(mut self, transports: impl IntoIterator<Item = Transport>) -> Self {
+        self.0.transports = transports.into_iter().collect();
+        self
+    }
+    pub fn allow_upgrades(mut self, allow: bool) -> Self {
+        self.0.allow_upgrades = allow;
+        self
+    }
+    pub fn max_buffer_size(mut self, bytes: usize) -> Self {
+        self.0.max_buffer_size = bytes;
+        self
+    }
+    pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.0.ws_read_buffer_size = bytes;
+        self
+    }
+    pub fn build(self) -> EngineIoConfig {
+        self.0
+    }
+}

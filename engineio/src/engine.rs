@@ -1,0 +1,364 @@
+use crate::config::{EngineIoConfig, Transport};
+use crate::error::RequestError;
+use crate::handshake::{parse_query, Handshake};
+use crate::message::{CloseReason, Message};
+use crate::{heartbeat, polling, websocket, EngineIoHandler, Sid, Socket};
+use axum::extract::{ConnectInfo, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use http::{HeaderMap, Method};
+use parser::engineio::Packet;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use tower_http::cors::CorsLayer;
+
+type AllowRequest =
+    dyn Fn(&Handshake) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync;
+type InitialHeaders = dyn Fn(&Handshake, &mut HeaderMap) + Send + Sync;
+
+/// The handshake body, its fields in the order Node sends them.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenPacket<'a> {
+    sid: &'a str,
+    upgrades: &'static [&'static str],
+    ping_interval: u64,
+    ping_timeout: u64,
+    max_payload: usize,
+}
+
+/// An engine.io v4 server: the sessions, and the HTTP entry point both transports arrive through.
+///
+/// Cloning is cheap and every clone is the same server.
+///
+/// ```no_run
+/// use engineio::{CloseReason, EngineIo, EngineIoConfig, EngineIoHandler, Message, Socket};
+/// use std::sync::Arc;
+///
+/// struct Echo;
+/// impl EngineIoHandler for Echo {
+///     type Data = ();
+///     fn on_connect(&self, _socket: Arc<Socket>) {}
+///     fn on_message(&self, socket: &Arc<Socket>, message: Message) {
+///         let _ = socket.send(message);
+///     }
+///     fn on_close(&self, _socket: &Arc<Socket>, _reason: CloseReason) {}
+/// }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let engine = EngineIo::builder(Echo).config(EngineIoConfig::default()).build();
+/// // The app keeps its own routes; the engine answers under `/engine.io/`.
+/// let app = axum::Router::new()
+///     .route("/health", axum::routing::get(|| async { "ok" }))
+///     .merge(engine.router());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
+pub struct EngineIo<H: EngineIoHandler> {
+    inner: Arc<Inner<H>>,
+}
+
+struct Inner<H: EngineIoHandler> {
+    config: EngineIoConfig,
+    handler: H,
+    sockets: RwLock<HashMap<Sid, Arc<Socket<H::Data>>>>,
+    allow_request: Option<Box<AllowRequest>>,
+    initial_headers: Option<Box<InitialHeaders>>,
+    cors: Option<CorsLayer>,
+}
+
+impl<H: EngineIoHandler> Clone for EngineIo<H> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// Builds an [`EngineIo`] from a handler, a config and the optional hooks.
+pub struct EngineIoBuilder<H: EngineIoHandler> {
+    handler: H,
+    config: EngineIoConfig,
+    allow_request: Option<Box<AllowRequest>>,
+    initial_headers: Option<Box<InitialHeaders>>,
+    cors: Option<CorsLayer>,
+}
+
+impl<H: EngineIoHandler> EngineIoBuilder<H> {
+    pub fn config(mut self, config: EngineIoConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Decides whether a handshake may open a session (Node's `allowRequest`). An `Err` answers
+    /// 403 `{"code":4,"message":<the error>}`. Take what you need from the handshake before the
+    /// `async` block:
+    ///
+    /// ```
+    /// # use engineio::{EngineIo, EngineIoHandler};
+    /// # fn build<H: EngineIoHandler>(handler: H) -> EngineIo<H> {
+    /// EngineIo::builder(handler)
+    ///     .allow_request(|handshake| {
+    ///         let token = handshake.query("token").map(str::to_owned);
+    ///         async move {
+    ///             match token.as_deref() {
+    ///                 Some("let-me-in") => Ok(()),
+    ///                 _ => Err("bad token".to_owned()),
+    ///             }
+    ///         }
+    ///     })
+    ///     .build()
+    /// # }
+    /// ```
+    pub fn allow_request<F, Fut>(mut self, allow: F) -> Self
+    where
+        F: Fn(&Handshake) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.allow_request = Some(Box::new(move |handshake| Box::pin(allow(handshake))));
+        self
+    }
+
+    /// Adds headers to the response that opens a session, e.g. a cookie (Node's
+    /// `initial_headers` event).
+    pub fn initial_headers<F>(mut self, add: F) -> Self
+    where
+        F: Fn(&Handshake, &mut HeaderMap) + Send + Sync + 'static,
+    {
+        self.initial_headers = Some(Box::new(add));
+        self
+    }
+
+    /// Answers cross-origin requests and preflights (Node's `cors` option). Off unless given.
+    pub fn cors(mut self, cors: CorsLayer) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    pub fn build(self) -> EngineIo<H> {
+        EngineIo {
+            inner: Arc::new(Inner {
+                config: self.config,
+                handler: self.handler,
+                sockets: RwLock::default(),
+                allow_request: self.allow_request,
+                initial_headers: self.initial_headers,
+                cors: self.cors,
+            }),
+        }
+    }
+}
+
+impl<H: EngineIoHandler> EngineIo<H> {
+    pub fn builder(handler: H) -> EngineIoBuilder<H> {
+        EngineIoBuilder {
+            handler,
+            config: EngineIoConfig::default(),
+            allow_request: None,
+            initial_headers: None,
+            cors: None,
+        }
+    }
+
+    pub fn config(&self) -> &EngineIoConfig {
+        &self.inner.config
+    }
+
+    pub fn handler(&self) -> &H {
+        &self.inner.handler
+    }
+
+    /// The routes of the engine's path, to merge into an app's `Router`; the app's other routes
+    /// are untouched.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let engine = self.clone();
+        let handle = move |req: Request| {
+            let engine = engine.clone();
+            async move { engine.handle(req).await }
+        };
+        let path = self.inner.config.path.as_str();
+        let router = Router::new()
+            .route(path, any(handle.clone()))
+            .route(&format!("{path}{{*rest}}"), any(handle));
+        match &self.inner.cors {
+            Some(cors) => router.layer(cors.clone()),
+            None => router,
+        }
+    }
+
+    /// Answers one HTTP request addressed to the engine: for mounting it by other means than
+    /// [`router`](Self::router).
+    pub async fn handle(&self, req: Request) -> Response {
+        match self.dispatch(req).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+
+    /// A connected socket by id.
+    pub fn socket(&self, id: &str) -> Option<Arc<Socket<H::Data>>> {
+        let sid = Sid::parse(id)?;
+        self.read_sockets().get(&sid).cloned()
+    }
+
+    /// Every connected socket.
+    pub fn sockets(&self) -> Vec<Arc<Socket<H::Data>>> {
+        self.read_sockets().values().cloned().collect()
+    }
+
+    /// How many sockets are connected (Node's `clientsCount`).
+    pub fn count(&self) -> usize {
+        self.read_sockets().len()
+    }
+
+    /// Closes every socket once its queue is sent (reason `forced close`).
+    pub fn close(&self) {
+        for socket in self.sockets() {
+            socket.close();
+        }
+    }
+
+    async fn dispatch(&self, mut req: Request) -> Result<Response, RequestError> {
+        let query = parse_query(req.uri().query());
+        let param = |key: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let transport = param("transport")
+            .and_then(Transport::from_name)
+            .filter(|t| self.inner.config.allows(*t))
+            .ok_or(RequestError::UnknownTransport)?;
+        let upgrade = websocket::is_upgrade_request(&req);
+
+        if let Some(sid) = param("sid") {
+            let socket = self.socket(sid).ok_or(RequestError::UnknownSid)?;
+            if !upgrade && socket.transport() != transport {
+                return Err(RequestError::BadRequest);
+            }
+            return match transport {
+                Transport::Polling => polling::serve(self, socket, req).await,
+                Transport::Websocket => websocket::upgrade(self, socket, &mut req),
+            };
+        }
+
+        if req.method() != Method::GET {
+            return Err(RequestError::BadHandshakeMethod);
+        }
+        if transport == Transport::Websocket && !upgrade {
+            return Err(RequestError::BadRequest);
+        }
+        let eio_v4 = param("EIO") == Some("4");
+        let remote_addr = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0);
+        let handshake = Handshake::new(
+            req.uri().clone(),
+            req.headers().clone(),
+            remote_addr,
+            transport,
+            query,
+        );
+        if let Some(allow) = &self.inner.allow_request {
+            allow(&handshake).await.map_err(RequestError::Forbidden)?;
+        }
+        if !eio_v4 {
+            return Err(RequestError::UnsupportedProtocolVersion);
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(add) = &self.inner.initial_headers {
+            add(&handshake, &mut headers);
+        }
+        let mut response = match transport {
+            Transport::Polling => polling::open(self, handshake).await?,
+            Transport::Websocket => websocket::open(self, handshake, &mut req)?,
+        };
+        response.headers_mut().extend(headers);
+        Ok(response)
+    }
+
+    /// Registers a new session, queues its open packet and starts its heartbeat.
+    pub(crate) fn open_socket(
+        &self,
+        handshake: Handshake,
+        transport: Transport,
+    ) -> Arc<Socket<H::Data>> {
+        let sid = Sid::random();
+        let config = &self.inner.config;
+        let socket = Arc::new(Socket::new(
+            sid,
+            handshake,
+            H::Data::default(),
+            transport,
+            config.max_buffer_size,
+        ));
+        let open = OpenPacket {
+            sid: sid.as_str(),
+            upgrades: config.upgrades_from(transport),
+            ping_interval: config.ping_interval.as_millis() as u64,
+            ping_timeout: config.ping_timeout.as_millis() as u64,
+            max_payload: config.max_http_buffer_size,
+        };
+        let open = serde_json::to_string(&open).unwrap_or_default();
+        socket.send_control(Packet::Open(open.into()).encode());
+        self.write_sockets().insert(sid, socket.clone());
+        heartbeat::spawn(self.clone(), socket.clone());
+        self.inner.handler.on_connect(socket.clone());
+        socket
+    }
+
+    /// Handles one packet from the client, whichever transport brought it.
+    pub(crate) fn on_packet(&self, socket: &Arc<Socket<H::Data>>, packet: Packet) {
+        if socket.is_closed() {
+            return;
+        }
+        match packet {
+            Packet::Message(text) => self.inner.handler.on_message(socket, Message::Text(text)),
+            Packet::Binary(bytes) => self
+                .inner
+                .handler
+                .on_message(socket, Message::Binary(bytes)),
+            Packet::Pong(_) => heartbeat::on_pong(socket),
+            Packet::Close => self.close_socket(socket, CloseReason::TransportClose),
+            // In v4 only the server pings; a ping from the client breaks the protocol.
+            Packet::Ping(_) => self.close_socket(socket, CloseReason::TransportError),
+            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {}
+        }
+    }
+
+    /// Ends a session now: unregisters it, wakes its transports and tells the handler, once.
+    pub(crate) fn close_socket(&self, socket: &Arc<Socket<H::Data>>, reason: CloseReason) {
+        // A socket closed by the server whose transport never came back to take its close
+        // packet times out on its heartbeat, but it was closed by the server all the same.
+        let reason = match reason {
+            CloseReason::PingTimeout if socket.is_closing() => CloseReason::ForcedClose,
+            reason => reason,
+        };
+        if socket.mark_closed(reason) {
+            self.write_sockets().remove(&socket.id());
+            tracing::debug!(sid = %socket.id(), %reason, "engine.io session closed");
+            self.inner.handler.on_close(socket, reason);
+        }
+    }
+
+    fn read_sockets(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Arc<Socket<H::Data>>>> {
+        self.inner.sockets.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_sockets(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Sid, Arc<Socket<H::Data>>>> {
+        self.inner
+            .sockets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,64 @@
+use crate::Transport;
+use http::{HeaderMap, Uri};
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// The HTTP request that opened a session, kept on the socket for the application: Node's
+/// `socket.request`.
+///
+/// The remote address is known when the app is served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub remote_addr: Option<SocketAddr>,
+    /// When the handshake was received.
+    pub issued: SystemTime,
+    /// The transport the session was opened with.
+    pub transport: Transport,
+    query: Vec<(String, String)>,
+}
+
+impl Handshake {
+    pub(crate) fn new(
+        uri: Uri,
+        headers: HeaderMap,
+        remote_addr: Option<SocketAddr>,
+        transport: Transport,
+        query: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            uri,
+            headers,
+            remote_addr,
+            issued: SystemTime::now(),
+            transport,
+            query,
+        }
+    }
+
+    /// The first value of a query parameter, URL-decoded.
+    pub fn query(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every query parameter in order, URL-decoded.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// A header value as text, when it is valid text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub(crate) fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}

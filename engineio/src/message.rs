@@ -1,0 +1,102 @@
+use bytes::Bytes;
+use parser::engineio::{Frame, Packet};
+use parser::Str;
+use std::fmt;
+
+/// An application message, as the peer sent it or as it will travel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Text(Str),
+    Binary(Bytes),
+}
+
+impl Message {
+    /// The frame this message travels as (`4` + text, or the raw bytes).
+    pub fn into_frame(self) -> Frame {
+        match self {
+            Message::Text(s) => Packet::Message(s).encode(),
+            Message::Binary(b) => Frame::Binary(b),
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::Text(s.into())
+    }
+}
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s.into())
+    }
+}
+impl From<Str> for Message {
+    fn from(s: Str) -> Self {
+        Message::Text(s)
+    }
+}
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::Binary(b.into())
+    }
+}
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
+    }
+}
+
+/// Why a send was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The socket is closed or closing.
+    Closed,
+    /// The socket's queue already holds `max_buffer_size` bytes: the client is not reading fast
+    /// enough.
+    Full,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::Closed => "socket closed",
+            SendError::Full => "socket write buffer full",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Why a session ended, named as Node's engine.io names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The client closed the connection or sent a close packet.
+    TransportClose,
+    /// The transport failed: an aborted or overlapping request, a payload over the limit, a
+    /// WebSocket error.
+    TransportError,
+    /// No pong within `ping_timeout` of a ping.
+    PingTimeout,
+    /// The client sent something that is not engine.io.
+    ParseError,
+    /// The server closed the socket.
+    ForcedClose,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedClose => "forced close",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,211 @@
+//! HTTP long-polling: a GET waits for what the server has queued and takes all of it as one
+//! payload; a POST carries the client's packets.
+
+use crate::message::CloseReason;
+use crate::socket::Batch;
+use crate::{EngineIo, EngineIoHandler, RequestError, Socket, Transport};
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, Method, StatusCode};
+use parser::engineio::{decode_payload, encode_payload, Frame};
+use parser::Str;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+const NOOP: Frame = Frame::Text(Str::from_static("6"));
+const CLOSE: Frame = Frame::Text(Str::from_static("1"));
+
+/// Answers the handshake GET: the new session's open packet is already queued, so the poll
+/// returns at once.
+pub(crate) async fn open<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    handshake: crate::Handshake,
+) -> Result<Response, RequestError> {
+    let socket = engine.open_socket(handshake, Transport::Polling);
+    poll(engine, socket).await
+}
+
+pub(crate) async fn serve<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    socket: Arc<Socket<H::Data>>,
+    req: Request,
+) -> Result<Response, RequestError> {
+    match *req.method() {
+        Method::GET => poll(engine, socket).await,
+        Method::POST => post(engine, socket, req).await,
+        _ => Err(RequestError::BadRequest),
+    }
+}
+
+/// Closes the session when a request ends before its answer was ready: the client went away.
+struct AbortGuard<'a, H: EngineIoHandler> {
+    engine: &'a EngineIo<H>,
+    socket: &'a Arc<Socket<H::Data>>,
+    active: &'a AtomicBool,
+    finished: bool,
+}
+
+impl<H: EngineIoHandler> Drop for AbortGuard<'_, H> {
+    fn drop(&mut self) {
+        self.active.store(false, Ordering::Release);
+        if !self.finished {
+            self.engine
+                .close_socket(self.socket, CloseReason::TransportError);
+        }
+    }
+}
+
+async fn poll<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    socket: Arc<Socket<H::Data>>,
+) -> Result<Response, RequestError> {
+    if socket.poll_active.swap(true, Ordering::AcqRel) {
+        // Two GETs at once: Node ends the session; the pending GET gets the close packet.
+        engine.close_socket(&socket, CloseReason::TransportError);
+        return Err(RequestError::BadRequest);
+    }
+    let mut guard = AbortGuard {
+        engine,
+        socket: &socket,
+        active: &socket.poll_active,
+        finished: false,
+    };
+    let batch = wait_for_batch(&socket).await;
+    socket.writable.store(false, Ordering::Release);
+    guard.finished = true;
+    drop(guard);
+
+    if !batch.frames.is_empty() {
+        engine.handler().on_flush(&socket, &batch.frames);
+    }
+    let mut body = encode_payload(&batch.frames);
+    if batch.closing {
+        if !body.is_empty() {
+            body.push(parser::engineio::SEPARATOR);
+        }
+        CLOSE.write_polling(&mut body);
+        engine.close_socket(&socket, CloseReason::ForcedClose);
+    } else if !batch.frames.is_empty() && !socket.is_closed() {
+        engine.handler().on_drain(&socket);
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// Waits until there is something to answer a GET with.
+async fn wait_for_batch<D>(socket: &Socket<D>) -> Batch {
+    let single = |frame: Frame| Batch {
+        frames: vec![frame],
+        closing: false,
+    };
+    loop {
+        // Created before the checks, so a wake-up between a check and the wait is not lost.
+        let woken = socket.wake.notified();
+        let upgrade_moved = socket.upgrade_signal.notified();
+        if socket.is_closed() {
+            // A client that asked to close gets a noop, as in Node; any other end, a close.
+            return match socket.close_reason() {
+                Some(CloseReason::TransportClose) => single(NOOP),
+                _ => single(CLOSE),
+            };
+        }
+        if socket.transport() != Transport::Polling {
+            return single(NOOP);
+        }
+        let batch = socket.take_batch();
+        if !batch.frames.is_empty() || batch.closing {
+            return batch;
+        }
+        // The upgrade is probed: answer now so the client can pause polling and finish it.
+        if socket.upgrading.load(Ordering::Acquire) {
+            return single(NOOP);
+        }
+        socket.writable.store(true, Ordering::Release);
+        tokio::select! {
+            _ = woken => {}
+            _ = upgrade_moved => {}
+            _ = socket.closed.wait() => {}
+        }
+    }
+}
+
+async fn post<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    socket: Arc<Socket<H::Data>>,
+    req: Request,
+) -> Result<Response, RequestError> {
+    if socket.post_active.swap(true, Ordering::AcqRel) {
+        engine.close_socket(&socket, CloseReason::TransportError);
+        return Err(RequestError::BadRequest);
+    }
+    let mut guard = AbortGuard {
+        engine,
+        socket: &socket,
+        active: &socket.post_active,
+        finished: false,
+    };
+    // v4 sends binary as base64 text; a binary body is not a v4 client.
+    let binary_body = req.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .eq_ignore_ascii_case(b"application/octet-stream")
+    });
+    if binary_body {
+        return Err(RequestError::BadRequest);
+    }
+    let limit = engine.config().max_http_buffer_size;
+    let declared_too_large = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|len| len > limit as u64);
+    let body = if declared_too_large {
+        None
+    } else {
+        match axum::body::to_bytes(req.into_body(), limit).await {
+            Ok(body) => Some(body),
+            Err(e) if is_length_limit(&e) => None,
+            // The client went away mid-body: the guard closes the session.
+            Err(_) => return Err(RequestError::BadRequest),
+        }
+    };
+    let Some(body) = body else {
+        return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    };
+    guard.finished = true;
+    drop(guard);
+
+    for packet in decode_payload(body) {
+        match packet {
+            Ok(packet) => engine.on_packet(&socket, packet),
+            Err(_) => {
+                engine.close_socket(&socket, CloseReason::ParseError);
+                break;
+            }
+        }
+        if socket.is_closed() {
+            break;
+        }
+    }
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
+        "ok",
+    )
+        .into_response())
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}

@@ -1,0 +1,248 @@
+use crate::handshake::Handshake;
+use crate::message::{CloseReason, Message, SendError};
+use crate::signal::Signal;
+use crate::{Sid, Transport};
+use parser::engineio::Frame;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use tokio::sync::Notify;
+
+/// One engine.io session, whichever transport it is on now.
+///
+/// Sending never waits: frames go into a bounded queue that the transport drains whole, each
+/// WebSocket batch with one flush, each polling GET as one payload. `D` is the application's
+/// per-socket data, created with `Default` when the session opens.
+///
+/// ```no_run
+/// # use engineio::Socket;
+/// fn greet(socket: &Socket) {
+///     match socket.send("hello") {
+///         Ok(()) => {}
+///         Err(e) => eprintln!("{} not greeted: {e}", socket.id()),
+///     }
+/// }
+/// ```
+pub struct Socket<D = ()> {
+    id: Sid,
+    handshake: Handshake,
+    data: D,
+    max_buffer_size: usize,
+    buffer: Mutex<WriteBuffer>,
+    /// Wakes the active transport's writer when the queue goes from empty to not.
+    pub(crate) wake: Notify,
+    /// Wakes pending polling GETs when an upgrade is probed or completes.
+    pub(crate) upgrade_signal: Notify,
+    pub(crate) closed: Signal,
+    close_reason: OnceLock<CloseReason>,
+    pub(crate) pong: Notify,
+    pub(crate) awaiting_pong: AtomicBool,
+    transport: AtomicU8,
+    /// A WebSocket for this sid has arrived; a second one is refused.
+    pub(crate) upgrade_started: AtomicBool,
+    /// The upgrade WebSocket has been probed: polling GETs get a noop so the client can pause.
+    pub(crate) upgrading: AtomicBool,
+    pub(crate) writable: AtomicBool,
+    pub(crate) poll_active: AtomicBool,
+    pub(crate) post_active: AtomicBool,
+}
+
+#[derive(Default)]
+struct WriteBuffer {
+    frames: Vec<Frame>,
+    bytes: usize,
+    /// `close()` was called: nothing more is queued, and the batch that carries this flag is
+    /// the last one, after which the transport closes.
+    closing: bool,
+}
+
+/// What a transport takes from the queue in one go.
+pub(crate) struct Batch {
+    pub frames: Vec<Frame>,
+    pub closing: bool,
+}
+
+impl<D> Socket<D> {
+    pub(crate) fn new(
+        id: Sid,
+        handshake: Handshake,
+        data: D,
+        transport: Transport,
+        max_buffer_size: usize,
+    ) -> Self {
+        Self {
+            id,
+            data,
+            max_buffer_size,
+            transport: AtomicU8::new(transport as u8),
+            handshake,
+            buffer: Mutex::default(),
+            wake: Notify::new(),
+            upgrade_signal: Notify::new(),
+            closed: Signal::default(),
+            close_reason: OnceLock::new(),
+            pong: Notify::new(),
+            awaiting_pong: AtomicBool::new(false),
+            upgrade_started: AtomicBool::new(false),
+            upgrading: AtomicBool::new(false),
+            writable: AtomicBool::new(transport == Transport::Websocket),
+            poll_active: AtomicBool::new(false),
+            post_active: AtomicBool::new(false),
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> Sid {
+        self.id
+    }
+
+    /// The request that opened the session.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The application's data for this socket.
+    pub fn data(&self) -> &D {
+        &self.data
+    }
+
+    /// The transport in use now (it changes once, when a polling session upgrades).
+    pub fn transport(&self) -> Transport {
+        if self.transport.load(Ordering::Acquire) == Transport::Websocket as u8 {
+            Transport::Websocket
+        } else {
+            Transport::Polling
+        }
+    }
+
+    /// Whether a send now would go out without waiting: a polling GET is pending, or the
+    /// WebSocket is not in the middle of a write. Volatile messages are dropped when it is false.
+    pub fn is_writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire) && !self.is_closed()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_set()
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.close_reason.get().copied()
+    }
+
+    /// Queues a message.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_frame(message.into().into_frame())
+    }
+
+    /// Queues an already encoded frame: how one encoding is shared by every recipient of a
+    /// broadcast. The frame must be an engine.io message (text starting with `4`, or binary).
+    pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        self.send_frames(std::iter::once(frame))
+    }
+
+    /// Queues frames together: none of them or all of them, contiguous (a socket.io packet and
+    /// its binary attachments).
+    pub fn send_frames(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let frames = frames.into_iter();
+        let mut buffer = self.lock_buffer();
+        if buffer.closing || self.is_closed() {
+            return Err(SendError::Closed);
+        }
+        let was_empty = buffer.frames.is_empty();
+        let start = buffer.frames.len();
+        let mut added = 0;
+        for frame in frames {
+            added += frame.len();
+            buffer.frames.push(frame);
+        }
+        if !was_empty && buffer.bytes + added > self.max_buffer_size {
+            buffer.frames.truncate(start);
+            return Err(SendError::Full);
+        }
+        buffer.bytes += added;
+        drop(buffer);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Closes the session once what is queued has been sent: the close reason is
+    /// `forced close`. Sends after this fail.
+    pub fn close(&self) {
+        let mut buffer = self.lock_buffer();
+        if buffer.closing || self.is_closed() {
+            return;
+        }
+        buffer.closing = true;
+        drop(buffer);
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.lock_buffer().closing
+    }
+
+    /// Queues an engine packet (ping, noop) that the queue bound does not apply to.
+    pub(crate) fn send_control(&self, frame: Frame) {
+        let mut buffer = self.lock_buffer();
+        if buffer.closing || self.is_closed() {
+            return;
+        }
+        let was_empty = buffer.frames.is_empty();
+        buffer.bytes += frame.len();
+        buffer.frames.push(frame);
+        drop(buffer);
+        if was_empty {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Takes everything queued. A transport that gets `closing` writes the frames, then closes.
+    pub(crate) fn take_batch(&self) -> Batch {
+        let mut buffer = self.lock_buffer();
+        buffer.bytes = 0;
+        Batch {
+            frames: std::mem::take(&mut buffer.frames),
+            closing: buffer.closing,
+        }
+    }
+
+    pub(crate) fn has_queued(&self) -> bool {
+        let buffer = self.lock_buffer();
+        !buffer.frames.is_empty() || buffer.closing
+    }
+
+    pub(crate) fn set_transport(&self, transport: Transport) {
+        self.transport.store(transport as u8, Ordering::Release);
+    }
+
+    /// Marks the session closed; true for the first caller only, who then reports it.
+    pub(crate) fn mark_closed(&self, reason: CloseReason) -> bool {
+        if self.close_reason.set(reason).is_err() {
+            return false;
+        }
+        self.closed.set();
+        // Queued frames will never be sent: free them now rather than with the last reference.
+        let mut buffer = self.lock_buffer();
+        buffer.frames = Vec::new();
+        buffer.bytes = 0;
+        true
+    }
+
+    fn lock_buffer(&self) -> MutexGuard<'_, WriteBuffer> {
+        // The lock is never held across code that can panic, but a poisoned queue is still a
+        // valid queue: keep serving rather than propagate.
+        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<D> std::fmt::Debug for Socket<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("transport", &self.transport())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

@@ -1,0 +1,240 @@
+//! The WebSocket transport: the HTTP upgrade through hyper, the polling to WebSocket upgrade
+//! (probe), and the one task that reads frames and writes batches for a socket.
+
+use crate::message::CloseReason;
+use crate::{EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
+use axum::extract::Request;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use parser::engineio::{Frame, Packet};
+use parser::Str;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// How long a closing WebSocket may take to say goodbye to a peer that does not read.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+pub(crate) fn is_upgrade_request(req: &Request) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// A session opened directly on a WebSocket.
+pub(crate) fn open<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    handshake: Handshake,
+    req: &mut Request,
+) -> Result<Response, RequestError> {
+    let (response, on_upgrade) = accept(req)?;
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let Some(ws) = connect(&engine, on_upgrade).await else {
+            return;
+        };
+        let socket = engine.open_socket(handshake, Transport::Websocket);
+        run(&engine, &socket, ws).await;
+    });
+    Ok(response)
+}
+
+/// A WebSocket for an existing polling session: probe it, then move the session onto it.
+pub(crate) fn upgrade<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    socket: Arc<Socket<H::Data>>,
+    req: &mut Request,
+) -> Result<Response, RequestError> {
+    let (response, on_upgrade) = accept(req)?;
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let Some(mut ws) = connect(&engine, on_upgrade).await else {
+            return;
+        };
+        let refused = !engine.config().allow_upgrades
+            || socket.transport() != Transport::Polling
+            || socket.upgrade_started.swap(true, Ordering::AcqRel);
+        if refused {
+            close_quietly(&mut ws).await;
+            return;
+        }
+        let upgrade_timeout = engine.config().upgrade_timeout;
+        match timeout(upgrade_timeout, probe(&socket, &mut ws)).await {
+            Ok(true) if !socket.is_closed() => {
+                socket.set_transport(Transport::Websocket);
+                socket.upgrading.store(false, Ordering::Release);
+                socket.writable.store(true, Ordering::Release);
+                socket.upgrade_signal.notify_waiters();
+                engine.handler().on_upgrade(&socket);
+                run(&engine, &socket, ws).await;
+            }
+            _ => {
+                // The session stays on polling; the client may try again.
+                socket.upgrading.store(false, Ordering::Release);
+                socket.upgrade_started.store(false, Ordering::Release);
+                socket.upgrade_signal.notify_waiters();
+                close_quietly(&mut ws).await;
+            }
+        }
+    });
+    Ok(response)
+}
+
+/// The probe exchange: `2probe` is answered `3probe`, then `5` completes the upgrade. True when
+/// it completed; anything else aborts it, as in Node.
+async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
+    loop {
+        let message = tokio::select! {
+            message = ws.next() => message,
+            _ = socket.closed.wait() => return false,
+        };
+        let packet = match message {
+            Some(Ok(WsMessage::Text(text))) => Packet::decode_text(into_str(text)),
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+            _ => return false,
+        };
+        match packet {
+            Ok(Packet::Ping(data)) if data == "probe" => {
+                let pong = Packet::Pong(Str::from_static("probe")).encode();
+                if ws.send(to_ws(pong)).await.is_err() {
+                    return false;
+                }
+                socket.upgrading.store(true, Ordering::Release);
+                socket.upgrade_signal.notify_waiters();
+            }
+            Ok(Packet::Upgrade) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Serves a socket whose transport is this WebSocket until the session ends.
+async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Data>>, mut ws: Ws) {
+    let reason = loop {
+        let batch = socket.take_batch();
+        if !batch.frames.is_empty() {
+            engine.handler().on_flush(socket, &batch.frames);
+            socket.writable.store(false, Ordering::Release);
+            let written = tokio::select! {
+                written = write_batch(&mut ws, batch.frames) => written,
+                _ = socket.closed.wait() => break None,
+            };
+            socket.writable.store(true, Ordering::Release);
+            if written.is_err() {
+                break Some(CloseReason::TransportError);
+            }
+            if !socket.has_queued() {
+                engine.handler().on_drain(socket);
+            }
+        }
+        if batch.closing {
+            break Some(CloseReason::ForcedClose);
+        }
+        tokio::select! {
+            biased;
+            _ = socket.closed.wait() => break None,
+            _ = socket.wake.notified() => {}
+            message = ws.next() => match message {
+                Some(Ok(WsMessage::Text(text))) => match Packet::decode_text(into_str(text)) {
+                    Ok(packet) => engine.on_packet(socket, packet),
+                    Err(_) => break Some(CloseReason::ParseError),
+                },
+                Some(Ok(WsMessage::Binary(bytes))) => engine.on_packet(socket, Packet::Binary(bytes)),
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
+                Some(Ok(WsMessage::Close(_))) | None => break Some(CloseReason::TransportClose),
+                Some(Err(error)) => {
+                    tracing::debug!(sid = %socket.id(), %error, "websocket error");
+                    break Some(CloseReason::TransportError);
+                }
+            },
+        }
+    };
+    if let Some(reason) = reason {
+        engine.close_socket(socket, reason);
+    }
+    close_quietly(&mut ws).await;
+}
+
+async fn write_batch(ws: &mut Ws, frames: Vec<Frame>) -> Result<(), WsError> {
+    for frame in frames {
+        ws.feed(to_ws(frame)).await?;
+    }
+    ws.flush().await
+}
+
+async fn close_quietly(ws: &mut Ws) {
+    let _ = timeout(CLOSE_GRACE, ws.close(None)).await;
+}
+
+fn to_ws(frame: Frame) -> WsMessage {
+    match frame {
+        // SAFETY: `Str` holds valid UTF-8 by construction.
+        Frame::Text(text) => {
+            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(text.into_bytes()) })
+        }
+        Frame::Binary(bytes) => WsMessage::Binary(bytes),
+    }
+}
+
+fn into_str(text: Utf8Bytes) -> Str {
+    // SAFETY: tungstenite validated the frame as UTF-8.
+    unsafe { Str::from_utf8_unchecked(text.into()) }
+}
+
+/// Checks the upgrade request and builds the 101 answer; a request that is not a valid
+/// WebSocket handshake gets 400.
+fn accept(req: &mut Request) -> Result<(Response, OnUpgrade), RequestError> {
+    let headers = req.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let valid = req.method() == http::Method::GET
+        && has_token(header::CONNECTION, "upgrade")
+        && has_token(header::UPGRADE, "websocket")
+        && headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| valid);
+    let accept_key = key
+        .map(|key| derive_accept_key(key.as_bytes()))
+        .ok_or(RequestError::BadRequest)?;
+    let on_upgrade = req
+        .extensions_mut()
+        .remove::<OnUpgrade>()
+        .ok_or(RequestError::BadRequest)?;
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let out: &mut HeaderMap = response.headers_mut();
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    let accept_value = HeaderValue::from_str(&accept_key).map_err(|_| RequestError::BadRequest)?;
+    out.insert(header::SEC_WEBSOCKET_ACCEPT, accept_value);
+    Ok((response, on_upgrade))
+}
+
+async fn connect<H: EngineIoHandler>(engine: &EngineIo<H>, on_upgrade: OnUpgrade) -> Option<Ws> {
+    let upgraded = on_upgrade.await.ok()?;
+    let config = engine.config();
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(config.ws_read_buffer_size)
+        .write_buffer_size(config.ws_read_buffer_size)
+        .max_message_size(Some(config.max_http_buffer_size))
+        .max_frame_size(Some(config.max_http_buffer_size));
+    Some(
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
+            .await,
+    )
+}
