@@ -88,14 +88,7 @@ async fn poll<H: EngineIoHandler>(
     } else if !batch.frames.is_empty() && !socket.is_closed() {
         engine.handler().on_drain(&socket);
     }
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=UTF-8"),
-        )],
-        body,
-    )
-        .into_response())
+    Ok(respond("text/plain; charset=UTF-8", body))
 }
 
 /// Waits until there is something to answer a GET with.
@@ -192,11 +185,21 @@ async fn post<H: EngineIoHandler>(
             break;
         }
     }
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
-        "ok",
+    // text/html rather than text/plain, as Node answers: some browsers offered text/plain as a
+    // download.
+    Ok(respond("text/html", "ok".to_owned()))
+}
+
+/// A polling answer; never cached, since each one is a different slice of the session.
+fn respond(content_type: &'static str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {
