@@ -18,6 +18,14 @@ impl Str {
         }
     }
 
+    /// Wraps bytes the caller knows to be UTF-8 (e.g. a WebSocket text frame, already checked).
+    ///
+    /// # Safety
+    /// `bytes` must be valid UTF-8.
+    pub unsafe fn from_utf8_unchecked(bytes: Bytes) -> Self {
+        Str(bytes)
+    }
+
     /// A string from a `'static` literal, without allocating.
     pub const fn from_static(s: &'static str) -> Self {
         Str(Bytes::from_static(s.as_bytes()))

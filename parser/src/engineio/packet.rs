@@ -190,7 +190,10 @@ mod tests {
 
     #[test]
     fn encodes_every_type() {
-        assert_eq!(Packet::Open(r#"{"sid":"a"}"#.into()).encode(), text(r#"0{"sid":"a"}"#));
+        assert_eq!(
+            Packet::Open(r#"{"sid":"a"}"#.into()).encode(),
+            text(r#"0{"sid":"a"}"#)
+        );
         assert_eq!(Packet::Close.encode(), text("1"));
         assert_eq!(Packet::Ping("probe".into()).encode(), text("2probe"));
         assert_eq!(Packet::Pong(Str::default()).encode(), text("3"));
@@ -203,8 +206,14 @@ mod tests {
 
     #[test]
     fn decodes_text_frames() {
-        assert_eq!(Packet::decode_text("2probe".into()), Ok(Packet::Ping("probe".into())));
-        assert_eq!(Packet::decode_text("3".into()), Ok(Packet::Pong(Str::default())));
+        assert_eq!(
+            Packet::decode_text("2probe".into()),
+            Ok(Packet::Ping("probe".into()))
+        );
+        assert_eq!(
+            Packet::decode_text("3".into()),
+            Ok(Packet::Pong(Str::default()))
+        );
         assert_eq!(Packet::decode_text("4".into()), Ok(Packet::message("")));
         assert_eq!(Packet::decode_text("5".into()), Ok(Packet::Upgrade));
         assert_eq!(Packet::decode_text("1junk".into()), Ok(Packet::Close));
@@ -217,9 +226,18 @@ mod tests {
     #[test]
     fn rejects_bad_text_frames() {
         assert_eq!(Packet::decode_text("".into()), Err(DecodeError::Empty));
-        assert_eq!(Packet::decode_text("7".into()), Err(DecodeError::UnknownType(b'7')));
-        assert_eq!(Packet::decode_text("é".into()), Err(DecodeError::UnknownType(0xc3)));
-        assert_eq!(Packet::decode_text("b@@".into()), Err(DecodeError::InvalidBase64));
+        assert_eq!(
+            Packet::decode_text("7".into()),
+            Err(DecodeError::UnknownType(b'7'))
+        );
+        assert_eq!(
+            Packet::decode_text("é".into()),
+            Err(DecodeError::UnknownType(0xc3))
+        );
+        assert_eq!(
+            Packet::decode_text("b@@".into()),
+            Err(DecodeError::InvalidBase64)
+        );
     }
 
     #[test]

@@ -102,7 +102,10 @@ mod tests {
     fn stops_after_the_first_error() {
         assert_eq!(
             decode_all(b"4a\x1e9\x1e4b"),
-            vec![Ok(Packet::message("a")), Err(DecodeError::UnknownType(b'9'))]
+            vec![
+                Ok(Packet::message("a")),
+                Err(DecodeError::UnknownType(b'9'))
+            ]
         );
         assert_eq!(decode_all(b"4\xff"), vec![Err(DecodeError::InvalidUtf8)]);
     }
