@@ -219,10 +219,20 @@ impl<H: EngineIoHandler> EngineIo<H> {
         self.read_sockets().len()
     }
 
-    /// Closes every socket once its queue is sent (reason `forced close`).
+    /// Closes every session now, with the reason `forced close`, as Node's `engine.close()`
+    /// does. What a transport can take right away still goes out first: a WebSocket writes its
+    /// queue, a pending polling GET gets its queue then the close packet. A polling session with
+    /// no GET pending has nothing to send it on and ends at once.
     pub fn close(&self) {
         for socket in self.sockets() {
             socket.close();
+            if socket.transport() == Transport::Polling
+                && !socket
+                    .poll_active
+                    .load(std::sync::atomic::Ordering::Acquire)
+            {
+                self.close_socket(&socket, CloseReason::ForcedClose);
+            }
         }
     }
 
@@ -240,7 +250,8 @@ impl<H: EngineIoHandler> EngineIo<H> {
             .ok_or(RequestError::UnknownTransport)?;
         let upgrade = websocket::is_upgrade_request(&req);
 
-        if let Some(sid) = param("sid") {
+        // Node tests the sid for truth: `sid=` is no sid, so the request is a handshake.
+        if let Some(sid) = param("sid").filter(|sid| !sid.is_empty()) {
             let socket = self.socket(sid).ok_or(RequestError::UnknownSid)?;
             if !upgrade && socket.transport() != transport {
                 return Err(RequestError::BadRequest);
