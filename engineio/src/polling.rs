@@ -157,18 +157,19 @@ async fn post<H: EngineIoHandler>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .is_some_and(|len| len > limit as u64);
-    let body = if declared_too_large {
-        None
-    } else {
-        match axum::body::to_bytes(req.into_body(), limit).await {
-            Ok(body) => Some(body),
-            Err(e) if is_length_limit(&e) => None,
-            // The client went away mid-body: the guard closes the session.
-            Err(_) => return Err(RequestError::BadRequest),
-        }
-    };
-    let Some(body) = body else {
+    if declared_too_large {
+        guard.finished = true;
         return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    }
+    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(body) => body,
+        // As in Node, only this request is refused; the session goes on.
+        Err(e) if is_length_limit(&e) => {
+            guard.finished = true;
+            return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+        }
+        // The client went away mid-body: the guard closes the session.
+        Err(_) => return Err(RequestError::BadRequest),
     };
     guard.finished = true;
     drop(guard);

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
@@ -120,6 +121,7 @@ async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
 
 /// Serves a socket whose transport is this WebSocket until the session ends.
 async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Data>>, mut ws: Ws) {
+    let mut close_code = None;
     let reason = loop {
         let batch = socket.take_batch();
         if !batch.frames.is_empty() {
@@ -154,6 +156,7 @@ async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Da
                 Some(Ok(WsMessage::Close(_))) | None => break Some(CloseReason::TransportClose),
                 Some(Err(error)) => {
                     tracing::debug!(sid = %socket.id(), %error, "websocket error");
+                    close_code = close_code_for(&error);
                     break Some(CloseReason::TransportError);
                 }
             },
@@ -162,7 +165,21 @@ async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Da
     if let Some(reason) = reason {
         engine.close_socket(socket, reason);
     }
-    close_quietly(&mut ws).await;
+    let frame = close_code.map(|code| CloseFrame {
+        code,
+        reason: Utf8Bytes::default(),
+    });
+    let _ = timeout(CLOSE_GRACE, ws.close(frame)).await;
+}
+
+/// The close code that tells the peer what it did wrong, as Node's `ws` tells it.
+fn close_code_for(error: &WsError) -> Option<CloseCode> {
+    match error {
+        WsError::Capacity(_) => Some(CloseCode::Size),
+        WsError::Protocol(_) => Some(CloseCode::Protocol),
+        WsError::Utf8(_) => Some(CloseCode::Invalid),
+        _ => None,
+    }
 }
 
 async fn write_batch(ws: &mut Ws, frames: Vec<Frame>) -> Result<(), WsError> {
