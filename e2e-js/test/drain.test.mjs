@@ -1,22 +1,13 @@
 // The server reports "drain" (its write buffer fully written by the transport)
 // while echoing a burst, and every echo arrives.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
-import { ClientPool, assertServerAlive, SETUPS, collectMessages, connect, startServer } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { ClientPool, SETUPS, collectMessages, connect, useServer } from "./harness.mjs";
 
 let server;
 const pool = new ClientPool();
-
-before(async () => {
-  server = await startServer({ events: true });
-});
-afterEach(async () => {
-  await pool.closeAll();
-  assertServerAlive(server);
-});
-after(async () => {
-  await pool.closeAll();
-  await server?.stop();
+useServer({ events: true }, pool, (started) => {
+  server = started;
 });
 
 for (const setup of SETUPS) {

@@ -2,22 +2,13 @@
 // text and binary both ways, 1000 messages in order, payloads near 1 MB.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, afterEach, before, describe, test } from "node:test";
-import { ClientPool, assertServerAlive, SETUPS, asBuffer, collectMessages, connect, startServer } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { ClientPool, SETUPS, asBuffer, collectMessages, connect, useServer } from "./harness.mjs";
 
 let server;
 const pool = new ClientPool();
-
-before(async () => {
-  server = await startServer({ events: true });
-});
-afterEach(async () => {
-  await pool.closeAll();
-  assertServerAlive(server);
-});
-after(async () => {
-  await pool.closeAll();
-  await server?.stop();
+useServer({ events: true }, pool, (started) => {
+  server = started;
 });
 
 /** A string whose content depends on position, so truncation/reordering shows. */

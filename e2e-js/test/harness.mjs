@@ -4,6 +4,7 @@
 // Which server:
 //   EIO_SERVER=node          -> node reference/eio-server.mjs (Node's engine.io)
 //   otherwise                -> $EIO_CONFORMANCE_BIN, or <repo>/target/debug/eio-conformance
+import { after, afterEach, before } from "node:test";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import http from "node:http";
@@ -247,6 +248,26 @@ export async function startServer({ events = false } = {}) {
 /** Throws (with the server's stderr tail) if the server under test has exited. */
 export function assertServerAlive(server) {
   if (server && !server.alive) throw new Error(`the server under test is no longer running: ${server.describe()}`);
+}
+
+/**
+ * Starts one server before a test file's tests and stops it after them; after each test, closes
+ * the pool's clients and checks that the server survived. `onStart` receives the server.
+ */
+export function useServer(options, pool, onStart) {
+  let server;
+  before(async () => {
+    server = await startServer(options);
+    onStart(server);
+  });
+  afterEach(async () => {
+    await pool.closeAll();
+    assertServerAlive(server);
+  });
+  after(async () => {
+    await pool.closeAll();
+    await server?.stop();
+  });
 }
 
 // ---------------------------------------------------------------------------

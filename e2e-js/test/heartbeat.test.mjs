@@ -2,33 +2,23 @@
 // survives many ping intervals; a client that stops answering pings is closed
 // by the server with reason "ping timeout".
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   ClientPool,
-  assertServerAlive,
   PING_INTERVAL,
   PING_TIMEOUT,
   SETUPS,
   collectMessages,
   connect,
   sleep,
-  startServer,
+  useServer,
   waitClose,
 } from "./harness.mjs";
 
 let server;
 const pool = new ClientPool();
-
-before(async () => {
-  server = await startServer({ events: true });
-});
-afterEach(async () => {
-  await pool.closeAll();
-  assertServerAlive(server);
-});
-after(async () => {
-  await pool.closeAll();
-  await server?.stop();
+useServer({ events: true }, pool, (started) => {
+  server = started;
 });
 
 /** Makes an engine.io-client socket silently drop its "pong" packets. */
