@@ -15,6 +15,7 @@
 //! ```
 
 pub mod engineio;
+pub mod socketio;
 mod str;
 
 pub use crate::str::Str;

@@ -1,0 +1,509 @@
+use crate::Str;
+use serde_json::value::RawValue;
+
+/// The seven socket.io packet types, with their wire digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketType {
+    Connect = 0,
+    Disconnect = 1,
+    Event = 2,
+    Ack = 3,
+    ConnectError = 4,
+    BinaryEvent = 5,
+    BinaryAck = 6,
+}
+
+impl PacketType {
+    fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            b'0' => Self::Connect,
+            b'1' => Self::Disconnect,
+            b'2' => Self::Event,
+            b'3' => Self::Ack,
+            b'4' => Self::ConnectError,
+            b'5' => Self::BinaryEvent,
+            b'6' => Self::BinaryAck,
+            _ => return None,
+        })
+    }
+}
+
+/// Event names a client may not emit: they are the server's own events.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// A socket.io packet: a namespace and what is said in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// The namespace, `/` when the wire omits it.
+    pub nsp: Str,
+    pub data: PacketData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PacketData {
+    /// From a client: the auth object, if any. From the server: `{"sid":..}`.
+    Connect(Option<Str>),
+    Disconnect,
+    Event(Event),
+    Ack(Ack),
+    /// Why a CONNECT was refused: a JSON object (`{"message":..,"data":..}`) or string.
+    ConnectError(Option<Str>),
+}
+
+/// An EVENT or BINARY_EVENT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The event name, unescaped. A numeric name (which Node accepts) is its JSON text.
+    pub name: Str,
+    /// The arguments after the name, each raw JSON.
+    pub args: Vec<Str>,
+    /// Set when the sender wants an acknowledgement.
+    pub id: Option<u64>,
+    /// `Some(n)` for a BINARY_EVENT followed by `n` binary attachments.
+    pub attachments: Option<usize>,
+}
+
+/// An ACK or BINARY_ACK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub id: u64,
+    /// The acknowledgement's arguments, each raw JSON.
+    pub args: Vec<Str>,
+    /// `Some(n)` for a BINARY_ACK followed by `n` binary attachments.
+    pub attachments: Option<usize>,
+}
+
+/// Why a text frame is not a valid socket.io packet. Node's server closes the connection on
+/// every one of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown packet type")]
+    UnknownType,
+    #[error("illegal attachments")]
+    IllegalAttachments,
+    #[error("too many attachments")]
+    TooManyAttachments,
+    #[error("invalid ack id")]
+    InvalidAckId,
+    #[error("invalid payload")]
+    InvalidPayload,
+    #[error("got text data while waiting for binary attachments")]
+    UnexpectedText,
+    #[error("got binary data when not reconstructing a packet")]
+    UnexpectedBinary,
+}
+
+impl Packet {
+    /// A CONNECT answer or request.
+    pub fn connect(nsp: impl Into<Str>, data: Option<Str>) -> Self {
+        Self {
+            nsp: nsp.into(),
+            data: PacketData::Connect(data),
+        }
+    }
+
+    pub fn disconnect(nsp: impl Into<Str>) -> Self {
+        Self {
+            nsp: nsp.into(),
+            data: PacketData::Disconnect,
+        }
+    }
+
+    /// An EVENT with arguments given as raw JSON.
+    pub fn event(nsp: impl Into<Str>, name: impl Into<Str>, args: Vec<Str>) -> Self {
+        Self {
+            nsp: nsp.into(),
+            data: PacketData::Event(Event {
+                name: name.into(),
+                args,
+                id: None,
+                attachments: None,
+            }),
+        }
+    }
+
+    /// An ACK with arguments given as raw JSON.
+    pub fn ack(nsp: impl Into<Str>, id: u64, args: Vec<Str>) -> Self {
+        Self {
+            nsp: nsp.into(),
+            data: PacketData::Ack(Ack {
+                id,
+                args,
+                attachments: None,
+            }),
+        }
+    }
+
+    /// A CONNECT_ERROR carrying raw JSON (an object or a string).
+    pub fn connect_error(nsp: impl Into<Str>, data: Str) -> Self {
+        Self {
+            nsp: nsp.into(),
+            data: PacketData::ConnectError(Some(data)),
+        }
+    }
+
+    pub fn packet_type(&self) -> PacketType {
+        match &self.data {
+            PacketData::Connect(_) => PacketType::Connect,
+            PacketData::Disconnect => PacketType::Disconnect,
+            PacketData::Event(e) if e.attachments.is_some() => PacketType::BinaryEvent,
+            PacketData::Event(_) => PacketType::Event,
+            PacketData::Ack(a) if a.attachments.is_some() => PacketType::BinaryAck,
+            PacketData::Ack(_) => PacketType::Ack,
+            PacketData::ConnectError(_) => PacketType::ConnectError,
+        }
+    }
+
+    /// How many binary attachments follow this packet.
+    pub fn attachments(&self) -> usize {
+        match &self.data {
+            PacketData::Event(Event { attachments, .. })
+            | PacketData::Ack(Ack { attachments, .. }) => attachments.unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// The packet as text.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the packet's text to `out`; a server prefixes `4` to make the engine.io message.
+    pub fn encode_into(&self, out: &mut String) {
+        out.push((b'0' + self.packet_type() as u8) as char);
+        if let Some(n) = match &self.data {
+            PacketData::Event(e) => e.attachments,
+            PacketData::Ack(a) => a.attachments,
+            _ => None,
+        } {
+            out.push_str(&n.to_string());
+            out.push('-');
+        }
+        if self.nsp.as_str() != "/" {
+            out.push_str(&self.nsp);
+            out.push(',');
+        }
+        match &self.data {
+            PacketData::Connect(data) | PacketData::ConnectError(data) => {
+                if let Some(data) = data {
+                    out.push_str(data);
+                }
+            }
+            PacketData::Disconnect => {}
+            PacketData::Event(event) => {
+                if let Some(id) = event.id {
+                    out.push_str(&id.to_string());
+                }
+                out.push('[');
+                push_json_string(out, &event.name);
+                for arg in &event.args {
+                    out.push(',');
+                    out.push_str(arg);
+                }
+                out.push(']');
+            }
+            PacketData::Ack(ack) => {
+                out.push_str(&ack.id.to_string());
+                push_json_array(out, &ack.args);
+            }
+        }
+    }
+
+    /// Decodes the text of one packet. `max_attachments` bounds what a binary packet may
+    /// announce, since the receiver holds them all until the packet completes.
+    pub fn decode(text: Str, max_attachments: usize) -> Result<Packet, DecodeError> {
+        let s = text.as_str();
+        let bytes = s.as_bytes();
+        let packet_type = bytes
+            .first()
+            .and_then(|&b| PacketType::from_byte(b))
+            .ok_or(DecodeError::UnknownType)?;
+        // Every index below lands on an ASCII byte or the end, so slicing is on char boundaries.
+        let mut i = 1;
+
+        let binary = matches!(packet_type, PacketType::BinaryEvent | PacketType::BinaryAck);
+        let attachments = if binary {
+            let digits = count_digits(&bytes[i..]);
+            if digits == 0 || bytes.get(i + digits) != Some(&b'-') {
+                return Err(DecodeError::IllegalAttachments);
+            }
+            let n: usize = s[i..i + digits]
+                .parse()
+                .map_err(|_| DecodeError::TooManyAttachments)?;
+            if n > max_attachments {
+                return Err(DecodeError::TooManyAttachments);
+            }
+            i += digits + 1;
+            Some(n)
+        } else {
+            None
+        };
+
+        let nsp = if bytes.get(i) == Some(&b'/') {
+            let end = s[i..].find(',').map_or(s.len(), |at| i + at);
+            let nsp = text.slice_ref(&s[i..end]);
+            i = (end + 1).min(s.len());
+            nsp
+        } else {
+            Str::from_static("/")
+        };
+
+        let digits = count_digits(&bytes[i..]);
+        let id = if digits > 0 {
+            let id = s[i..i + digits]
+                .parse::<u64>()
+                .map_err(|_| DecodeError::InvalidAckId)?;
+            i += digits;
+            Some(id)
+        } else {
+            None
+        };
+
+        let payload = (i < s.len()).then(|| text.slice_ref(&s[i..]));
+        let data = match (packet_type, payload) {
+            (PacketType::Connect, None) => PacketData::Connect(None),
+            (PacketType::Connect, Some(p)) => PacketData::Connect(Some(json_object(p)?)),
+            (PacketType::Disconnect, None) => PacketData::Disconnect,
+            (PacketType::ConnectError, None) => PacketData::ConnectError(None),
+            (PacketType::ConnectError, Some(p)) => {
+                PacketData::ConnectError(Some(json_object_or_string(p)?))
+            }
+            (PacketType::Event | PacketType::BinaryEvent, Some(p)) => {
+                let mut args = json_array(&p)?.into_iter();
+                let name = args
+                    .next()
+                    .and_then(|first| event_name(&first))
+                    .ok_or(DecodeError::InvalidPayload)?;
+                PacketData::Event(Event {
+                    name,
+                    args: args.collect(),
+                    id,
+                    attachments,
+                })
+            }
+            (PacketType::Ack | PacketType::BinaryAck, Some(p)) => PacketData::Ack(Ack {
+                id: id.ok_or(DecodeError::InvalidAckId)?,
+                args: json_array(&p)?,
+                attachments,
+            }),
+            _ => return Err(DecodeError::InvalidPayload),
+        };
+        Ok(Packet { nsp, data })
+    }
+}
+
+fn count_digits(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// The JSON value that is the whole of `payload`, with surrounding whitespace trimmed.
+fn json_value(payload: &Str) -> Result<Str, DecodeError> {
+    let raw: &RawValue =
+        serde_json::from_str(payload.as_str()).map_err(|_| DecodeError::InvalidPayload)?;
+    Ok(payload.slice_ref(raw.get()))
+}
+
+fn json_object(payload: Str) -> Result<Str, DecodeError> {
+    let value = json_value(&payload)?;
+    match value.as_bytes().first() {
+        Some(b'{') => Ok(value),
+        _ => Err(DecodeError::InvalidPayload),
+    }
+}
+
+fn json_object_or_string(payload: Str) -> Result<Str, DecodeError> {
+    let value = json_value(&payload)?;
+    match value.as_bytes().first() {
+        Some(b'{' | b'"') => Ok(value),
+        _ => Err(DecodeError::InvalidPayload),
+    }
+}
+
+/// The elements of a JSON array, each as raw JSON sharing the payload's memory.
+fn json_array(payload: &Str) -> Result<Vec<Str>, DecodeError> {
+    let elements: Vec<&RawValue> =
+        serde_json::from_str(payload.as_str()).map_err(|_| DecodeError::InvalidPayload)?;
+    Ok(elements
+        .into_iter()
+        .map(|raw| payload.slice_ref(raw.get()))
+        .collect())
+}
+
+/// A string that is not reserved, or a number, as Node accepts for an event name.
+fn event_name(raw: &Str) -> Option<Str> {
+    match raw.as_bytes().first()? {
+        b'"' => {
+            let name: std::borrow::Cow<'_, str> = serde_json::from_str(raw).ok()?;
+            if RESERVED_EVENTS.contains(&name.as_ref()) {
+                return None;
+            }
+            Some(match name {
+                // No escapes: the name is a slice of the frame, no copy.
+                std::borrow::Cow::Borrowed(s) => raw.slice_ref(s),
+                std::borrow::Cow::Owned(s) => s.into(),
+            })
+        }
+        b'-' | b'0'..=b'9' => Some(raw.clone()),
+        _ => None,
+    }
+}
+
+fn push_json_string(out: &mut String, s: &str) {
+    // Serializing a str to JSON cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+fn push_json_array(out: &mut String, items: &[Str]) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(s: &str) -> Result<Packet, DecodeError> {
+        Packet::decode(s.into(), 10)
+    }
+
+    fn event(p: &Packet) -> &Event {
+        match &p.data {
+            PacketData::Event(e) => e,
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_connect_with_and_without_namespace_and_auth() {
+        assert_eq!(decode("0").unwrap(), Packet::connect("/", None));
+        assert_eq!(decode("0/admin,").unwrap(), Packet::connect("/admin", None));
+        // A namespace without the trailing comma still parses.
+        assert_eq!(decode("0/admin").unwrap(), Packet::connect("/admin", None));
+        assert_eq!(
+            decode(r#"0/admin,{"token":"abc"}"#).unwrap(),
+            Packet::connect("/admin", Some(r#"{"token":"abc"}"#.into()))
+        );
+        assert_eq!(decode("0[1]"), Err(DecodeError::InvalidPayload));
+        assert_eq!(decode(r#"0"str""#), Err(DecodeError::InvalidPayload));
+    }
+
+    #[test]
+    fn decodes_events_with_ids_and_raw_args() {
+        let p = decode(r#"2["hello",1,{"a":[true,null]}]"#).unwrap();
+        assert_eq!(p.nsp, "/");
+        let e = event(&p);
+        assert_eq!(e.name, "hello");
+        assert_eq!(
+            e.args,
+            vec![Str::from("1"), Str::from(r#"{"a":[true,null]}"#)]
+        );
+        assert_eq!(e.id, None);
+
+        let p = decode(r#"2/chat,12["a\"b"]"#).unwrap();
+        assert_eq!(p.nsp, "/chat");
+        assert_eq!(event(&p).name, "a\"b");
+        assert_eq!(event(&p).id, Some(12));
+        // A number is an event name too, as in Node.
+        assert_eq!(event(&decode("2[42]").unwrap()).name, "42");
+    }
+
+    #[test]
+    fn rejects_invalid_events() {
+        for bad in [
+            "2",
+            "2{}",
+            "2[]",
+            "2[null]",
+            r#"2["connect"]"#,
+            r#"2["disconnecting",1]"#,
+            r#"2["a""#,
+            "2abc",
+            "4abc",
+            "1{}",
+            "3",
+            "3[1]",
+            r#"3"x""#,
+        ] {
+            assert!(decode(bad).is_err(), "{bad:?} should be invalid");
+        }
+        assert_eq!(decode("9"), Err(DecodeError::UnknownType));
+        assert_eq!(decode(""), Err(DecodeError::UnknownType));
+        assert_eq!(
+            decode(r#"2/a,99999999999999999999["x"]"#),
+            Err(DecodeError::InvalidAckId)
+        );
+    }
+
+    #[test]
+    fn decodes_acks_and_errors() {
+        assert_eq!(
+            decode(r#"3/chat,5["ok",2]"#).unwrap(),
+            Packet::ack("/chat", 5, vec![r#""ok""#.into(), "2".into()])
+        );
+        assert_eq!(
+            decode(r#"4{"message":"no"}"#).unwrap(),
+            Packet::connect_error("/", r#"{"message":"no"}"#.into())
+        );
+        assert_eq!(decode("1/chat,").unwrap(), Packet::disconnect("/chat"));
+    }
+
+    #[test]
+    fn binary_packets_announce_attachments_within_the_limit() {
+        let p = decode(
+            r#"52-/up,3["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        )
+        .unwrap();
+        assert_eq!(p.packet_type(), PacketType::BinaryEvent);
+        assert_eq!(p.attachments(), 2);
+        assert_eq!(event(&p).id, Some(3));
+        assert_eq!(decode(r#"611-["x"]"#), Err(DecodeError::TooManyAttachments));
+        assert_eq!(decode(r#"5["x"]"#), Err(DecodeError::IllegalAttachments));
+        assert_eq!(decode(r#"5a-["x"]"#), Err(DecodeError::IllegalAttachments));
+        assert_eq!(
+            decode(r#"599999999999999999999999-["x"]"#),
+            Err(DecodeError::TooManyAttachments)
+        );
+    }
+
+    #[test]
+    fn encodes_as_node_does() {
+        assert_eq!(
+            Packet::connect("/", Some(r#"{"sid":"x"}"#.into())).encode(),
+            r#"0{"sid":"x"}"#
+        );
+        assert_eq!(Packet::connect("/admin", None).encode(), "0/admin,");
+        assert_eq!(Packet::disconnect("/admin").encode(), "1/admin,");
+        let mut p = Packet::event("/", "say \"hi\"", vec!["1".into(), r#"{"a":2}"#.into()]);
+        assert_eq!(p.encode(), r#"2["say \"hi\"",1,{"a":2}]"#);
+        if let PacketData::Event(e) = &mut p.data {
+            e.id = Some(4);
+            e.attachments = Some(1);
+        }
+        assert_eq!(p.encode(), r#"51-4["say \"hi\"",1,{"a":2}]"#);
+        assert_eq!(Packet::ack("/x", 9, vec![]).encode(), "3/x,9[]");
+    }
+
+    #[test]
+    fn decoded_args_share_the_frame() {
+        let frame = Str::from(r#"2["e",{"big":"payload"}]"#);
+        let p = Packet::decode(frame.clone(), 10).unwrap();
+        let arg = &event(&p).args[0];
+        let frame_range = frame.as_bytes().as_ptr_range();
+        assert!(frame_range.contains(&arg.as_bytes().as_ptr()));
+    }
+}
