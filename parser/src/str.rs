@@ -6,7 +6,7 @@ use std::ops::Deref;
 ///
 /// Text frames are shared between every recipient of a broadcast, so cloning must not copy: a
 /// clone is a reference-count increment.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Str(Bytes);
 
 impl Str {
@@ -55,6 +55,20 @@ impl Str {
 impl Deref for Str {
     type Target = str;
     fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+// Hashes as `str` does, so that maps keyed by `Str` can be searched with a `&str` (`Borrow`
+// requires equal hashes for equal values).
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for Str {
+    fn borrow(&self) -> &str {
         self.as_str()
     }
 }
