@@ -20,8 +20,10 @@
 //! assert_eq!(ack.encode(), r#"3/chat,7["ok"]"#);
 //! ```
 
+mod binary;
 mod decoder;
 mod packet;
 
+pub use binary::{from_json_with_attachments, to_json_with_attachments};
 pub use decoder::{Decoded, Decoder, DEFAULT_MAX_ATTACHMENTS};
 pub use packet::{Ack, DecodeError, Event, Packet, PacketData, PacketType, RESERVED_EVENTS};
