@@ -1,0 +1,197 @@
+use super::{AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room, SocketId};
+use crate::namespace::WeakNamespace;
+use crate::RemoteSocket;
+use futures_util::future::BoxFuture;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+/// The in-memory adapter: rooms of this server's sockets, delivered to directly.
+pub struct LocalAdapter {
+    namespace: WeakNamespace,
+    rooms: RwLock<Rooms>,
+}
+
+#[derive(Default)]
+struct Rooms {
+    members: HashMap<Room, HashSet<SocketId>>,
+    of_socket: HashMap<SocketId, HashSet<Room>>,
+}
+
+impl LocalAdapter {
+    pub fn new(namespace: WeakNamespace) -> Self {
+        Self {
+            namespace,
+            rooms: RwLock::default(),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
+        self.rooms.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
+        self.rooms.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls `f` with each local socket a broadcast with `opts` reaches.
+    fn apply(&self, opts: &BroadcastOptions, mut f: impl FnMut(&crate::Socket)) {
+        let Some(namespace) = self.namespace.upgrade() else {
+            return;
+        };
+        for id in self.local_sockets(opts) {
+            if let Some(socket) = namespace.get_socket(&id) {
+                f(&socket);
+            }
+        }
+    }
+}
+
+impl Adapter for LocalAdapter {
+    fn add_all(&self, id: &SocketId, rooms: &[Room]) {
+        let mut state = self.write();
+        for room in rooms {
+            state
+                .members
+                .entry(room.clone())
+                .or_default()
+                .insert(id.clone());
+            state
+                .of_socket
+                .entry(id.clone())
+                .or_default()
+                .insert(room.clone());
+        }
+    }
+
+    fn del(&self, id: &SocketId, room: &Room) {
+        let mut state = self.write();
+        if let Some(members) = state.members.get_mut(room) {
+            members.remove(id);
+            if members.is_empty() {
+                state.members.remove(room);
+            }
+        }
+        if let Some(rooms) = state.of_socket.get_mut(id) {
+            rooms.remove(room);
+        }
+    }
+
+    fn del_all(&self, id: &SocketId) {
+        let mut state = self.write();
+        let Some(rooms) = state.of_socket.remove(id) else {
+            return;
+        };
+        for room in rooms {
+            if let Some(members) = state.members.get_mut(&room) {
+                members.remove(id);
+                if members.is_empty() {
+                    state.members.remove(&room);
+                }
+            }
+        }
+    }
+
+    fn socket_rooms(&self, id: &SocketId) -> Vec<Room> {
+        self.read()
+            .of_socket
+            .get(id)
+            .map(|rooms| rooms.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketId> {
+        let state = self.read();
+        let excluded = |id: &SocketId| {
+            opts.except.iter().any(|room| {
+                state
+                    .members
+                    .get(room)
+                    .is_some_and(|members| members.contains(id))
+            })
+        };
+        if opts.rooms.is_empty() {
+            return state
+                .of_socket
+                .keys()
+                .filter(|id| !excluded(id))
+                .cloned()
+                .collect();
+        }
+        let mut seen = HashSet::new();
+        opts.rooms
+            .iter()
+            .filter_map(|room| state.members.get(room))
+            .flatten()
+            .filter(|id| !excluded(id) && seen.insert(*id))
+            .cloned()
+            .collect()
+    }
+
+    fn broadcast(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions) {
+        let frames = packet.frames();
+        self.apply(opts, |socket| {
+            if opts.flags.volatile && !socket.is_writable() {
+                return;
+            }
+            socket.send_shared(&packet.packet, frames);
+        });
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+        acks: AckSink,
+    ) -> usize {
+        let frames = packet.frames();
+        let id = match &packet.packet.data {
+            parser::socketio::PacketData::Event(event) => event.id,
+            _ => None,
+        };
+        let Some(id) = id else {
+            return 0;
+        };
+        let mut expected = 0;
+        self.apply(opts, |socket| {
+            if opts.flags.volatile && !socket.is_writable() {
+                return;
+            }
+            socket.expect_broadcast_ack(id, acks.clone());
+            if socket.send_shared(&packet.packet, frames) {
+                expected += 1;
+            } else {
+                socket.forget_ack(id);
+            }
+        });
+        expected
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
+        let mut found = Vec::new();
+        self.apply(opts, |socket| found.push(RemoteSocket::from_local(socket)));
+        Box::pin(std::future::ready(Ok(found)))
+    }
+
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        self.apply(opts, |socket| socket.join(rooms.to_vec()));
+    }
+
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        self.apply(opts, |socket| {
+            for room in rooms {
+                socket.leave(room.clone());
+            }
+        });
+    }
+
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        let mut targets = Vec::new();
+        self.apply(opts, |socket| targets.push(socket.clone()));
+        for socket in targets {
+            socket.disconnect_with(close);
+        }
+    }
+}

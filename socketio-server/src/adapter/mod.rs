@@ -1,0 +1,150 @@
+//! Where rooms live and how a broadcast reaches its recipients.
+//!
+//! Every namespace has one [`Adapter`]. The default, [`LocalAdapter`], keeps rooms in memory
+//! and delivers to this server's sockets. A cluster adapter (Redis pub/sub, say) wraps a
+//! `LocalAdapter` for local delivery and forwards the same operations to the other servers; the
+//! socket layer only ever talks to this trait, so it needs no change for that.
+
+mod local;
+
+pub use local::LocalAdapter;
+
+use crate::namespace::WeakNamespace;
+use crate::RemoteSocket;
+use bytes::Bytes;
+use engineio::Frame;
+use futures_util::future::BoxFuture;
+use parser::socketio::Packet;
+use parser::Str;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::mpsc;
+
+/// A room name. Every socket is in the room named by its own id.
+pub type Room = Str;
+/// A socket's id within its namespace.
+pub type SocketId = Str;
+
+/// Who a broadcast is for.
+#[derive(Debug, Clone, Default)]
+pub struct BroadcastOptions {
+    /// The sockets in any of these rooms; every socket of the namespace when empty.
+    pub rooms: HashSet<Room>,
+    /// Minus the sockets in any of these rooms.
+    pub except: HashSet<Room>,
+    pub flags: BroadcastFlags,
+}
+
+/// Modifiers of a broadcast, as Node's flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BroadcastFlags {
+    /// This server's sockets only, in a cluster.
+    pub local: bool,
+    /// Skip recipients whose transport is not ready to write right now.
+    pub volatile: bool,
+    /// Node's compression hint; kept for cluster adapters, ignored on the wire here.
+    pub compress: bool,
+}
+
+/// One packet on its way to many sockets: encoded on first use, then shared by every recipient.
+#[derive(Debug)]
+pub struct BroadcastPacket {
+    pub packet: Packet,
+    pub attachments: Vec<Bytes>,
+    frames: OnceLock<Vec<Frame>>,
+}
+
+impl BroadcastPacket {
+    pub fn new(packet: Packet, attachments: Vec<Bytes>) -> Self {
+        Self {
+            packet,
+            attachments,
+            frames: OnceLock::new(),
+        }
+    }
+
+    /// The engine frames, encoded once.
+    pub fn frames(&self) -> &[Frame] {
+        self.frames
+            .get_or_init(|| crate::payload::frames(&self.packet, &self.attachments))
+    }
+}
+
+/// An acknowledgement's arguments, raw JSON with their attachments.
+#[derive(Debug, Clone, Default)]
+pub struct AckData {
+    pub args: Vec<Str>,
+    pub attachments: Vec<Bytes>,
+}
+
+/// Where the answers to a broadcast with acknowledgements go.
+pub type AckSink = mpsc::UnboundedSender<AckData>;
+
+/// Errors of adapter operations that reach other servers.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AdapterError {
+    #[error("the other servers did not answer in time")]
+    Timeout,
+    #[error("adapter error: {0}")]
+    Other(String),
+}
+
+/// The operations of Node's socket.io `Adapter`, the contract between the socket layer and
+/// room storage.
+pub trait Adapter: Send + Sync + 'static {
+    /// Puts a socket in rooms.
+    fn add_all(&self, id: &SocketId, rooms: &[Room]);
+    /// Takes a socket out of a room.
+    fn del(&self, id: &SocketId, room: &Room);
+    /// Takes a socket out of every room (it is leaving).
+    fn del_all(&self, id: &SocketId);
+    /// The rooms a local socket is in.
+    fn socket_rooms(&self, id: &SocketId) -> Vec<Room>;
+    /// The local sockets a broadcast with these options reaches.
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketId>;
+
+    /// Sends a packet to every matching socket.
+    fn broadcast(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions);
+
+    /// Sends a packet that asks each recipient for an acknowledgement, answers going to `acks`;
+    /// returns how many answers to expect. The packet carries one ack id for all recipients.
+    fn broadcast_with_ack(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+        acks: AckSink,
+    ) -> usize;
+
+    /// The sockets matching the options, on every server.
+    fn fetch_sockets(
+        &self,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>>;
+
+    /// Makes the matching sockets join rooms.
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    /// Makes the matching sockets leave rooms.
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    /// Disconnects the matching sockets; `close` closes their whole connection.
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool);
+
+    /// How many servers share this namespace.
+    fn server_count(&self) -> BoxFuture<'static, usize> {
+        Box::pin(std::future::ready(1))
+    }
+}
+
+/// Makes the adapter of each namespace as it is created, from the namespace's name and a handle
+/// to it (for delivering to its sockets).
+pub trait AdapterFactory: Send + Sync + 'static {
+    fn create(&self, name: &Str, namespace: WeakNamespace) -> Arc<dyn Adapter>;
+}
+
+impl<F> AdapterFactory for F
+where
+    F: Fn(&Str, WeakNamespace) -> Arc<dyn Adapter> + Send + Sync + 'static,
+{
+    fn create(&self, name: &Str, namespace: WeakNamespace) -> Arc<dyn Adapter> {
+        self(name, namespace)
+    }
+}

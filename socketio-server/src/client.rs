@@ -1,0 +1,150 @@
+//! One engine.io connection seen from socket.io: it decodes packets, and routes each to the
+//! connection's socket in that packet's namespace.
+
+use crate::inline::run_inline;
+use crate::io::ServerInner;
+use crate::namespace::{read, write};
+use crate::{DisconnectReason, Socket};
+use engineio::{CloseReason, EngineIoHandler, Message};
+use parser::socketio::{Decoded, Decoder, Packet, PacketData};
+use parser::Str;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::task::AbortHandle;
+
+pub(crate) type EngineSocket = engineio::Socket<Client>;
+
+/// The socket.io state of one engine connection, kept as the engine socket's data.
+#[derive(Default)]
+pub struct Client {
+    decoder: Mutex<Decoder>,
+    sockets: RwLock<HashMap<Str, Socket>>,
+    connect_timeout: Mutex<Option<AbortHandle>>,
+}
+
+impl Client {
+    pub(crate) fn add_socket(&self, namespace: Str, socket: Socket) {
+        write(&self.sockets).insert(namespace, socket);
+        if let Some(timer) = lock(&self.connect_timeout).take() {
+            timer.abort();
+        }
+    }
+
+    pub(crate) fn remove_socket(&self, namespace: &Str) {
+        write(&self.sockets).remove(namespace);
+    }
+
+    fn socket(&self, namespace: &str) -> Option<Socket> {
+        read(&self.sockets).get(namespace).cloned()
+    }
+
+    fn sockets(&self) -> Vec<Socket> {
+        read(&self.sockets).values().cloned().collect()
+    }
+}
+
+/// The engine's handler for socket.io.
+pub(crate) struct EngineHandler {
+    pub server: Arc<ServerInner>,
+}
+
+impl EngineIoHandler for EngineHandler {
+    type Data = Client;
+
+    fn on_connect(&self, conn: Arc<EngineSocket>) {
+        *lock(&conn.data().decoder) = Decoder::new(self.server.config.max_attachments);
+        let timeout = self.server.config.connect_timeout;
+        let weak = Arc::downgrade(&conn);
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(conn) = weak.upgrade() {
+                if read(&conn.data().sockets).is_empty() {
+                    tracing::debug!(conn = %conn.id(), "no namespace joined in time");
+                    close_connection(&conn, DisconnectReason::ForcedServerClose);
+                }
+            }
+        });
+        *lock(&conn.data().connect_timeout) = Some(timer.abort_handle());
+    }
+
+    fn on_message(&self, conn: &Arc<EngineSocket>, message: Message) {
+        let decoded = {
+            let mut decoder = lock(&conn.data().decoder);
+            match message {
+                Message::Text(text) => decoder.decode_text(text),
+                Message::Binary(bytes) => decoder.decode_binary(bytes),
+            }
+        };
+        match decoded {
+            Ok(Some(decoded)) => self.route(conn, decoded),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(conn = %conn.id(), %error, "invalid socket.io packet");
+                close_connection(conn, DisconnectReason::ForcedClose);
+            }
+        }
+    }
+
+    fn on_close(&self, conn: &Arc<EngineSocket>, reason: CloseReason) {
+        if let Some(timer) = lock(&conn.data().connect_timeout).take() {
+            timer.abort();
+        }
+        for socket in conn.data().sockets() {
+            socket.close(reason.into());
+        }
+    }
+}
+
+impl EngineHandler {
+    fn route(&self, conn: &Arc<EngineSocket>, decoded: Decoded) {
+        let Decoded {
+            packet,
+            attachments,
+        } = decoded;
+        let existing = conn.data().socket(&packet.nsp);
+        match (&packet.data, existing) {
+            (PacketData::Connect(auth), None) => {
+                let auth = auth
+                    .as_ref()
+                    .and_then(|raw| serde_json::from_str(raw).ok())
+                    .unwrap_or_else(|| serde_json::json!({}));
+                match self.server.namespace_for(&packet.nsp, &auth) {
+                    Some(namespace) => run_inline(namespace.connect(conn.clone(), auth)),
+                    None => {
+                        let error = r#"{"message":"Invalid namespace"}"#;
+                        let packet = Packet::connect_error(packet.nsp, error.into());
+                        let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
+                    }
+                }
+            }
+            (_, Some(socket)) if !matches!(packet.data, PacketData::Connect(_)) => {
+                if !socket.on_packet(packet, attachments) {
+                    close_connection(conn, DisconnectReason::ForcedClose);
+                }
+            }
+            // A second CONNECT to a namespace, or a packet for one never joined.
+            _ => close_connection(conn, DisconnectReason::ForcedClose),
+        }
+    }
+}
+
+/// Ends a connection from the server: its sockets leave with `reason`, then the engine closes.
+pub(crate) fn close_connection(conn: &Arc<EngineSocket>, reason: DisconnectReason) {
+    for socket in conn.data().sockets() {
+        socket.close(reason);
+    }
+    conn.close();
+}
+
+/// Node's `socket.disconnect(true)`: every socket of the connection is told it leaves its
+/// namespace, then the connection closes.
+pub(crate) fn disconnect_all(conn: &Arc<EngineSocket>) {
+    for socket in conn.data().sockets() {
+        socket.disconnect_with(false);
+    }
+    conn.close();
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,106 @@
+use engineio::{EngineIoConfig, Transport};
+use std::time::Duration;
+
+/// Server settings, with the option names and defaults of Node's `socket.io`.
+#[derive(Debug, Clone)]
+pub struct SocketIoConfig {
+    /// The engine's settings; its `path` defaults to `/socket.io/` here.
+    pub engine: EngineIoConfig,
+    /// How long a client may stay connected without joining a namespace (Node:
+    /// `connectTimeout`, 45 s).
+    pub connect_timeout: Duration,
+    /// How long `emit_with_ack` waits when no `timeout` is given. Node waits forever; a server
+    /// should not hold a pending ack for a client that will never answer.
+    pub ack_timeout: Duration,
+    /// The most binary attachments one packet may announce (Node's parser: 10).
+    pub max_attachments: usize,
+}
+
+impl Default for SocketIoConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineIoConfig::builder().path("/socket.io/").build(),
+            connect_timeout: Duration::from_secs(45),
+            ack_timeout: Duration::from_secs(5),
+            max_attachments: parser::socketio::DEFAULT_MAX_ATTACHMENTS,
+        }
+    }
+}
+
+/// Builds a [`SocketIoConfig`]; what is not set keeps Node's default.
+#[derive(Debug, Clone, Default)]
+pub struct SocketIoConfigBuilder(SocketIoConfig);
+
+macro_rules! engine_option {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.0.engine.$name = value;
+            self
+        }
+    };
+}
+
+impl SocketIoConfigBuilder {
+    /// The mount path (Node: `path`, `/socket.io/`); a trailing `/` is added when missing.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let engine = std::mem::take(&mut self.0.engine);
+        self.0.engine = rebuild(engine, |b| b.path(path));
+        self
+    }
+    engine_option!(/// Node: `pingInterval`, 25 s.
+        ping_interval: Duration);
+    engine_option!(/// Node: `pingTimeout`, 20 s.
+        ping_timeout: Duration);
+    engine_option!(/// Node: `upgradeTimeout`, 10 s.
+        upgrade_timeout: Duration);
+    engine_option!(/// Node: `maxHttpBufferSize`, 1e6 bytes.
+        max_http_buffer_size: usize);
+    engine_option!(/// Node: `allowUpgrades`, true.
+        allow_upgrades: bool);
+    engine_option!(/// The per-socket send queue bound, in bytes (4 MiB).
+        max_buffer_size: usize);
+
+    /// Node: `transports`, both.
+    pub fn transports(mut self, transports: impl IntoIterator<Item = Transport>) -> Self {
+        self.0.engine.transports = transports.into_iter().collect();
+        self
+    }
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.0.connect_timeout = d;
+        self
+    }
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.0.ack_timeout = d;
+        self
+    }
+    pub fn max_attachments(mut self, n: usize) -> Self {
+        self.0.max_attachments = n;
+        self
+    }
+    pub fn build(self) -> SocketIoConfig {
+        self.0
+    }
+}
+
+impl SocketIoConfig {
+    pub fn builder() -> SocketIoConfigBuilder {
+        SocketIoConfigBuilder::default()
+    }
+}
+
+fn rebuild(
+    engine: EngineIoConfig,
+    f: impl FnOnce(engineio::EngineIoConfigBuilder) -> engineio::EngineIoConfigBuilder,
+) -> EngineIoConfig {
+    let builder = EngineIoConfig::builder()
+        .ping_interval(engine.ping_interval)
+        .ping_timeout(engine.ping_timeout)
+        .upgrade_timeout(engine.upgrade_timeout)
+        .max_http_buffer_size(engine.max_http_buffer_size)
+        .transports(engine.transports)
+        .allow_upgrades(engine.allow_upgrades)
+        .max_buffer_size(engine.max_buffer_size)
+        .ws_read_buffer_size(engine.ws_read_buffer_size);
+    f(builder).build()
+}

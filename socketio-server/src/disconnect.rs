@@ -1,0 +1,61 @@
+use engineio::CloseReason;
+use std::fmt;
+
+/// Why a socket left its namespace, named as Node's socket.io names it (what `disconnecting` and
+/// `disconnect` handlers receive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The connection failed.
+    TransportError,
+    /// The client closed the connection.
+    TransportClose,
+    /// The connection was closed by the engine from the server side.
+    ForcedClose,
+    /// The client stopped answering pings.
+    PingTimeout,
+    /// The client sent something that is not engine.io.
+    ParseError,
+    /// The server is closing (`SocketIo::close`).
+    ServerShuttingDown,
+    /// The server closed the whole connection (`disconnect(true)`, a protocol error, or no
+    /// namespace joined within `connect_timeout`).
+    ForcedServerClose,
+    /// The client left the namespace.
+    ClientNamespaceDisconnect,
+    /// The server removed the socket from the namespace (`disconnect(false)`).
+    ServerNamespaceDisconnect,
+}
+
+impl DisconnectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportError => "transport error",
+            Self::TransportClose => "transport close",
+            Self::ForcedClose => "forced close",
+            Self::PingTimeout => "ping timeout",
+            Self::ParseError => "parse error",
+            Self::ServerShuttingDown => "server shutting down",
+            Self::ForcedServerClose => "forced server close",
+            Self::ClientNamespaceDisconnect => "client namespace disconnect",
+            Self::ServerNamespaceDisconnect => "server namespace disconnect",
+        }
+    }
+}
+
+impl From<CloseReason> for DisconnectReason {
+    fn from(reason: CloseReason) -> Self {
+        match reason {
+            CloseReason::TransportClose => Self::TransportClose,
+            CloseReason::TransportError => Self::TransportError,
+            CloseReason::PingTimeout => Self::PingTimeout,
+            CloseReason::ParseError => Self::ParseError,
+            CloseReason::ForcedClose => Self::ForcedClose,
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

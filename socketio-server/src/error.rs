@@ -1,0 +1,65 @@
+use std::fmt;
+
+/// Why an emit did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// The data could not be serialized to JSON.
+    #[error("cannot serialize the payload: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The socket is disconnected.
+    #[error("socket disconnected")]
+    Disconnected,
+    /// The client is not reading fast enough: its send queue is full.
+    #[error("socket send queue full")]
+    Full,
+    /// The event name is one the protocol reserves.
+    #[error("\"{0}\" is a reserved event name")]
+    Reserved(String),
+}
+
+/// Why an acknowledgement did not come.
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// No answer within the timeout (Node: "operation has timed out").
+    #[error("operation has timed out")]
+    Timeout,
+    /// The socket disconnected before answering.
+    #[error("socket disconnected before acknowledging")]
+    Disconnected,
+    /// The answer did not deserialize into the expected type.
+    #[error("cannot deserialize the acknowledgement: {0}")]
+    Deserialize(serde_json::Error),
+}
+
+/// What a connect middleware answers to refuse a socket: the client's `connect_error` gets
+/// `message` and, when set, `data`.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    pub message: String,
+    pub data: Option<serde_json::Value>,
+}
+
+impl ConnectError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Extra details the client reads as `err.data`.
+    pub fn with_data(mut self, data: impl serde::Serialize) -> Self {
+        self.data = serde_json::to_value(data).ok();
+        self
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}

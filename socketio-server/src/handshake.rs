@@ -1,0 +1,44 @@
+use http::HeaderMap;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// What a socket was opened with (Node's `socket.handshake`).
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub headers: HeaderMap,
+    /// The query string of the engine's first request, decoded.
+    pub query: HashMap<String, String>,
+    /// The client's address, when the app is served with connect info.
+    pub address: Option<SocketAddr>,
+    /// When the engine connection was opened.
+    pub time: SystemTime,
+    /// The path and query of the engine's first request.
+    pub url: String,
+    /// The `auth` payload of the CONNECT packet (`{}` when none was sent).
+    pub auth: serde_json::Value,
+}
+
+impl Handshake {
+    pub(crate) fn new(engine: &engineio::Handshake, auth: serde_json::Value) -> Self {
+        Self {
+            headers: engine.headers.clone(),
+            query: engine
+                .query_pairs()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            address: engine.remote_addr,
+            time: engine.issued,
+            url: engine
+                .uri
+                .path_and_query()
+                .map_or_else(|| engine.uri.path().to_owned(), |pq| pq.to_string()),
+            auth,
+        }
+    }
+
+    /// A header as text, when it is valid text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}

@@ -1,0 +1,245 @@
+use crate::adapter::{AdapterFactory, LocalAdapter};
+use crate::client::EngineHandler;
+use crate::namespace::{read, write};
+use crate::operators::BroadcastOperator;
+use crate::{ConnectError, DisconnectReason, Namespace, Socket, SocketIoConfig};
+use axum::Router;
+use engineio::cors::CorsLayer;
+use engineio::EngineIo;
+use parser::Str;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+type NamespacePredicate = Box<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>;
+
+/// A socket.io server (Node's `io`): its namespaces, mounted on an axum app by
+/// [`router`](Self::router). Cloning is cheap and every clone is the same server.
+///
+/// ```no_run
+/// use socketio::{AckSender, Data, Socket, SocketIo};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     socket.on("ping", |ack: AckSender| async move {
+///         let _ = ack.send("pong");
+///     });
+/// });
+/// let app = axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "my app" }))
+///     .merge(io.router());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    inner: Arc<ServerInner>,
+    engine: EngineIo<EngineHandler>,
+}
+
+pub(crate) struct ServerInner {
+    pub config: SocketIoConfig,
+    pub adapter_factory: Box<dyn AdapterFactory>,
+    pub state: http::Extensions,
+    namespaces: RwLock<HashMap<Str, Namespace>>,
+    dynamic: RwLock<Vec<(NamespacePredicate, Namespace)>>,
+}
+
+impl ServerInner {
+    /// The namespace a CONNECT asks for: an existing one, or a new child of the first dynamic
+    /// parent that accepts the name.
+    pub(crate) fn namespace_for(
+        self: &Arc<Self>,
+        name: &Str,
+        auth: &serde_json::Value,
+    ) -> Option<Namespace> {
+        if let Some(namespace) = read(&self.namespaces).get(name) {
+            return Some(namespace.clone());
+        }
+        let dynamic = read(&self.dynamic);
+        let (_, parent) = dynamic.iter().find(|(accepts, _)| accepts(name, auth))?;
+        let mut namespaces = write(&self.namespaces);
+        let child = namespaces
+            .entry(name.clone())
+            .or_insert_with(|| Namespace::child_of(parent, name.clone(), self));
+        Some(child.clone())
+    }
+
+    fn of(self: &Arc<Self>, name: Str) -> Namespace {
+        write(&self.namespaces)
+            .entry(name.clone())
+            .or_insert_with(|| Namespace::new(name, self))
+            .clone()
+    }
+}
+
+/// Builds a [`SocketIo`] with settings, CORS, an adapter and application state.
+pub struct SocketIoBuilder {
+    config: SocketIoConfig,
+    cors: Option<CorsLayer>,
+    adapter: Box<dyn AdapterFactory>,
+    state: http::Extensions,
+}
+
+impl Default for SocketIoBuilder {
+    fn default() -> Self {
+        Self {
+            config: SocketIoConfig::default(),
+            cors: None,
+            adapter: Box::new(|_: &Str, namespace| {
+                Arc::new(LocalAdapter::new(namespace)) as Arc<dyn crate::Adapter>
+            }),
+            state: http::Extensions::new(),
+        }
+    }
+}
+
+impl SocketIoBuilder {
+    pub fn config(mut self, config: SocketIoConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Answers cross-origin requests (Node's `cors` option). Off unless given.
+    pub fn cors(mut self, cors: CorsLayer) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// Makes each namespace's adapter (the in-memory [`LocalAdapter`] by default).
+    pub fn adapter(mut self, factory: impl AdapterFactory) -> Self {
+        self.adapter = Box::new(factory);
+        self
+    }
+
+    /// Application state that handlers take with the [`crate::State`] extractor, one value per
+    /// type.
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.state.insert(state);
+        self
+    }
+
+    pub fn build(self) -> SocketIo {
+        let inner = Arc::new(ServerInner {
+            config: self.config,
+            adapter_factory: self.adapter,
+            state: self.state,
+            namespaces: RwLock::default(),
+            dynamic: RwLock::default(),
+        });
+        inner.of(Str::from_static("/"));
+        let mut engine = EngineIo::builder(EngineHandler {
+            server: inner.clone(),
+        })
+        .config(inner.config.engine.clone());
+        if let Some(cors) = self.cors {
+            engine = engine.cors(cors);
+        }
+        SocketIo {
+            inner,
+            engine: engine.build(),
+        }
+    }
+}
+
+impl Default for SocketIo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SocketIo {
+    /// A server with Node's defaults.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder::default()
+    }
+
+    pub fn config(&self) -> &SocketIoConfig {
+        &self.inner.config
+    }
+
+    /// The routes under the server's path, to merge into an app's `Router`.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        self.engine.router()
+    }
+
+    /// The namespace of that name, created if new (Node's `io.of(name)`).
+    pub fn of(&self, name: impl AsRef<str>) -> Namespace {
+        let name = name.as_ref();
+        let name = if name.starts_with('/') {
+            Str::from(name)
+        } else {
+            Str::from(format!("/{name}"))
+        };
+        self.inner.of(name)
+    }
+
+    /// A parent for namespaces created on their first CONNECT when `accepts(name, auth)` holds
+    /// (Node's `io.of(regex)` or `io.of(fn)`). Handlers and middlewares given to the returned
+    /// parent apply to each child.
+    ///
+    /// ```
+    /// # let io = socketio::SocketIo::new();
+    /// let rooms = io.of_dynamic(|name, _auth| {
+    ///     name.strip_prefix("/room-").is_some_and(|n| n.parse::<u32>().is_ok())
+    /// });
+    /// rooms.on_connection(|socket: socketio::Socket| async move {
+    ///     let _ = socket.emit("hello", socket.namespace().name().as_str());
+    /// });
+    /// ```
+    pub fn of_dynamic<F>(&self, accepts: F) -> Namespace
+    where
+        F: Fn(&str, &serde_json::Value) -> bool + Send + Sync + 'static,
+    {
+        let parent = Namespace::new(Str::from_static("/*"), &self.inner);
+        write(&self.inner.dynamic).push((Box::new(accepts), parent.clone()));
+        parent
+    }
+
+    /// Handles connections to `/` (Node's `io.on("connection")`).
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.main().on_connection(handler);
+    }
+
+    /// Adds a connect middleware to `/` (Node's `io.use`).
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.main().use_middleware(middleware);
+    }
+
+    /// A broadcast to every socket of `/`, to narrow with `to`, `except` and flags.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.main().broadcast()
+    }
+
+    /// Disconnects every socket ("server shutting down") and closes every connection.
+    pub fn close(&self) {
+        let namespaces: Vec<Namespace> = read(&self.inner.namespaces).values().cloned().collect();
+        for namespace in namespaces {
+            for socket in namespace.sockets() {
+                socket.close(DisconnectReason::ServerShuttingDown);
+            }
+        }
+        self.engine.close();
+    }
+
+    fn main(&self) -> Namespace {
+        self.inner.of(Str::from_static("/"))
+    }
+}

@@ -1,0 +1,204 @@
+use crate::adapter::{Adapter, Room, SocketId};
+use crate::client::EngineSocket;
+use crate::error::ConnectError;
+use crate::inline::run_inline;
+use crate::io::ServerInner;
+use crate::operators::BroadcastOperator;
+use crate::{Handshake, Socket};
+use futures_util::future::BoxFuture;
+use parser::socketio::Packet;
+use parser::Str;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+
+pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, ()> + Send + Sync>;
+pub(crate) type ConnectMiddleware =
+    Arc<dyn Fn(Socket) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
+
+/// A namespace: its sockets, its rooms (through its adapter), and what happens when a socket
+/// connects (Node's `io.of(name)`).
+///
+/// ```no_run
+/// # use socketio::{SocketIo, Socket, ConnectError};
+/// let io = SocketIo::new();
+/// let admin = io.of("/admin");
+/// admin.use_middleware(|socket: Socket| async move {
+///     match socket.handshake().auth["token"].as_str() {
+///         Some("secret") => Ok(()),
+///         _ => Err(ConnectError::new("unauthorized")),
+///     }
+/// });
+/// admin.on_connection(|socket: Socket| async move {
+///     let _ = socket.emit("welcome", "admin");
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Namespace(Arc<NamespaceInner>);
+
+/// A namespace handle that does not keep it alive: what its adapter holds.
+#[derive(Clone)]
+pub struct WeakNamespace(Weak<NamespaceInner>);
+
+pub(crate) struct NamespaceInner {
+    name: Str,
+    server: Weak<ServerInner>,
+    sockets: RwLock<HashMap<SocketId, Socket>>,
+    adapter: Arc<dyn Adapter>,
+    handlers: RwLock<Vec<ConnectionHandler>>,
+    middlewares: RwLock<Vec<ConnectMiddleware>>,
+    /// Ack ids come from one counter per namespace, so a broadcast can give every recipient the
+    /// same id, and the same encoded packet.
+    next_ack_id: AtomicU64,
+}
+
+impl WeakNamespace {
+    pub fn upgrade(&self) -> Option<Namespace> {
+        self.0.upgrade().map(Namespace)
+    }
+}
+
+impl Namespace {
+    pub(crate) fn new(name: Str, server: &Arc<ServerInner>) -> Self {
+        Namespace(Arc::new_cyclic(|weak| NamespaceInner {
+            adapter: server
+                .adapter_factory
+                .create(&name, WeakNamespace(weak.clone())),
+            name,
+            server: Arc::downgrade(server),
+            sockets: RwLock::default(),
+            handlers: RwLock::default(),
+            middlewares: RwLock::default(),
+            next_ack_id: AtomicU64::new(0),
+        }))
+    }
+
+    /// A namespace created on demand for a dynamic parent: it starts with the parent's
+    /// middlewares and connection handlers, as Node's child namespaces do.
+    pub(crate) fn child_of(parent: &Namespace, name: Str, server: &Arc<ServerInner>) -> Self {
+        let child = Namespace::new(name, server);
+        *write(&child.0.handlers) = read(&parent.0.handlers).clone();
+        *write(&child.0.middlewares) = read(&parent.0.middlewares).clone();
+        child
+    }
+
+    /// A handle that does not keep the namespace alive.
+    pub fn downgrade(&self) -> WeakNamespace {
+        WeakNamespace(Arc::downgrade(&self.0))
+    }
+
+    pub(crate) fn server(&self) -> Option<Arc<ServerInner>> {
+        self.0.server.upgrade()
+    }
+
+    /// The namespace's name, e.g. `/` or `/admin`.
+    pub fn name(&self) -> &Str {
+        &self.0.name
+    }
+
+    /// The adapter that keeps this namespace's rooms.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.0.adapter
+    }
+
+    /// Runs `handler` for every socket that connects (Node's `connection` event). Its code up
+    /// to its first `.await` runs before the socket's first event is handled: register event
+    /// handlers there.
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.0.handlers).push(Arc::new(move |socket| Box::pin(handler(socket))));
+    }
+
+    /// Adds a connect middleware (Node's `namespace.use`): each runs in order before a socket
+    /// is admitted; an `Err` refuses it, and the client's `connect_error` gets the message and
+    /// data.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        write(&self.0.middlewares).push(Arc::new(move |socket| Box::pin(middleware(socket))));
+    }
+
+    /// This server's sockets in the namespace.
+    pub fn sockets(&self) -> Vec<Socket> {
+        read(&self.0.sockets).values().cloned().collect()
+    }
+
+    /// One of this server's sockets, by id.
+    pub fn get_socket(&self, id: &str) -> Option<Socket> {
+        read(&self.0.sockets).get(id).cloned()
+    }
+
+    /// A broadcast to every socket of the namespace, to narrow with `to`, `except` and flags.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone())
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.0.next_ack_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Admits a socket after the middlewares, or answers CONNECT_ERROR.
+    pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
+        let handshake = Handshake::new(conn.handshake(), auth);
+        let socket = Socket::new(self.clone(), conn.clone(), handshake);
+        let middlewares = read(&self.0.middlewares).clone();
+        for middleware in middlewares {
+            if let Err(error) = middleware(socket.clone()).await {
+                let mut body = serde_json::json!({ "message": error.message });
+                if let Some(data) = error.data {
+                    body["data"] = data;
+                }
+                let packet = Packet::connect_error(self.name().clone(), body.to_string().into());
+                let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
+                return;
+            }
+        }
+        if conn.is_closed() {
+            return;
+        }
+        write(&self.0.sockets).insert(socket.id().clone(), socket.clone());
+        self.adapter()
+            .add_all(socket.id(), std::slice::from_ref(socket.id()));
+        conn.data().add_socket(self.name().clone(), socket.clone());
+        let reply = serde_json::json!({ "sid": socket.id().as_str() }).to_string();
+        let packet = Packet::connect(self.name().clone(), Some(reply.into()));
+        let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
+
+        let handlers = read(&self.0.handlers).clone();
+        for handler in handlers {
+            run_inline(handler(socket.clone()));
+        }
+    }
+
+    /// Forgets a socket that has left: its rooms and its place in the namespace.
+    pub(crate) fn remove_socket(&self, id: &SocketId) {
+        self.adapter().del_all(id);
+        write(&self.0.sockets).remove(id);
+    }
+
+    pub(crate) fn join(&self, id: &SocketId, rooms: &[Room]) {
+        self.adapter().add_all(id, rooms);
+    }
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.0.name)
+            .finish()
+    }
+}
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,280 @@
+//! Broadcasts: who an emit reaches (`to`, `except`), how (`local`, `volatile`, `timeout`), and
+//! the cluster-wide operations on those sockets (`fetch_sockets`, `sockets_join`, ...).
+
+use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket};
+use crate::error::EmitError;
+use crate::socket::{event_packet, Arg};
+use crate::{IntoRooms, Namespace, RemoteSocket};
+use parser::socketio::PacketData;
+use parser::Str;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A set of recipients and flags, built up by chained calls and spent by an emit (Node's
+/// `BroadcastOperator`).
+///
+/// ```no_run
+/// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+/// io.to("room1").to("room2").except("muted").emit("news", "hello")?;
+/// io.of("/admin").volatile().emit("tick", &42)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    namespace: Namespace,
+    opts: BroadcastOptions,
+    timeout: Option<Duration>,
+}
+
+/// Not every recipient acknowledged in time; `received` holds the answers that came.
+#[derive(Debug)]
+pub struct BroadcastAckError<R> {
+    pub received: Vec<R>,
+    pub expected: usize,
+}
+
+impl<R> fmt::Display for BroadcastAckError<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "operation has timed out ({} of {} acknowledged)",
+            self.received.len(),
+            self.expected
+        )
+    }
+}
+
+impl<R: fmt::Debug> std::error::Error for BroadcastAckError<R> {}
+
+impl BroadcastOperator {
+    pub(crate) fn new(namespace: Namespace) -> Self {
+        Self {
+            namespace,
+            opts: BroadcastOptions::default(),
+            timeout: None,
+        }
+    }
+
+    /// Adds rooms to reach (Node's `to`, and its alias `in`).
+    pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Leaves out the sockets in these rooms.
+    pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.except.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Only this server's sockets, in a cluster.
+    pub fn local(mut self) -> Self {
+        self.opts.flags.local = true;
+        self
+    }
+
+    /// Skips recipients whose transport is not ready to write.
+    pub fn volatile(mut self) -> Self {
+        self.opts.flags.volatile = true;
+        self
+    }
+
+    /// Node's compression hint, passed on to cluster adapters.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.flags.compress = compress;
+        self
+    }
+
+    /// How long `emit_with_ack` waits for the answers.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends an event with one argument to every recipient, encoded once for all of them.
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.send(event.into(), Arg::One(data))
+    }
+
+    /// Sends an event with several arguments (a tuple or sequence) to every recipient.
+    pub fn emit_args<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.send(event.into(), Arg::Many(args))
+    }
+
+    fn send<T: Serialize + ?Sized>(&self, event: Str, arg: Arg<'_, T>) -> Result<(), EmitError> {
+        let (packet, attachments) = event_packet(&self.namespace, event, arg)?;
+        self.namespace.adapter().broadcast(
+            Arc::new(BroadcastPacket::new(packet, attachments)),
+            &self.opts,
+        );
+        Ok(())
+    }
+
+    /// Sends an event that every recipient acknowledges, and collects the answers (each
+    /// deserialized from its first argument) until all have come or the timeout passes.
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: impl Into<Str>,
+        data: &T,
+    ) -> Result<Vec<R>, BroadcastAckError<R>>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let no_answers = |expected| BroadcastAckError {
+            received: Vec::new(),
+            expected,
+        };
+        let Ok((mut packet, attachments)) =
+            event_packet(&self.namespace, event.into(), Arg::One(data))
+        else {
+            return Err(no_answers(0));
+        };
+        let id = self.namespace.next_ack_id();
+        if let PacketData::Event(event) = &mut packet.data {
+            event.id = Some(id);
+        }
+        let (sink, mut answers) = mpsc::unbounded_channel();
+        let packet = Arc::new(BroadcastPacket::new(packet, attachments));
+        let expected = self
+            .namespace
+            .adapter()
+            .broadcast_with_ack(packet, &self.opts, sink);
+        let timeout = self.timeout.unwrap_or_else(|| {
+            self.namespace
+                .server()
+                .map_or(Duration::from_secs(5), |s| s.config.ack_timeout)
+        });
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut received = Vec::with_capacity(expected);
+        let mut answered = 0;
+        while answered < expected {
+            match tokio::time::timeout_at(deadline, answers.recv()).await {
+                Ok(Some(answer)) => {
+                    answered += 1;
+                    let first = answer.args.first().map_or("null", |a| a.as_str());
+                    match crate::payload::from_arg(first, &answer.attachments) {
+                        Ok(value) => received.push(value),
+                        Err(error) => tracing::debug!(%error, "acknowledgement not understood"),
+                    }
+                }
+                // Every pending recipient has left: nothing more can come.
+                Ok(None) => break,
+                Err(_) => {
+                    for socket in self.namespace.sockets() {
+                        socket.forget_ack(id);
+                    }
+                    break;
+                }
+            }
+        }
+        if received.len() == expected {
+            Ok(received)
+        } else {
+            Err(BroadcastAckError { received, expected })
+        }
+    }
+
+    /// The ids of this server's sockets among the recipients.
+    pub fn socket_ids(&self) -> Vec<Str> {
+        self.namespace.adapter().local_sockets(&self.opts)
+    }
+
+    /// The recipients on every server, with their rooms, data and handshake (Node's
+    /// `fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        self.namespace.adapter().fetch_sockets(&self.opts).await
+    }
+
+    /// Makes the recipients join rooms (Node's `socketsJoin`).
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        self.namespace
+            .adapter()
+            .add_sockets(&self.opts, &rooms.into_rooms());
+    }
+
+    /// Makes the recipients leave rooms (Node's `socketsLeave`).
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        self.namespace
+            .adapter()
+            .del_sockets(&self.opts, &rooms.into_rooms());
+    }
+
+    /// Disconnects the recipients; `close` closes their whole connections (Node's
+    /// `disconnectSockets`).
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.namespace
+            .adapter()
+            .disconnect_sockets(&self.opts, close);
+    }
+}
+
+/// The broadcast methods of Node's `io` and `namespace`, each starting a [`BroadcastOperator`]
+/// over every socket of the namespace.
+macro_rules! broadcast_shortcuts {
+    ($ty:ty) => {
+        impl $ty {
+            /// A broadcast to these rooms (Node's `to` and `in`).
+            pub fn to(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
+                self.broadcast().to(rooms)
+            }
+            /// A broadcast to everyone but these rooms.
+            pub fn except(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
+                self.broadcast().except(rooms)
+            }
+            /// A broadcast to this server's sockets only.
+            pub fn local(&self) -> $crate::BroadcastOperator {
+                self.broadcast().local()
+            }
+            /// A broadcast that skips sockets not ready to write.
+            pub fn volatile(&self) -> $crate::BroadcastOperator {
+                self.broadcast().volatile()
+            }
+            /// A broadcast whose acknowledgements are awaited at most `timeout`.
+            pub fn timeout(&self, timeout: std::time::Duration) -> $crate::BroadcastOperator {
+                self.broadcast().timeout(timeout)
+            }
+            /// Sends an event with one argument to every socket.
+            pub fn emit<T: serde::Serialize + ?Sized>(
+                &self,
+                event: impl Into<parser::Str>,
+                data: &T,
+            ) -> Result<(), $crate::EmitError> {
+                self.broadcast().emit(event, data)
+            }
+            /// Every socket, on every server (Node's `fetchSockets`).
+            pub async fn fetch_sockets(
+                &self,
+            ) -> Result<Vec<$crate::RemoteSocket>, $crate::adapter::AdapterError> {
+                self.broadcast().fetch_sockets().await
+            }
+            /// Makes every socket join rooms.
+            pub fn sockets_join(&self, rooms: impl $crate::IntoRooms) {
+                self.broadcast().sockets_join(rooms)
+            }
+            /// Makes every socket leave rooms.
+            pub fn sockets_leave(&self, rooms: impl $crate::IntoRooms) {
+                self.broadcast().sockets_leave(rooms)
+            }
+            /// Disconnects every socket; `close` closes their connections.
+            pub fn disconnect_sockets(&self, close: bool) {
+                self.broadcast().disconnect_sockets(close)
+            }
+        }
+    };
+}
+
+broadcast_shortcuts!(crate::SocketIo);
+broadcast_shortcuts!(crate::Namespace);

@@ -1,0 +1,71 @@
+use crate::adapter::{Room, SocketId};
+use crate::error::EmitError;
+use crate::{Handshake, IntoRooms, Namespace, Socket};
+use parser::Str;
+use serde::Serialize;
+
+/// A socket found by `fetch_sockets`, on this server or another of the cluster: what is known
+/// of it, and the operations that reach it wherever it is (through the adapter).
+#[derive(Debug, Clone)]
+pub struct RemoteSocket {
+    pub id: SocketId,
+    pub rooms: Vec<Room>,
+    pub handshake: Handshake,
+    /// The socket's data as JSON (`null` when unset).
+    pub data: serde_json::Value,
+    namespace: Namespace,
+}
+
+impl RemoteSocket {
+    pub(crate) fn from_local(socket: &Socket) -> Self {
+        Self {
+            id: socket.id().clone(),
+            rooms: socket.rooms(),
+            handshake: socket.handshake().clone(),
+            data: socket.data_json(),
+            namespace: socket.namespace().clone(),
+        }
+    }
+
+    /// A socket known from another server's description of it.
+    pub fn new(
+        namespace: Namespace,
+        id: SocketId,
+        rooms: Vec<Room>,
+        handshake: Handshake,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            id,
+            rooms,
+            handshake,
+            data,
+            namespace,
+        }
+    }
+
+    /// The socket's data, deserialized.
+    pub fn data<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.data)
+    }
+
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.namespace.to(self.id.clone()).emit(event, data)
+    }
+
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.namespace.to(self.id.clone()).sockets_join(rooms);
+    }
+
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        self.namespace.to(self.id.clone()).sockets_leave(rooms);
+    }
+
+    pub fn disconnect(&self, close: bool) {
+        self.namespace.to(self.id.clone()).disconnect_sockets(close);
+    }
+}

@@ -1,0 +1,638 @@
+use crate::adapter::{AckData, AckSink, Room, SocketId};
+use crate::client::EngineSocket;
+use crate::error::{AckError, EmitError};
+use crate::handler::{ErasedEventHandler, EventContext, EventHandler};
+use crate::inline::run_inline;
+use crate::namespace::{read, write};
+use crate::operators::BroadcastOperator;
+use crate::payload;
+use crate::{DisconnectReason, Handshake, IntoRooms, Namespace};
+use bytes::Bytes;
+use engineio::{Frame, SendError};
+use futures_util::future::BoxFuture;
+use parser::socketio::{Event, Packet, PacketData, RESERVED_EVENTS};
+use parser::Str;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+type AnyHandler = Arc<dyn Fn(Socket, Str, Vec<Str>) -> BoxFuture<'static, ()> + Send + Sync>;
+type DisconnectHandler =
+    Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
+type MessageMiddleware =
+    Arc<dyn Fn(Socket, Str, Vec<Str>) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(Socket, Arc<BoxError>) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// An error from a message middleware.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One client's presence in one namespace (Node's server-side `socket`). Cloning is cheap and
+/// every clone is the same socket.
+///
+/// ```no_run
+/// use serde::{Deserialize, Serialize};
+/// use socketio::{AckSender, Data, Socket, SocketIo};
+///
+/// #[derive(Deserialize, Serialize)]
+/// struct Chat { room: String, text: String }
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     socket.on("join", |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+///         socket.join(room.clone());
+///         let _ = ack.send(&room);
+///     });
+///     socket.on("chat", |socket: Socket, Data(chat): Data<Chat>| async move {
+///         let _ = socket.to(chat.room.clone()).emit("chat", &chat);
+///     });
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Socket(Arc<SocketInner>);
+
+struct SocketInner {
+    id: SocketId,
+    namespace: Namespace,
+    conn: Arc<EngineSocket>,
+    handshake: Handshake,
+    connected: AtomicBool,
+    handlers: RwLock<HashMap<Str, Arc<dyn ErasedEventHandler>>>,
+    any: RwLock<Vec<AnyHandler>>,
+    any_outgoing: RwLock<Vec<AnyHandler>>,
+    middlewares: RwLock<Vec<MessageMiddleware>>,
+    on_error: RwLock<Vec<ErrorHandler>>,
+    on_disconnecting: RwLock<Vec<DisconnectHandler>>,
+    on_disconnect: RwLock<Vec<DisconnectHandler>>,
+    acks: Mutex<HashMap<u64, AckSlot>>,
+    data: Mutex<Option<Box<dyn SocketData>>>,
+}
+
+enum AckSlot {
+    One(oneshot::Sender<AckData>),
+    Broadcast(AckSink),
+}
+
+/// What `socket.data` may hold: anything serializable, so that `fetch_sockets` can show it to
+/// other servers of a cluster.
+trait SocketData: Any + Send + Sync {
+    fn to_json(&self) -> serde_json::Value;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Serialize + Send + Sync + 'static> SocketData for T {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(namespace: Namespace, conn: Arc<EngineSocket>, handshake: Handshake) -> Self {
+        Socket(Arc::new(SocketInner {
+            id: crate::id::random_id(),
+            namespace,
+            conn,
+            handshake,
+            connected: AtomicBool::new(true),
+            handlers: RwLock::default(),
+            any: RwLock::default(),
+            any_outgoing: RwLock::default(),
+            middlewares: RwLock::default(),
+            on_error: RwLock::default(),
+            on_disconnecting: RwLock::default(),
+            on_disconnect: RwLock::default(),
+            acks: Mutex::default(),
+            data: Mutex::default(),
+        }))
+    }
+
+    /// The socket's id: distinct from the connection's engine.io id, and the name of the room
+    /// only this socket is in.
+    pub fn id(&self) -> &SocketId {
+        &self.0.id
+    }
+
+    /// The namespace the socket is in.
+    pub fn namespace(&self) -> &Namespace {
+        &self.0.namespace
+    }
+
+    /// What the socket connected with.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// The id of the engine.io connection, shared by the client's sockets in every namespace.
+    pub fn conn_id(&self) -> engineio::Sid {
+        self.0.conn.id()
+    }
+
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// Whether an emit now goes out without queueing (volatile emits are dropped otherwise).
+    pub fn is_writable(&self) -> bool {
+        self.0.conn.is_writable()
+    }
+
+    /// The transport in use now.
+    pub fn transport(&self) -> engineio::Transport {
+        self.0.conn.transport()
+    }
+
+    /// Handles an event. The handler's arguments are extractors: [`Socket`], [`crate::Data`],
+    /// [`crate::Args`], [`crate::AckSender`], [`crate::RawArgs`], [`crate::State`]. A second
+    /// handler for the same event replaces the first.
+    pub fn on<H, T>(&self, event: impl Into<Str>, handler: H)
+    where
+        H: EventHandler<T>,
+        T: Send + Sync + 'static,
+    {
+        let handler: Arc<dyn ErasedEventHandler> = Arc::new(crate::handler::Erased::new(handler));
+        write(&self.0.handlers).insert(event.into(), handler);
+    }
+
+    /// Stops handling an event.
+    pub fn off(&self, event: &str) {
+        write(&self.0.handlers).remove(event);
+    }
+
+    /// Sees every incoming event first, with its name and raw arguments (Node's `onAny`).
+    pub fn on_any<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, Str, Vec<Str>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.0.any).push(Arc::new(move |s, e, a| Box::pin(handler(s, e, a))));
+    }
+
+    /// Sees every outgoing event of this socket, broadcasts included (Node's `onAnyOutgoing`).
+    pub fn on_any_outgoing<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, Str, Vec<Str>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.0.any_outgoing).push(Arc::new(move |s, e, a| Box::pin(handler(s, e, a))));
+    }
+
+    /// Runs before each incoming event's handler (Node's `socket.use`): an `Err` drops the event
+    /// and goes to the [`on_error`](Self::on_error) handlers.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Socket, Str, Vec<Str>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        write(&self.0.middlewares).push(Arc::new(move |s, e, a| Box::pin(middleware(s, e, a))));
+    }
+
+    /// Handles the errors of message middlewares (Node's `error` event).
+    pub fn on_error<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, Arc<BoxError>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.0.on_error).push(Arc::new(move |s, e| Box::pin(handler(s, e))));
+    }
+
+    /// Runs when the socket is leaving, while it is still in its rooms (Node's `disconnecting`).
+    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.0.on_disconnecting).push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Runs when the socket has left (Node's `disconnect`).
+    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.0.on_disconnect).push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Sends an event with one argument.
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let (packet, attachments) = event_packet(self.namespace(), event.into(), Arg::One(data))?;
+        self.send(packet, attachments, None)
+    }
+
+    /// Sends an event with several arguments, given as a tuple (or anything that serializes as
+    /// a sequence): `socket.emit_args("move", (x, y))` is Node's `socket.emit("move", x, y)`.
+    pub fn emit_args<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let (packet, attachments) = event_packet(self.namespace(), event.into(), Arg::Many(args))?;
+        self.send(packet, attachments, None)
+    }
+
+    /// Sends an event with raw JSON arguments and their attachments, e.g. to pass on what a
+    /// client sent without deserializing it.
+    pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
+        let event = event.into();
+        if RESERVED_EVENTS.contains(&event.as_str()) {
+            return Err(EmitError::Reserved(event.to_string()));
+        }
+        let mut packet = Packet::event(self.namespace().name().clone(), event, raw.args);
+        payload::set_attachments(&mut packet, raw.attachments.len());
+        self.send(packet, raw.attachments, None)
+    }
+
+    /// Sends an event and waits for the client's acknowledgement, deserialized from its first
+    /// argument, for at most the server's `ack_timeout`.
+    pub async fn emit_with_ack<T, R>(&self, event: impl Into<Str>, data: &T) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let timeout = self.default_ack_timeout();
+        self.emit_with_ack_within(timeout, event.into(), Arg::One(data))
+            .await
+    }
+
+    /// Bounds the wait of the next `emit_with_ack` (Node's `socket.timeout(ms)`).
+    pub fn timeout(&self, timeout: Duration) -> AckEmitter {
+        AckEmitter {
+            socket: self.clone(),
+            timeout,
+        }
+    }
+
+    /// Puts the socket in rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        self.namespace().join(self.id(), &rooms);
+    }
+
+    /// Takes the socket out of a room.
+    pub fn leave(&self, room: impl Into<Room>) {
+        self.namespace().adapter().del(self.id(), &room.into());
+    }
+
+    /// The rooms the socket is in, its own id's room included.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.namespace().adapter().socket_rooms(self.id())
+    }
+
+    /// A broadcast to the sockets in these rooms, this socket excluded (Node's `socket.to`).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// A broadcast to every socket of the namespace but those in these rooms and this one.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// A broadcast to every other socket of the namespace (Node's `socket.broadcast`).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.namespace().clone()).except(self.id().clone())
+    }
+
+    /// An emit to this socket that is dropped if the transport is not ready (Node's
+    /// `socket.volatile`).
+    pub fn volatile(&self) -> VolatileEmitter {
+        VolatileEmitter(self.clone())
+    }
+
+    /// Leaves the namespace: the client is told and the `disconnect` handlers run with
+    /// "server namespace disconnect". With `close`, the whole connection is closed, and with it
+    /// the client's sockets in every namespace.
+    pub fn disconnect(&self, close: bool) {
+        self.disconnect_with(close);
+    }
+
+    /// Stores the socket's data (Node's `socket.data`), replacing what was there.
+    pub fn set_data<T: Serialize + Send + Sync + 'static>(&self, data: T) {
+        *lock(&self.0.data) = Some(Box::new(data));
+    }
+
+    /// A copy of the socket's data, if it holds a `T`.
+    pub fn data<T: Clone + 'static>(&self) -> Option<T> {
+        lock(&self.0.data)
+            .as_ref()
+            .and_then(|d| d.as_any().downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Changes the socket's data in place, if it holds a `T`.
+    pub fn update_data<T: 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        lock(&self.0.data)
+            .as_mut()
+            .and_then(|d| d.as_any_mut().downcast_mut::<T>())
+            .map(f)
+    }
+
+    /// The socket's data as JSON (`null` when unset), as other servers see it.
+    pub fn data_json(&self) -> serde_json::Value {
+        lock(&self.0.data)
+            .as_ref()
+            .map_or(serde_json::Value::Null, |d| d.to_json())
+    }
+
+    // --- crate internals ---------------------------------------------------------------
+
+    fn default_ack_timeout(&self) -> Duration {
+        self.namespace()
+            .server()
+            .map_or(Duration::from_secs(5), |s| s.config.ack_timeout)
+    }
+
+    pub(crate) async fn emit_with_ack_within<R: DeserializeOwned, T: Serialize + ?Sized>(
+        &self,
+        timeout: Duration,
+        event: Str,
+        arg: Arg<'_, T>,
+    ) -> Result<R, AckError> {
+        let (mut packet, attachments) = event_packet(self.namespace(), event, arg)?;
+        let id = self.namespace().next_ack_id();
+        if let PacketData::Event(event) = &mut packet.data {
+            event.id = Some(id);
+        }
+        let (tx, rx) = oneshot::channel();
+        lock(&self.0.acks).insert(id, AckSlot::One(tx));
+        if let Err(e) = self.send(packet, attachments, None) {
+            self.forget_ack(id);
+            return Err(e.into());
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answer)) => {
+                let first = answer.args.first().map_or("null", |a| a.as_str());
+                payload::from_arg(first, &answer.attachments).map_err(AckError::Deserialize)
+            }
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                self.forget_ack(id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    /// Queues a packet for this socket alone.
+    pub(crate) fn send(
+        &self,
+        packet: Packet,
+        attachments: Vec<Bytes>,
+        volatile: Option<()>,
+    ) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        if volatile.is_some() && !self.is_writable() {
+            return Ok(());
+        }
+        self.notify_outgoing(&packet);
+        let frames = payload::frames(&packet, &attachments);
+        self.0.conn.send_frames(frames).map_err(|e| match e {
+            SendError::Closed => EmitError::Disconnected,
+            SendError::Full => EmitError::Full,
+        })
+    }
+
+    /// Queues frames encoded once for many recipients; false if they could not be queued.
+    pub(crate) fn send_shared(&self, packet: &Packet, frames: &[Frame]) -> bool {
+        if !self.connected() {
+            return false;
+        }
+        self.notify_outgoing(packet);
+        match self.0.conn.send_frames(frames.iter().cloned()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(id = %self.id(), "broadcast not queued: {e}");
+                false
+            }
+        }
+    }
+
+    fn notify_outgoing(&self, packet: &Packet) {
+        let listeners = read(&self.0.any_outgoing).clone();
+        if listeners.is_empty() {
+            return;
+        }
+        if let PacketData::Event(event) = &packet.data {
+            for listener in listeners {
+                run_inline(listener(
+                    self.clone(),
+                    event.name.clone(),
+                    event.args.clone(),
+                ));
+            }
+        }
+    }
+
+    pub(crate) fn expect_broadcast_ack(&self, id: u64, sink: AckSink) {
+        lock(&self.0.acks).insert(id, AckSlot::Broadcast(sink));
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        lock(&self.0.acks).remove(&id);
+    }
+
+    /// Sends an ACK for one of the client's events.
+    pub(crate) fn send_ack(
+        &self,
+        id: u64,
+        args: Vec<Str>,
+        attachments: Vec<Bytes>,
+    ) -> Result<(), EmitError> {
+        let mut packet = Packet::ack(self.namespace().name().clone(), id, args);
+        payload::set_attachments(&mut packet, attachments.len());
+        self.send(packet, attachments, None)
+    }
+
+    /// A packet from the client for this namespace. False when it breaks the protocol, which
+    /// closes the connection.
+    pub(crate) fn on_packet(&self, packet: Packet, attachments: Vec<Bytes>) -> bool {
+        match packet.data {
+            PacketData::Event(event) => self.on_event(event, attachments),
+            PacketData::Ack(ack) => {
+                let slot = lock(&self.0.acks).remove(&ack.id);
+                let data = AckData {
+                    args: ack.args,
+                    attachments,
+                };
+                match slot {
+                    Some(AckSlot::One(tx)) => {
+                        let _ = tx.send(data);
+                    }
+                    Some(AckSlot::Broadcast(sink)) => {
+                        let _ = sink.send(data);
+                    }
+                    None => {
+                        tracing::debug!(id = %self.id(), ack = ack.id, "ack for no pending emit")
+                    }
+                }
+            }
+            PacketData::Disconnect => self.close(DisconnectReason::ClientNamespaceDisconnect),
+            PacketData::Connect(_) | PacketData::ConnectError(_) => return false,
+        }
+        true
+    }
+
+    fn on_event(&self, event: Event, attachments: Vec<Bytes>) {
+        for listener in read(&self.0.any).clone() {
+            run_inline(listener(
+                self.clone(),
+                event.name.clone(),
+                event.args.clone(),
+            ));
+        }
+        let handler = read(&self.0.handlers).get(&event.name).cloned();
+        let middlewares = read(&self.0.middlewares).clone();
+        let ctx = EventContext {
+            socket: self.clone(),
+            event: event.name,
+            args: event.args,
+            attachments,
+            ack_id: event.id,
+        };
+        if middlewares.is_empty() {
+            if let Some(future) = handler.and_then(|h| h.call(ctx)) {
+                run_inline(future);
+            }
+            return;
+        }
+        run_inline(async move {
+            for middleware in middlewares {
+                let result =
+                    middleware(ctx.socket.clone(), ctx.event.clone(), ctx.args.clone()).await;
+                if let Err(error) = result {
+                    let error = Arc::new(error);
+                    for handler in read(&ctx.socket.0.on_error).clone() {
+                        run_inline(handler(ctx.socket.clone(), error.clone()));
+                    }
+                    return;
+                }
+            }
+            if !ctx.socket.connected() {
+                return;
+            }
+            if let Some(future) = handler.and_then(|h| h.call(ctx)) {
+                future.await;
+            }
+        });
+    }
+
+    pub(crate) fn disconnect_with(&self, close: bool) {
+        if !self.connected() {
+            return;
+        }
+        if close {
+            crate::client::disconnect_all(&self.0.conn);
+            return;
+        }
+        let packet = Packet::disconnect(self.namespace().name().clone());
+        let _ = self.0.conn.send_frames(payload::frames(&packet, &[]));
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// Leaves the namespace for `reason`: `disconnecting` (still in the rooms), then the rooms
+    /// are left, pending acks fail, and `disconnect` runs.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if !self.0.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        for handler in read(&self.0.on_disconnecting).clone() {
+            run_inline(handler(self.clone(), reason));
+        }
+        self.namespace().remove_socket(self.id());
+        self.0.conn.data().remove_socket(self.namespace().name());
+        lock(&self.0.acks).clear();
+        for handler in read(&self.0.on_disconnect).clone() {
+            run_inline(handler(self.clone(), reason));
+        }
+        // Handlers hold clones of this socket; they are not needed any more.
+        write(&self.0.handlers).clear();
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", self.id())
+            .field("namespace", self.namespace().name())
+            .finish()
+    }
+}
+
+/// What an emit carries: one argument, or a sequence to spread into several.
+pub(crate) enum Arg<'a, T: ?Sized> {
+    One(&'a T),
+    Many(&'a T),
+}
+
+/// Builds an EVENT packet (BINARY_EVENT when attachments follow) for `namespace`.
+pub(crate) fn event_packet<T: Serialize + ?Sized>(
+    namespace: &Namespace,
+    event: Str,
+    arg: Arg<'_, T>,
+) -> Result<(Packet, Vec<Bytes>), EmitError> {
+    if RESERVED_EVENTS.contains(&event.as_str()) {
+        return Err(EmitError::Reserved(event.to_string()));
+    }
+    let mut attachments = Vec::new();
+    let args = match arg {
+        Arg::One(data) => vec![payload::to_arg(data, &mut attachments)?],
+        Arg::Many(data) => payload::to_args(data, &mut attachments)?,
+    };
+    let mut packet = Packet::event(namespace.name().clone(), event, args);
+    payload::set_attachments(&mut packet, attachments.len());
+    Ok((packet, attachments))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An emit with a bounded wait for the acknowledgement, from [`Socket::timeout`].
+pub struct AckEmitter {
+    socket: Socket,
+    timeout: Duration,
+}
+
+impl AckEmitter {
+    /// Sends an event and waits at most the timeout for the client's answer.
+    pub async fn emit_with_ack<T, R>(&self, event: impl Into<Str>, data: &T) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.socket
+            .emit_with_ack_within(self.timeout, event.into(), Arg::One(data))
+            .await
+    }
+}
+
+/// An emit dropped when the transport is not ready, from [`Socket::volatile`].
+pub struct VolatileEmitter(Socket);
+
+impl VolatileEmitter {
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let (packet, attachments) = event_packet(self.0.namespace(), event.into(), Arg::One(data))?;
+        self.0.send(packet, attachments, Some(()))
+    }
+}
