@@ -3,7 +3,7 @@
 
 use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket};
 use crate::error::EmitError;
-use crate::socket::{event_packet, Arg};
+use crate::socket::{event_packet, raw_event_packet, Arg};
 use crate::{IntoRooms, Namespace, RemoteSocket};
 use parser::socketio::PacketData;
 use parser::Str;
@@ -113,13 +113,24 @@ impl BroadcastOperator {
         self.send(event.into(), Arg::Many(args))
     }
 
+    /// Sends an event with raw JSON arguments and their attachments to every recipient.
+    pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
+        let (packet, attachments) = raw_event_packet(&self.namespace, event.into(), raw)?;
+        self.broadcast_packet(packet, attachments);
+        Ok(())
+    }
+
     fn send<T: Serialize + ?Sized>(&self, event: Str, arg: Arg<'_, T>) -> Result<(), EmitError> {
         let (packet, attachments) = event_packet(&self.namespace, event, arg)?;
+        self.broadcast_packet(packet, attachments);
+        Ok(())
+    }
+
+    fn broadcast_packet(&self, packet: parser::socketio::Packet, attachments: Vec<bytes::Bytes>) {
         self.namespace.adapter().broadcast(
             Arc::new(BroadcastPacket::new(packet, attachments)),
             &self.opts,
         );
-        Ok(())
     }
 
     /// Sends an event that every recipient acknowledges, and collects the answers (each

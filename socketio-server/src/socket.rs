@@ -249,13 +249,8 @@ impl Socket {
     /// Sends an event with raw JSON arguments and their attachments, e.g. to pass on what a
     /// client sent without deserializing it.
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
-        let event = event.into();
-        if RESERVED_EVENTS.contains(&event.as_str()) {
-            return Err(EmitError::Reserved(event.to_string()));
-        }
-        let mut packet = Packet::event(self.namespace().name().clone(), event, raw.args);
-        payload::set_attachments(&mut packet, raw.attachments.len());
-        self.send(packet, raw.attachments, None)
+        let (packet, attachments) = raw_event_packet(self.namespace(), event.into(), raw)?;
+        self.send(packet, attachments, None)
     }
 
     /// Sends an event and waits for the client's acknowledgement, deserialized from its first
@@ -561,8 +556,15 @@ impl Socket {
         for handler in read(&self.0.on_disconnect).clone() {
             run_inline(handler(self.clone(), reason));
         }
-        // Handlers hold clones of this socket; they are not needed any more.
+        // Handlers may hold clones of this socket: dropping them breaks the cycle that would
+        // keep a departed socket alive.
         write(&self.0.handlers).clear();
+        write(&self.0.any).clear();
+        write(&self.0.any_outgoing).clear();
+        write(&self.0.middlewares).clear();
+        write(&self.0.on_error).clear();
+        write(&self.0.on_disconnecting).clear();
+        write(&self.0.on_disconnect).clear();
     }
 }
 
@@ -587,9 +589,7 @@ pub(crate) fn event_packet<T: Serialize + ?Sized>(
     event: Str,
     arg: Arg<'_, T>,
 ) -> Result<(Packet, Vec<Bytes>), EmitError> {
-    if RESERVED_EVENTS.contains(&event.as_str()) {
-        return Err(EmitError::Reserved(event.to_string()));
-    }
+    check_event_name(&event)?;
     let mut attachments = Vec::new();
     let args = match arg {
         Arg::One(data) => vec![payload::to_arg(data, &mut attachments)?],
@@ -598,6 +598,25 @@ pub(crate) fn event_packet<T: Serialize + ?Sized>(
     let mut packet = Packet::event(namespace.name().clone(), event, args);
     payload::set_attachments(&mut packet, attachments.len());
     Ok((packet, attachments))
+}
+
+/// Builds an EVENT packet from arguments that are already raw JSON.
+pub(crate) fn raw_event_packet(
+    namespace: &Namespace,
+    event: Str,
+    raw: crate::RawArgs,
+) -> Result<(Packet, Vec<Bytes>), EmitError> {
+    check_event_name(&event)?;
+    let mut packet = Packet::event(namespace.name().clone(), event, raw.args);
+    payload::set_attachments(&mut packet, raw.attachments.len());
+    Ok((packet, raw.attachments))
+}
+
+fn check_event_name(event: &Str) -> Result<(), EmitError> {
+    if RESERVED_EVENTS.contains(&event.as_str()) {
+        return Err(EmitError::Reserved(event.to_string()));
+    }
+    Ok(())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

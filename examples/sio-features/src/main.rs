@@ -1,0 +1,372 @@
+//! A socket.io server with a handler for every feature the end-to-end tests exercise: rooms,
+//! each broadcast operator, acks both ways, disconnects, fetches, socket data, middlewares,
+//! dynamic namespaces. It is the twin of `e2e-js/reference/sio-features.mjs`, which implements
+//! the same contract on Node's `socket.io`; e2e-js/README.md describes it.
+//!
+//! It prints `{"event":"listening","port":N}`, and with `SIO_EVENTS=1` one JSON line per
+//! connection, disconnecting and disconnect.
+
+use serde_json::{json, Value};
+use socketio::cors::{Any, CorsLayer};
+use socketio::{AckSender, ConnectError, Data, RawArgs, Socket, SocketIo, SocketIoConfig, Str};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+fn report(event: Value) {
+    if std::env::var("SIO_EVENTS").is_ok_and(|v| v == "1") {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{event}");
+        let _ = out.flush();
+    }
+}
+
+/// Reports the socket's connection now and its departure later.
+fn track(socket: &Socket) {
+    let nsp = socket.namespace().name().to_string();
+    report(json!({"event": "connection", "nsp": nsp, "id": socket.id().as_str()}));
+    socket.on_disconnecting(|socket: Socket, reason| async move {
+        report(json!({
+            "event": "disconnecting",
+            "nsp": socket.namespace().name().as_str(),
+            "id": socket.id().as_str(),
+            "reason": reason.as_str(),
+            "rooms": sorted_rooms(&socket),
+        }));
+    });
+    socket.on_disconnect(|socket: Socket, reason| async move {
+        report(json!({
+            "event": "disconnect",
+            "nsp": socket.namespace().name().as_str(),
+            "id": socket.id().as_str(),
+            "reason": reason.as_str(),
+        }));
+    });
+}
+
+fn sorted_rooms(socket: &Socket) -> Vec<String> {
+    let mut rooms: Vec<String> = socket.rooms().iter().map(|r| r.to_string()).collect();
+    rooms.sort();
+    rooms
+}
+
+/// Argument `i` as a string, when it is one.
+fn text(args: &RawArgs, i: usize) -> Option<String> {
+    serde_json::from_str(args.args.get(i)?).ok()
+}
+
+/// Argument `i` as JSON (`null` when absent).
+fn json_arg(args: &RawArgs, i: usize) -> Value {
+    args.args
+        .get(i)
+        .and_then(|raw| serde_json::from_str(raw).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// Argument `i` as raw JSON, with the attachments it may point to, for forwarding unchanged.
+fn raw_arg(args: &RawArgs, i: usize) -> RawArgs {
+    RawArgs {
+        args: args.args.get(i).cloned().into_iter().collect(),
+        attachments: args.attachments.clone(),
+    }
+}
+
+fn millis(value: &Value) -> Duration {
+    Duration::from_millis(value.as_u64().unwrap_or(0))
+}
+
+fn on_main_connection(io: SocketIo, socket: Socket) {
+    track(&socket);
+    socket.on("message", |socket: Socket, args: RawArgs| async move {
+        let _ = socket.emit_raw("message-back", args);
+    });
+    socket.on(
+        "message-with-ack",
+        |args: RawArgs, ack: AckSender| async move {
+            let _ = ack.send_raw(args);
+        },
+    );
+    socket.on(
+        "join",
+        |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+            socket.join(room);
+            let _ = ack.send(&sorted_rooms(&socket));
+        },
+    );
+    socket.on(
+        "leave",
+        |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+            socket.leave(room);
+            let _ = ack.send(&sorted_rooms(&socket));
+        },
+    );
+    socket.on("rooms", |socket: Socket, ack: AckSender| async move {
+        let _ = ack.send(&sorted_rooms(&socket));
+    });
+    let server = io.clone();
+    socket.on("to", move |args: RawArgs| {
+        let io = server.clone();
+        async move {
+            if let (Some(room), Some(event)) = (text(&args, 0), text(&args, 1)) {
+                let _ = io.to(room).emit_raw(event, raw_arg(&args, 2));
+            }
+        }
+    });
+    socket.on("broadcast-to", |socket: Socket, args: RawArgs| async move {
+        if let (Some(room), Some(event)) = (text(&args, 0), text(&args, 1)) {
+            let _ = socket.to(room).emit_raw(event, raw_arg(&args, 2));
+        }
+    });
+    socket.on("broadcast", |socket: Socket, args: RawArgs| async move {
+        if let Some(event) = text(&args, 0) {
+            let _ = socket.broadcast().emit_raw(event, raw_arg(&args, 1));
+        }
+    });
+    let server = io.clone();
+    socket.on("except", move |args: RawArgs| {
+        let io = server.clone();
+        async move {
+            if let (Some(room), Some(event)) = (text(&args, 0), text(&args, 1)) {
+                let _ = io.except(room).emit_raw(event, raw_arg(&args, 2));
+            }
+        }
+    });
+    let server = io.clone();
+    socket.on("to-except", move |args: RawArgs| {
+        let io = server.clone();
+        async move {
+            if let (Some(to), Some(except), Some(event)) =
+                (text(&args, 0), text(&args, 1), text(&args, 2))
+            {
+                let _ = io.to(to).except(except).emit_raw(event, raw_arg(&args, 3));
+            }
+        }
+    });
+    let server = io.clone();
+    socket.on("nsp-emit", move |args: RawArgs| {
+        let io = server.clone();
+        async move {
+            if let (Some(nsp), Some(event)) = (text(&args, 0), text(&args, 1)) {
+                let _ = io.of(nsp).broadcast().emit_raw(event, raw_arg(&args, 2));
+            }
+        }
+    });
+    socket.on("volatile", |socket: Socket, args: RawArgs| async move {
+        if let Some(event) = text(&args, 0) {
+            let payload = json_arg(&args, 1);
+            let _ = socket.volatile().emit(event, &payload);
+        }
+    });
+    socket.on(
+        "server-ack",
+        |socket: Socket, args: RawArgs, ack: AckSender| async move {
+            let payload = json_arg(&args, 0);
+            let timeout = millis(&json_arg(&args, 1));
+            let answer = socket
+                .timeout(timeout)
+                .emit_with_ack::<_, Value>("ask", &payload)
+                .await;
+            let _ = match answer {
+                Ok(answer) => ack.send(&json!({ "answer": answer })),
+                Err(error) => ack.send(&json!({ "error": error.to_string() })),
+            };
+        },
+    );
+    let server = io.clone();
+    socket.on("broadcast-ack", move |args: RawArgs, ack: AckSender| {
+        let io = server.clone();
+        async move {
+            let timeout = millis(&json_arg(&args, 1));
+            let operator = match text(&args, 0) {
+                Some(room) => io.to(room),
+                None => io.broadcast(),
+            };
+            let result = operator
+                .timeout(timeout)
+                .emit_with_ack::<_, Value>("ask", "question")
+                .await;
+            let (error, mut answers) = match result {
+                Ok(answers) => (Value::Null, answers),
+                Err(e) => (json!("operation has timed out"), e.received),
+            };
+            answers.sort_by_key(|a| a.to_string());
+            let _ = ack.send(&json!({ "error": error, "answers": answers }));
+        }
+    });
+    socket.on(
+        "disconnect-me",
+        |socket: Socket, Data(close): Data<Option<bool>>| async move {
+            socket.disconnect(close.unwrap_or(false));
+        },
+    );
+    let server = io.clone();
+    socket.on("disconnect-room", move |args: RawArgs| {
+        let io = server.clone();
+        async move {
+            if let Some(room) = text(&args, 0) {
+                io.to(room)
+                    .disconnect_sockets(json_arg(&args, 1).as_bool().unwrap_or(false));
+            }
+        }
+    });
+    let server = io.clone();
+    socket.on(
+        "fetch",
+        move |Data(room): Data<Option<String>>, ack: AckSender| {
+            let io = server.clone();
+            async move {
+                let operator = match room {
+                    Some(room) => io.to(room),
+                    None => io.broadcast(),
+                };
+                let mut ids: Vec<String> = match operator.fetch_sockets().await {
+                    Ok(sockets) => sockets.iter().map(|s| s.id.to_string()).collect(),
+                    Err(_) => Vec::new(),
+                };
+                ids.sort();
+                let _ = ack.send(&ids);
+            }
+        },
+    );
+    let server = io.clone();
+    socket.on("sockets-join", move |args: RawArgs, ack: AckSender| {
+        let io = server.clone();
+        async move {
+            if let (Some(room), Some(target)) = (text(&args, 0), text(&args, 1)) {
+                io.to(room).sockets_join(target);
+            }
+            let _ = ack.send_args(&());
+        }
+    });
+    let server = io.clone();
+    socket.on("sockets-leave", move |args: RawArgs, ack: AckSender| {
+        let io = server.clone();
+        async move {
+            if let (Some(room), Some(target)) = (text(&args, 0), text(&args, 1)) {
+                io.to(room).sockets_leave(target);
+            }
+            let _ = ack.send_args(&());
+        }
+    });
+    socket.on(
+        "data-set",
+        |socket: Socket, Data(value): Data<Value>, ack: AckSender| async move {
+            socket.set_data(value);
+            let _ = ack.send_args(&());
+        },
+    );
+    socket.on("data-get", |socket: Socket, ack: AckSender| async move {
+        let _ = ack.send(&socket.data::<Value>().unwrap_or(Value::Null));
+    });
+    socket.on("handshake", |socket: Socket, ack: AckSender| async move {
+        let hs = socket.handshake();
+        let _ = ack.send(&json!({
+            "query": hs.query,
+            "auth": hs.auth,
+            "url": hs.url,
+            "address": hs.address.map(|a| a.ip().to_string()),
+            "headers": { "x-test": hs.header("x-test") },
+            "id": socket.id().as_str(),
+            "connected": socket.connected(),
+        }));
+    });
+    socket.use_middleware(|_socket: Socket, event: Str, _args: Vec<Str>| async move {
+        if event.as_str() == "forbidden" {
+            return Err("forbidden event".into());
+        }
+        Ok(())
+    });
+    socket.on_error(|socket: Socket, error| async move {
+        let _ = socket.emit("middleware-error", &error.to_string());
+    });
+    socket.on_any(|socket: Socket, event: Str, args: Vec<Str>| async move {
+        if event.as_str() == "any-probe" {
+            let mut all = vec![Str::from(
+                serde_json::to_string(event.as_str()).unwrap_or_default(),
+            )];
+            all.extend(args);
+            let _ = socket.emit_raw(
+                "any-seen",
+                RawArgs {
+                    args: all,
+                    attachments: Vec::new(),
+                },
+            );
+        }
+    });
+}
+
+async fn hello(socket: Socket) {
+    track(&socket);
+    let _ = socket.emit("hello", socket.namespace().name().as_str());
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+
+    let config = SocketIoConfig::builder()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .max_http_buffer_size(1_000_000)
+        .connect_timeout(Duration::from_millis(1000))
+        .build();
+    let io = SocketIo::builder()
+        .config(config)
+        .cors(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(Any),
+        )
+        .build();
+
+    let server = io.clone();
+    io.on_connection(move |socket: Socket| {
+        on_main_connection(server.clone(), socket);
+        std::future::ready(())
+    });
+
+    let admin = io.of("/admin");
+    admin.use_middleware(|socket: Socket| async move {
+        match socket.handshake().auth.get("token").and_then(Value::as_str) {
+            Some("secret") => Ok(()),
+            _ => Err(ConnectError::new("unauthorized").with_data(json!({"reason": "bad token"}))),
+        }
+    });
+    admin.on_connection(|socket: Socket| async move {
+        track(&socket);
+        let _ = socket.emit("welcome", "admin");
+    });
+
+    io.of_dynamic(|name, _| {
+        name.strip_prefix("/dyn-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+    .on_connection(hello);
+    io.of_dynamic(|name, _| name.starts_with("/fn-"))
+        .on_connection(hello);
+    io.of("/empty")
+        .on_connection(|socket: Socket| async move { track(&socket) });
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let port = listener.local_addr()?.port();
+    println!("{}", json!({"event": "listening", "port": port}));
+    std::io::stdout().flush()?;
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = io.router::<()>();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
