@@ -16,7 +16,7 @@ pub(crate) type EngineSocket = engineio::Socket<Client>;
 
 /// The socket.io state of one engine connection, kept as the engine socket's data.
 #[derive(Default)]
-pub struct Client {
+pub(crate) struct Client {
     decoder: Mutex<Decoder>,
     sockets: RwLock<HashMap<Str, Socket>>,
     connect_timeout: Mutex<Option<AbortHandle>>,

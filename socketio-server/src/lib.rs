@@ -45,7 +45,6 @@ mod rooms;
 mod socket;
 
 pub use adapter::{Adapter, LocalAdapter, Room, SocketId};
-pub use client::Client;
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use disconnect::DisconnectReason;
 pub use engineio::cors;
