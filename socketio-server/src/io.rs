@@ -228,6 +228,24 @@ impl SocketIo {
         self.main().broadcast()
     }
 
+    /// Sends an event to the other servers of the cluster, on `/` (Node's `io.serverSideEmit`).
+    pub fn server_side_emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        args: &T,
+    ) -> Result<(), crate::EmitError> {
+        self.main().server_side_emit(event, args)
+    }
+
+    /// Handles an event another server sent on `/` with `server_side_emit`.
+    pub fn on_server_side<F, Fut>(&self, event: impl Into<Str>, handler: F)
+    where
+        F: Fn(Vec<serde_json::Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<serde_json::Value>> + Send + 'static,
+    {
+        self.main().on_server_side(event, handler);
+    }
+
     /// Disconnects every socket ("server shutting down") and closes every connection.
     pub fn close(&self) {
         let namespaces: Vec<Namespace> = read(&self.inner.namespaces).values().cloned().collect();

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, ()> + Send + Sync>;
+pub(crate) type ServerSideHandler = Arc<
+    dyn Fn(Vec<serde_json::Value>) -> BoxFuture<'static, Option<serde_json::Value>> + Send + Sync,
+>;
 pub(crate) type ConnectMiddleware =
     Arc<dyn Fn(Socket) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
 
@@ -48,6 +51,7 @@ pub(crate) struct NamespaceInner {
     adapter: Arc<dyn Adapter>,
     handlers: RwLock<Vec<ConnectionHandler>>,
     middlewares: RwLock<Vec<ConnectMiddleware>>,
+    server_side: RwLock<HashMap<Str, ServerSideHandler>>,
     /// Ack ids come from one counter per namespace, so a broadcast can give every recipient the
     /// same id, and the same encoded packet.
     next_ack_id: AtomicU64,
@@ -70,6 +74,7 @@ impl Namespace {
             sockets: RwLock::default(),
             handlers: RwLock::default(),
             middlewares: RwLock::default(),
+            server_side: RwLock::default(),
             next_ack_id: AtomicU64::new(0),
         }))
     }
@@ -122,6 +127,56 @@ impl Namespace {
         Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
     {
         write(&self.0.middlewares).push(Arc::new(move |socket| Box::pin(middleware(socket))));
+    }
+
+    /// Handles an event sent by another server of the cluster with `server_side_emit` (Node's
+    /// `namespace.on(event)` for server-side events). What the handler returns answers a sender
+    /// that asked for acknowledgements.
+    pub fn on_server_side<F, Fut>(&self, event: impl Into<Str>, handler: F)
+    where
+        F: Fn(Vec<serde_json::Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<serde_json::Value>> + Send + 'static,
+    {
+        write(&self.0.server_side)
+            .insert(event.into(), Arc::new(move |args| Box::pin(handler(args))));
+    }
+
+    /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`).
+    pub fn server_side_emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        args: &T,
+    ) -> Result<(), crate::EmitError> {
+        let args = server_side_args(args)?;
+        self.adapter().server_side_emit(event.into(), args);
+        Ok(())
+    }
+
+    /// Sends an event to the other servers and collects their answers within `timeout`.
+    pub async fn server_side_emit_with_ack<T: serde::Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        args: &T,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<serde_json::Value>, crate::AckError> {
+        let args = server_side_args(args)?;
+        self.adapter()
+            .server_side_emit_with_ack(event.into(), args, timeout)
+            .await
+            .map_err(|_| crate::AckError::Timeout)
+    }
+
+    /// Runs this server's handler for an event another server sent: for adapters to call.
+    /// Resolves to the handler's answer (`None` without a handler or an answer).
+    pub fn dispatch_server_side(
+        &self,
+        event: &str,
+        args: Vec<serde_json::Value>,
+    ) -> BoxFuture<'static, Option<serde_json::Value>> {
+        match read(&self.0.server_side).get(event).cloned() {
+            Some(handler) => handler(args),
+            None => Box::pin(std::future::ready(None)),
+        }
     }
 
     /// This server's sockets in the namespace.
@@ -195,10 +250,46 @@ impl std::fmt::Debug for Namespace {
     }
 }
 
+/// The arguments of a server-side event: a tuple or sequence spreads into several, anything
+/// else is one.
+fn server_side_args<T: serde::Serialize + ?Sized>(
+    args: &T,
+) -> Result<Vec<serde_json::Value>, crate::EmitError> {
+    Ok(match serde_json::to_value(args)? {
+        serde_json::Value::Array(items) => items,
+        one => vec![one],
+    })
+}
+
 pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SocketIo;
+    use serde_json::json;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn server_side_events_reach_the_handler_an_adapter_dispatches_to() {
+        let io = SocketIo::new();
+        io.on_server_side("ping", |args| async move { Some(json!({ "pong": args })) });
+        let answer = io.of("/").dispatch_server_side("ping", vec![json!(1)]).await;
+        assert_eq!(answer, Some(json!({ "pong": [1] })));
+        assert_eq!(io.of("/").dispatch_server_side("other", vec![]).await, None);
+
+        // A single server has no other server to tell or to answer.
+        io.server_side_emit("ping", &(1, "two")).unwrap();
+        let answers = io
+            .of("/")
+            .server_side_emit_with_ack("ping", &1, Duration::from_millis(50))
+            .await
+            .unwrap();
+        assert!(answers.is_empty());
+    }
 }

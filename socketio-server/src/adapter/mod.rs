@@ -132,6 +132,25 @@ pub trait Adapter: Send + Sync + 'static {
     fn server_count(&self) -> BoxFuture<'static, usize> {
         Box::pin(std::future::ready(1))
     }
+
+    /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`); they
+    /// hand it to [`Namespace::dispatch_server_side`](crate::Namespace::dispatch_server_side).
+    /// A single server has no one to tell.
+    fn server_side_emit(&self, event: Str, args: Vec<serde_json::Value>) {
+        let _ = (event, args);
+    }
+
+    /// As [`server_side_emit`](Self::server_side_emit), collecting one answer per other
+    /// server within `timeout`.
+    fn server_side_emit_with_ack(
+        &self,
+        event: Str,
+        args: Vec<serde_json::Value>,
+        timeout: std::time::Duration,
+    ) -> BoxFuture<'static, Result<Vec<serde_json::Value>, AdapterError>> {
+        let _ = (event, args, timeout);
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
 }
 
 /// Makes the adapter of each namespace as it is created, from the namespace's name and a handle
