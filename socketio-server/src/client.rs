@@ -8,7 +8,7 @@ use crate::{DisconnectReason, Socket};
 use engineio::{CloseReason, EngineIoHandler, Message};
 use parser::socketio::{Decoded, Decoder, Packet, PacketData};
 use parser::Str;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::task::AbortHandle;
 
@@ -19,6 +19,9 @@ pub(crate) type EngineSocket = engineio::Socket<Client>;
 pub(crate) struct Client {
     decoder: Mutex<Decoder>,
     sockets: RwLock<HashMap<Str, Socket>>,
+    /// Namespaces whose CONNECT is still in the middlewares: a second CONNECT to one of them
+    /// is as much a protocol error as a CONNECT to a joined one.
+    connecting: Mutex<HashSet<Str>>,
     connect_timeout: Mutex<Option<AbortHandle>>,
 }
 
@@ -101,15 +104,24 @@ impl EngineHandler {
             packet,
             attachments,
         } = decoded;
-        let existing = conn.data().socket(&packet.nsp);
+        let client = conn.data();
+        let existing = client.socket(&packet.nsp);
+        let connecting = lock(&client.connecting).contains(&packet.nsp);
         match (&packet.data, existing) {
-            (PacketData::Connect(auth), None) => {
+            (PacketData::Connect(auth), None) if !connecting => {
                 let auth = auth
                     .as_ref()
                     .and_then(|raw| serde_json::from_str(raw).ok())
                     .unwrap_or_else(|| serde_json::json!({}));
                 match self.server.namespace_for(&packet.nsp, &auth) {
-                    Some(namespace) => run_inline(namespace.connect(conn.clone(), auth)),
+                    Some(namespace) => {
+                        lock(&client.connecting).insert(packet.nsp.clone());
+                        let conn = conn.clone();
+                        run_inline(async move {
+                            namespace.connect(conn.clone(), auth).await;
+                            lock(&conn.data().connecting).remove(&packet.nsp);
+                        });
+                    }
                     None => {
                         let error = r#"{"message":"Invalid namespace"}"#;
                         let packet = Packet::connect_error(packet.nsp, error.into());
@@ -118,12 +130,11 @@ impl EngineHandler {
                 }
             }
             (_, Some(socket)) if !matches!(packet.data, PacketData::Connect(_)) => {
-                if !socket.on_packet(packet, attachments) {
-                    close_connection(conn, DisconnectReason::ForcedClose);
-                }
+                socket.on_packet(packet, attachments);
             }
-            // A second CONNECT to a namespace, or a packet for one never joined.
-            _ => close_connection(conn, DisconnectReason::ForcedClose),
+            // A second CONNECT to a namespace, or a packet for one not joined: Node closes the
+            // connection ("forced server close").
+            _ => close_connection(conn, DisconnectReason::ForcedServerClose),
         }
     }
 }

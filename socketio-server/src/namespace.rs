@@ -4,7 +4,7 @@ use crate::error::ConnectError;
 use crate::inline::run_inline;
 use crate::io::ServerInner;
 use crate::operators::BroadcastOperator;
-use crate::{Handshake, Socket};
+use crate::{DisconnectReason, Handshake, Socket};
 use futures_util::future::BoxFuture;
 use parser::socketio::Packet;
 use parser::Str;
@@ -205,11 +205,19 @@ impl Namespace {
         let middlewares = read(&self.0.middlewares).clone();
         for middleware in middlewares {
             if let Err(error) = middleware(socket.clone()).await {
-                let mut body = serde_json::json!({ "message": error.message });
-                if let Some(data) = error.data {
-                    body["data"] = data;
+                // `message` first, as Node writes it.
+                #[derive(serde::Serialize)]
+                struct Refusal {
+                    message: String,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    data: Option<serde_json::Value>,
                 }
-                let packet = Packet::connect_error(self.name().clone(), body.to_string().into());
+                let body = serde_json::to_string(&Refusal {
+                    message: error.message,
+                    data: error.data,
+                })
+                .unwrap_or_default();
+                let packet = Packet::connect_error(self.name().clone(), body.into());
                 let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
                 return;
             }
@@ -221,6 +229,15 @@ impl Namespace {
         self.adapter()
             .add_all(socket.id(), std::slice::from_ref(socket.id()));
         conn.data().add_socket(self.name().clone(), socket.clone());
+        if conn.is_closed() {
+            // The connection closed while the socket was being admitted: its close handler may
+            // have run before the socket was there to see it.
+            let reason = conn
+                .close_reason()
+                .map_or(DisconnectReason::TransportClose, Into::into);
+            socket.close(reason);
+            return;
+        }
         let reply = serde_json::json!({ "sid": socket.id().as_str() }).to_string();
         let packet = Packet::connect(self.name().clone(), Some(reply.into()));
         let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
@@ -279,7 +296,10 @@ mod tests {
     async fn server_side_events_reach_the_handler_an_adapter_dispatches_to() {
         let io = SocketIo::new();
         io.on_server_side("ping", |args| async move { Some(json!({ "pong": args })) });
-        let answer = io.of("/").dispatch_server_side("ping", vec![json!(1)]).await;
+        let answer = io
+            .of("/")
+            .dispatch_server_side("ping", vec![json!(1)])
+            .await;
         assert_eq!(answer, Some(json!({ "pong": [1] })));
         assert_eq!(io.of("/").dispatch_server_side("other", vec![]).await, None);
 

@@ -62,6 +62,7 @@ struct SocketInner {
     conn: Arc<EngineSocket>,
     handshake: Handshake,
     connected: AtomicBool,
+    closing: AtomicBool,
     handlers: RwLock<HashMap<Str, Arc<dyn ErasedEventHandler>>>,
     any: RwLock<Vec<AnyHandler>>,
     any_outgoing: RwLock<Vec<AnyHandler>>,
@@ -106,6 +107,7 @@ impl Socket {
             conn,
             handshake,
             connected: AtomicBool::new(true),
+            closing: AtomicBool::new(false),
             handlers: RwLock::default(),
             any: RwLock::default(),
             any_outgoing: RwLock::default(),
@@ -455,9 +457,8 @@ impl Socket {
         self.send(packet, attachments, None)
     }
 
-    /// A packet from the client for this namespace. False when it breaks the protocol, which
-    /// closes the connection.
-    pub(crate) fn on_packet(&self, packet: Packet, attachments: Vec<Bytes>) -> bool {
+    /// A packet from the client for this namespace (never a CONNECT: the client routes those).
+    pub(crate) fn on_packet(&self, packet: Packet, attachments: Vec<Bytes>) {
         match packet.data {
             PacketData::Event(event) => self.on_event(event, attachments),
             PacketData::Ack(ack) => {
@@ -479,9 +480,9 @@ impl Socket {
                 }
             }
             PacketData::Disconnect => self.close(DisconnectReason::ClientNamespaceDisconnect),
-            PacketData::Connect(_) | PacketData::ConnectError(_) => return false,
+            // Node ignores these from a client too.
+            PacketData::Connect(_) | PacketData::ConnectError(_) => {}
         }
-        true
     }
 
     fn on_event(&self, event: Event, attachments: Vec<Bytes>) {
@@ -529,7 +530,7 @@ impl Socket {
     }
 
     pub(crate) fn disconnect_with(&self, close: bool) {
-        if !self.connected() {
+        if self.0.closing.load(Ordering::Acquire) {
             return;
         }
         if close {
@@ -544,12 +545,14 @@ impl Socket {
     /// Leaves the namespace for `reason`: `disconnecting` (still in the rooms), then the rooms
     /// are left, pending acks fail, and `disconnect` runs.
     pub(crate) fn close(&self, reason: DisconnectReason) {
-        if !self.0.connected.swap(false, Ordering::AcqRel) {
+        if self.0.closing.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Still connected while `disconnecting` runs, as in Node.
         for handler in read(&self.0.on_disconnecting).clone() {
             run_inline(handler(self.clone(), reason));
         }
+        self.0.connected.store(false, Ordering::Release);
         self.namespace().remove_socket(self.id());
         self.0.conn.data().remove_socket(self.namespace().name());
         lock(&self.0.acks).clear();
