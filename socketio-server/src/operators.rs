@@ -2,8 +2,8 @@
 //! the cluster-wide operations on those sockets (`fetch_sockets`, `sockets_join`, ...).
 
 use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket};
+use crate::emit::{event_packet, raw_event_packet, Arg};
 use crate::error::EmitError;
-use crate::socket::{event_packet, raw_event_packet, Arg};
 use crate::{IntoRooms, Namespace, RemoteSocket};
 use parser::socketio::PacketData;
 use parser::Str;

@@ -1,5 +1,6 @@
 use crate::adapter::{AckData, AckSink, Room, SocketId};
 use crate::client::EngineSocket;
+use crate::emit::{event_packet, raw_event_packet, AckEmitter, Arg, VolatileEmitter};
 use crate::error::{AckError, EmitError};
 use crate::handler::{ErasedEventHandler, EventContext, EventHandler};
 use crate::inline::run_inline;
@@ -10,7 +11,7 @@ use crate::{DisconnectReason, Handshake, IntoRooms, Namespace};
 use bytes::Bytes;
 use engineio::{Frame, SendError};
 use futures_util::future::BoxFuture;
-use parser::socketio::{Event, Packet, PacketData, RESERVED_EVENTS};
+use parser::socketio::{Event, Packet, PacketData};
 use parser::Str;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -580,81 +581,6 @@ impl std::fmt::Debug for Socket {
     }
 }
 
-/// What an emit carries: one argument, or a sequence to spread into several.
-pub(crate) enum Arg<'a, T: ?Sized> {
-    One(&'a T),
-    Many(&'a T),
-}
-
-/// Builds an EVENT packet (BINARY_EVENT when attachments follow) for `namespace`.
-pub(crate) fn event_packet<T: Serialize + ?Sized>(
-    namespace: &Namespace,
-    event: Str,
-    arg: Arg<'_, T>,
-) -> Result<(Packet, Vec<Bytes>), EmitError> {
-    check_event_name(&event)?;
-    let mut attachments = Vec::new();
-    let args = match arg {
-        Arg::One(data) => vec![payload::to_arg(data, &mut attachments)?],
-        Arg::Many(data) => payload::to_args(data, &mut attachments)?,
-    };
-    let mut packet = Packet::event(namespace.name().clone(), event, args);
-    payload::set_attachments(&mut packet, attachments.len());
-    Ok((packet, attachments))
-}
-
-/// Builds an EVENT packet from arguments that are already raw JSON.
-pub(crate) fn raw_event_packet(
-    namespace: &Namespace,
-    event: Str,
-    raw: crate::RawArgs,
-) -> Result<(Packet, Vec<Bytes>), EmitError> {
-    check_event_name(&event)?;
-    let mut packet = Packet::event(namespace.name().clone(), event, raw.args);
-    payload::set_attachments(&mut packet, raw.attachments.len());
-    Ok((packet, raw.attachments))
-}
-
-fn check_event_name(event: &Str) -> Result<(), EmitError> {
-    if RESERVED_EVENTS.contains(&event.as_str()) {
-        return Err(EmitError::Reserved(event.to_string()));
-    }
-    Ok(())
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// An emit with a bounded wait for the acknowledgement, from [`Socket::timeout`].
-pub struct AckEmitter {
-    socket: Socket,
-    timeout: Duration,
-}
-
-impl AckEmitter {
-    /// Sends an event and waits at most the timeout for the client's answer.
-    pub async fn emit_with_ack<T, R>(&self, event: impl Into<Str>, data: &T) -> Result<R, AckError>
-    where
-        T: Serialize + ?Sized,
-        R: DeserializeOwned,
-    {
-        self.socket
-            .emit_with_ack_within(self.timeout, event.into(), Arg::One(data))
-            .await
-    }
-}
-
-/// An emit dropped when the transport is not ready, from [`Socket::volatile`].
-pub struct VolatileEmitter(Socket);
-
-impl VolatileEmitter {
-    pub fn emit<T: Serialize + ?Sized>(
-        &self,
-        event: impl Into<Str>,
-        data: &T,
-    ) -> Result<(), EmitError> {
-        let (packet, attachments) = event_packet(self.0.namespace(), event.into(), Arg::One(data))?;
-        self.0.send(packet, attachments, Some(()))
-    }
 }

@@ -466,11 +466,17 @@ async fn a_second_connect_during_the_middlewares_closes_the_connection_and_leave
             None => break false,
         }
     };
-    assert!(closed, "the connection stays open after a duplicate CONNECT");
+    assert!(
+        closed,
+        "the connection stays open after a duplicate CONNECT"
+    );
     assert!(answers.is_empty(), "no socket may be admitted: {answers:?}");
     // Past the middleware's delay: the first CONNECT must not have admitted a socket late.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(admitted.drain().is_empty(), "a socket was admitted on a closed connection");
+    assert!(
+        admitted.drain().is_empty(),
+        "a socket was admitted on a closed connection"
+    );
     assert!(io.of("/slow").sockets().is_empty());
     assert!(io.of("/slow").to("members").socket_ids().is_empty());
 }
