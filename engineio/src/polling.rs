@@ -78,16 +78,19 @@ async fn poll<H: EngineIoHandler>(
     if !batch.frames.is_empty() {
         engine.handler().on_flush(&socket, &batch.frames);
     }
-    let mut body = encode_payload(&batch.frames);
-    if batch.closing {
-        if !body.is_empty() {
-            body.push(parser::engineio::SEPARATOR);
-        }
-        CLOSE.write_polling(&mut body);
+    let body = if batch.closing && batch.frames.is_empty() {
         engine.close_socket(&socket, CloseReason::ForcedClose);
-    } else if !batch.frames.is_empty() && !socket.is_closed() {
-        engine.handler().on_drain(&socket);
-    }
+        encode_payload(&[CLOSE])
+    } else {
+        // A closing socket's last frames go out alone and the close packet on the next GET, as
+        // Node closes only after `drain`: a client handling both from one payload would see the
+        // close before the messages (socket.io-client defers decoded packets to the next tick).
+        let body = encode_payload(&batch.frames);
+        if !socket.is_closed() {
+            engine.handler().on_drain(&socket);
+        }
+        body
+    };
     Ok(respond("text/plain; charset=UTF-8", body))
 }
 
