@@ -14,6 +14,8 @@ use std::time::Duration;
 pub(crate) enum Arg<'a, T: ?Sized> {
     One(&'a T),
     Many(&'a T),
+    /// Arguments that are already raw JSON, with their attachments.
+    Raw(crate::RawArgs),
 }
 
 /// Builds an EVENT packet (BINARY_EVENT when attachments follow) for `namespace`.
@@ -27,6 +29,10 @@ pub(crate) fn event_packet<T: Serialize + ?Sized>(
     let args = match arg {
         Arg::One(data) => vec![payload::to_arg(data, &mut attachments)?],
         Arg::Many(data) => payload::to_args(data, &mut attachments)?,
+        Arg::Raw(raw) => {
+            attachments = raw.attachments;
+            raw.args
+        }
     };
     let mut packet = Packet::event(namespace.name().clone(), event, args);
     payload::set_attachments(&mut packet, attachments.len());
@@ -39,10 +45,7 @@ pub(crate) fn raw_event_packet(
     event: Str,
     raw: crate::RawArgs,
 ) -> Result<(Packet, Vec<Bytes>), EmitError> {
-    check_event_name(&event)?;
-    let mut packet = Packet::event(namespace.name().clone(), event, raw.args);
-    payload::set_attachments(&mut packet, raw.attachments.len());
-    Ok((packet, raw.attachments))
+    event_packet::<()>(namespace, event, Arg::Raw(raw))
 }
 
 fn check_event_name(event: &Str) -> Result<(), EmitError> {
@@ -67,6 +70,18 @@ impl AckEmitter {
     {
         self.socket
             .emit_with_ack_within(self.timeout, event.into(), Arg::One(data))
+            .await
+    }
+
+    /// Sends raw JSON arguments (with their attachments) and waits at most the timeout for
+    /// the client's answer, raw too: to pass events and answers on without knowing their types.
+    pub async fn emit_with_ack_raw(
+        &self,
+        event: impl Into<Str>,
+        args: crate::RawArgs,
+    ) -> Result<crate::RawArgs, AckError> {
+        self.socket
+            .ack_within::<()>(self.timeout, event.into(), Arg::Raw(args))
             .await
     }
 }

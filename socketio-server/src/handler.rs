@@ -65,7 +65,7 @@ impl<T: DeserializeOwned> FromEvent for Args<T> {
 }
 
 /// The arguments as raw JSON text, with the binary attachments their placeholders point to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawArgs {
     pub args: Vec<Str>,
     pub attachments: Vec<Bytes>,
@@ -144,10 +144,7 @@ impl AckSender {
             return Ok(());
         };
         let mut attachments = Vec::new();
-        let args = match serde_json::to_value(args)? {
-            serde_json::Value::Null => Vec::new(),
-            _ => payload::to_args(args, &mut attachments)?,
-        };
+        let args = payload::to_args(args, &mut attachments)?;
         self.socket.send_ack(id, args, attachments)
     }
 

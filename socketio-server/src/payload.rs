@@ -17,12 +17,16 @@ pub(crate) fn to_arg<T: Serialize + ?Sized>(
     parser::socketio::to_json_with_attachments(data, attachments).map(Str::from)
 }
 
-/// Several arguments from a value that serializes as a sequence (a tuple or a `Vec`).
+/// Several arguments from a value that serializes as a sequence (a tuple or a `Vec`); `()`
+/// is no argument at all.
 pub(crate) fn to_args<T: Serialize + ?Sized>(
     data: &T,
     attachments: &mut Vec<Bytes>,
 ) -> Result<Vec<Str>, serde_json::Error> {
     let array = to_arg(data, attachments)?;
+    if array.as_str() == "null" {
+        return Ok(Vec::new());
+    }
     split_array(&array)
 }
 
@@ -101,6 +105,7 @@ mod tests {
         );
         let back: (String, u8, Vec<bool>) = from_args(&args, &attachments).unwrap();
         assert_eq!(back, ("a".to_owned(), 1, vec![true]));
+        assert!(to_args(&(), &mut attachments).unwrap().is_empty());
     }
 
     #[test]

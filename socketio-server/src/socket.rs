@@ -1,4 +1,4 @@
-use crate::adapter::{AckData, AckSink, Room, SocketId};
+use crate::adapter::{AckData, AckSink, BroadcastPacket, Room, SocketId};
 use crate::client::EngineSocket;
 use crate::emit::{event_packet, raw_event_packet, AckEmitter, Arg, VolatileEmitter};
 use crate::error::{AckError, EmitError};
@@ -7,9 +7,9 @@ use crate::inline::run_inline;
 use crate::namespace::{read, write};
 use crate::operators::BroadcastOperator;
 use crate::payload;
-use crate::{DisconnectReason, Handshake, IntoRooms, Namespace};
+use crate::{DisconnectReason, Handshake, IntoRooms, Namespace, RawArgs};
 use bytes::Bytes;
-use engineio::{Frame, SendError};
+use engineio::SendError;
 use futures_util::future::BoxFuture;
 use parser::socketio::{Event, Packet, PacketData};
 use parser::Str;
@@ -23,11 +23,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-type AnyHandler = Arc<dyn Fn(Socket, Str, Vec<Str>) -> BoxFuture<'static, ()> + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(Socket, Str, RawArgs) -> BoxFuture<'static, ()> + Send + Sync>;
 type DisconnectHandler =
     Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
 type MessageMiddleware =
-    Arc<dyn Fn(Socket, Str, Vec<Str>) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+    Arc<dyn Fn(Socket, Str, RawArgs) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(Socket, Arc<BoxError>) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// An error from a message middleware.
@@ -173,10 +173,11 @@ impl Socket {
         write(&self.0.handlers).remove(event);
     }
 
-    /// Sees every incoming event first, with its name and raw arguments (Node's `onAny`).
+    /// Sees every incoming event first, with its name and raw arguments and attachments (Node's
+    /// `onAny`).
     pub fn on_any<F, Fut>(&self, handler: F)
     where
-        F: Fn(Socket, Str, Vec<Str>) -> Fut + Send + Sync + 'static,
+        F: Fn(Socket, Str, RawArgs) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         write(&self.0.any).push(Arc::new(move |s, e, a| Box::pin(handler(s, e, a))));
@@ -185,7 +186,7 @@ impl Socket {
     /// Sees every outgoing event of this socket, broadcasts included (Node's `onAnyOutgoing`).
     pub fn on_any_outgoing<F, Fut>(&self, handler: F)
     where
-        F: Fn(Socket, Str, Vec<Str>) -> Fut + Send + Sync + 'static,
+        F: Fn(Socket, Str, RawArgs) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         write(&self.0.any_outgoing).push(Arc::new(move |s, e, a| Box::pin(handler(s, e, a))));
@@ -195,7 +196,7 @@ impl Socket {
     /// and goes to the [`on_error`](Self::on_error) handlers.
     pub fn use_middleware<F, Fut>(&self, middleware: F)
     where
-        F: Fn(Socket, Str, Vec<Str>) -> Fut + Send + Sync + 'static,
+        F: Fn(Socket, Str, RawArgs) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         write(&self.0.middlewares).push(Arc::new(move |s, e, a| Box::pin(middleware(s, e, a))));
@@ -362,6 +363,18 @@ impl Socket {
         event: Str,
         arg: Arg<'_, T>,
     ) -> Result<R, AckError> {
+        let answer = self.ack_within(timeout, event, arg).await?;
+        let first = answer.args.first().map_or("null", |a| a.as_str());
+        payload::from_arg(first, &answer.attachments).map_err(AckError::Deserialize)
+    }
+
+    /// Sends an event asking for an acknowledgement and waits for its raw arguments.
+    pub(crate) async fn ack_within<T: Serialize + ?Sized>(
+        &self,
+        timeout: Duration,
+        event: Str,
+        arg: Arg<'_, T>,
+    ) -> Result<RawArgs, AckError> {
         let (mut packet, attachments) = event_packet(self.namespace(), event, arg)?;
         let id = self.namespace().next_ack_id();
         if let PacketData::Event(event) = &mut packet.data {
@@ -374,10 +387,10 @@ impl Socket {
             return Err(e.into());
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(answer)) => {
-                let first = answer.args.first().map_or("null", |a| a.as_str());
-                payload::from_arg(first, &answer.attachments).map_err(AckError::Deserialize)
-            }
+            Ok(Ok(answer)) => Ok(RawArgs {
+                args: answer.args,
+                attachments: answer.attachments,
+            }),
             Ok(Err(_)) => Err(AckError::Disconnected),
             Err(_) => {
                 self.forget_ack(id);
@@ -399,7 +412,7 @@ impl Socket {
         if volatile.is_some() && !self.is_writable() {
             return Ok(());
         }
-        self.notify_outgoing(&packet);
+        self.notify_outgoing(&packet, &attachments);
         let frames = payload::frames(&packet, &attachments);
         self.0.conn.send_frames(frames).map_err(|e| match e {
             SendError::Closed => EmitError::Disconnected,
@@ -408,12 +421,12 @@ impl Socket {
     }
 
     /// Queues frames encoded once for many recipients; false if they could not be queued.
-    pub(crate) fn send_shared(&self, packet: &Packet, frames: &[Frame]) -> bool {
+    pub(crate) fn send_shared(&self, packet: &BroadcastPacket) -> bool {
         if !self.connected() {
             return false;
         }
-        self.notify_outgoing(packet);
-        match self.0.conn.send_frames(frames.iter().cloned()) {
+        self.notify_outgoing(&packet.packet, &packet.attachments);
+        match self.0.conn.send_frames(packet.frames().iter().cloned()) {
             Ok(()) => true,
             Err(e) => {
                 tracing::debug!(id = %self.id(), "broadcast not queued: {e}");
@@ -422,18 +435,18 @@ impl Socket {
         }
     }
 
-    fn notify_outgoing(&self, packet: &Packet) {
+    fn notify_outgoing(&self, packet: &Packet, attachments: &[Bytes]) {
         let listeners = read(&self.0.any_outgoing).clone();
         if listeners.is_empty() {
             return;
         }
         if let PacketData::Event(event) = &packet.data {
+            let raw = RawArgs {
+                args: event.args.clone(),
+                attachments: attachments.to_vec(),
+            };
             for listener in listeners {
-                run_inline(listener(
-                    self.clone(),
-                    event.name.clone(),
-                    event.args.clone(),
-                ));
+                run_inline(listener(self.clone(), event.name.clone(), raw.clone()));
             }
         }
     }
@@ -487,15 +500,16 @@ impl Socket {
     }
 
     fn on_event(&self, event: Event, attachments: Vec<Bytes>) {
+        let raw = || RawArgs {
+            args: event.args.clone(),
+            attachments: attachments.clone(),
+        };
         for listener in read(&self.0.any).clone() {
-            run_inline(listener(
-                self.clone(),
-                event.name.clone(),
-                event.args.clone(),
-            ));
+            run_inline(listener(self.clone(), event.name.clone(), raw()));
         }
         let handler = read(&self.0.handlers).get(&event.name).cloned();
         let middlewares = read(&self.0.middlewares).clone();
+        let raw = (!middlewares.is_empty()).then(raw);
         let ctx = EventContext {
             socket: self.clone(),
             event: event.name,
@@ -509,10 +523,10 @@ impl Socket {
             }
             return;
         }
+        let raw = raw.unwrap_or_default();
         run_inline(async move {
             for middleware in middlewares {
-                let result =
-                    middleware(ctx.socket.clone(), ctx.event.clone(), ctx.args.clone()).await;
+                let result = middleware(ctx.socket.clone(), ctx.event.clone(), raw.clone()).await;
                 if let Err(error) = result {
                     let error = Arc::new(error);
                     for handler in read(&ctx.socket.0.on_error).clone() {

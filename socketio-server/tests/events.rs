@@ -255,7 +255,7 @@ async fn on_any_sees_every_incoming_event_and_on_any_outgoing_every_emit() {
         socket.on_any(move |_: Socket, event, args| {
             let _ = in_tx.send((
                 event.to_string(),
-                args.iter().map(|a| a.to_string()).collect(),
+                args.args.iter().map(|a| a.to_string()).collect(),
             ));
             async {}
         });
@@ -263,7 +263,7 @@ async fn on_any_sees_every_incoming_event_and_on_any_outgoing_every_emit() {
         socket.on_any_outgoing(move |_: Socket, event, args| {
             let _ = out_tx.send((
                 event.to_string(),
-                args.iter().map(|a| a.to_string()).collect(),
+                args.args.iter().map(|a| a.to_string()).collect(),
             ));
             async {}
         });

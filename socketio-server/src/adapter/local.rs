@@ -128,12 +128,11 @@ impl Adapter for LocalAdapter {
     }
 
     fn broadcast(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions) {
-        let frames = packet.frames();
         self.apply(opts, |socket| {
             if opts.flags.volatile && !socket.is_writable() {
                 return;
             }
-            socket.send_shared(&packet.packet, frames);
+            socket.send_shared(&packet);
         });
     }
 
@@ -143,7 +142,6 @@ impl Adapter for LocalAdapter {
         opts: &BroadcastOptions,
         acks: AckSink,
     ) -> usize {
-        let frames = packet.frames();
         let id = match &packet.packet.data {
             parser::socketio::PacketData::Event(event) => event.id,
             _ => None,
@@ -157,7 +155,7 @@ impl Adapter for LocalAdapter {
                 return;
             }
             socket.expect_broadcast_ack(id, acks.clone());
-            if socket.send_shared(&packet.packet, frames) {
+            if socket.send_shared(&packet) {
                 expected += 1;
             } else {
                 socket.forget_ack(id);
