@@ -10,4 +10,5 @@ cargo test --workspace
 
 cd e2e-js
 npm ci --no-audit --no-fund
-npm test
+# The binaries were built above: a missing one is a failure here, never a skip.
+SIO_REQUIRE_BINARIES=1 npm test

@@ -1,9 +1,14 @@
 // Test harness: starts the server under test, collects its JSON event lines,
 // and offers bounded helpers to drive engine.io-client sockets and raw HTTP.
+// (socket.io-client helpers live in sio-harness.mjs.)
 //
-// Which server:
-//   EIO_SERVER=node          -> node reference/eio-server.mjs (Node's engine.io)
-//   otherwise                -> $EIO_CONFORMANCE_BIN, or <repo>/target/debug/eio-conformance
+// Which server, by kind:
+//   "eio" (default): EIO_SERVER=node -> node reference/eio-server.mjs (Node's engine.io)
+//                    otherwise       -> $EIO_CONFORMANCE_BIN, or <repo>/target/debug/eio-conformance
+//   "sio-conformance", "sio-features":
+//                    SIO_SERVER=node -> node reference/<kind>.mjs (Node's socket.io)
+//                    otherwise       -> $SIO_CONFORMANCE_BIN / $SIO_FEATURES_BIN,
+//                                       or <repo>/target/debug/<kind>
 import { after, afterEach, before } from "node:test";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -28,10 +33,66 @@ export const MAX_PAYLOAD = 1e6;
 const STARTUP_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 3_000;
 
+/** Which implementation the engine.io tests run against. */
 export const serverKind = process.env.EIO_SERVER === "node" ? "node" : "rust";
+/** Which implementation the socket.io tests run against. */
+export const sioServerKind = process.env.SIO_SERVER === "node" ? "node" : "rust";
 
-/** Resolves the command line of the server under test. */
-export function serverCommand() {
+/** The socket.io server kinds: binary name, env override, reference script. */
+export const SIO_KINDS = {
+  "sio-conformance": { env: "SIO_CONFORMANCE_BIN", script: "sio-conformance.mjs" },
+  "sio-features": { env: "SIO_FEATURES_BIN", script: "sio-features.mjs" },
+};
+
+/**
+ * Where the Rust binary of a socket.io kind is expected:
+ * { bin, fromEnv (the override variable's name, if it was set) }.
+ */
+export function sioBinary(kind) {
+  const spec = SIO_KINDS[kind];
+  if (!spec) throw new Error(`unknown socket.io server kind ${JSON.stringify(kind)}`);
+  const override = process.env[spec.env];
+  return override
+    ? { bin: path.resolve(override), fromEnv: spec.env }
+    : { bin: path.join(REPO_ROOT, "target", "debug", kind), fromEnv: null };
+}
+
+/**
+ * Why the tests of a socket.io kind cannot run, or null if they can: only
+ * when running against Rust and the default binary path does not exist. An
+ * explicit $SIO_*_BIN that does not exist is not a reason to skip (the tests
+ * then fail at startup), nor is anything with SIO_REQUIRE_BINARIES=1.
+ */
+export function sioSkipReason(kind) {
+  if (sioServerKind === "node") return null;
+  const { bin, fromEnv } = sioBinary(kind);
+  if (existsSync(bin) || fromEnv || process.env.SIO_REQUIRE_BINARIES === "1") return null;
+  return (
+    `Rust socket.io server binary \`${kind}\` is missing at ${bin}: ` +
+    `build it (cargo build -p ${kind}), set ${SIO_KINDS[kind].env}, ` +
+    "or run against Node's socket.io with SIO_SERVER=node"
+  );
+}
+
+/** Resolves the command line of the server under test for `kind` ("eio" or a socket.io kind). */
+export function serverCommand(kind = "eio") {
+  if (kind !== "eio") {
+    const spec = SIO_KINDS[kind];
+    if (!spec) throw new Error(`unknown server kind ${JSON.stringify(kind)}`);
+    if (sioServerKind === "node") {
+      return { cmd: process.execPath, args: [path.join(E2E_ROOT, "reference", spec.script)] };
+    }
+    const { bin, fromEnv } = sioBinary(kind);
+    if (!existsSync(bin)) {
+      throw new Error(
+        `socket.io server binary \`${kind}\` not found at ${bin}` +
+          (fromEnv ? ` (from ${fromEnv})` : "") +
+          `: build it with \`cargo build -p ${kind}\`, set ${spec.env}, ` +
+          "or run against the Node reference with SIO_SERVER=node",
+      );
+    }
+    return { cmd: bin, args: [] };
+  }
   if (serverKind === "node") {
     return { cmd: process.execPath, args: [path.join(E2E_ROOT, "reference", "eio-server.mjs")] };
   }
@@ -76,14 +137,19 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Spawns the server under test on a free port and waits for its
  * {"event":"listening"} line.
  *
- * @param {{events?: boolean}} [options] events: set EIO_EVENTS=1
+ * @param {{kind?: "eio" | "sio-conformance" | "sio-features", events?: boolean}} [options]
+ *   kind: which server (default "eio", the engine.io conformance server);
+ *   events: ask for event lines (EIO_EVENTS=1 for "eio", SIO_EVENTS=1 otherwise)
  */
-export async function startServer({ events = false } = {}) {
-  const { cmd, args } = serverCommand();
+export async function startServer({ kind = "eio", events = false } = {}) {
+  const { cmd, args } = serverCommand(kind);
+  const impl = kind === "eio" ? serverKind : sioServerKind;
   const port = await freePort();
   const env = { ...process.env, PORT: String(port) };
-  if (events) env.EIO_EVENTS = "1";
-  else delete env.EIO_EVENTS;
+  delete env.EIO_EVENTS;
+  delete env.SIO_EVENTS;
+  if (events) env[kind === "eio" ? "EIO_EVENTS" : "SIO_EVENTS"] = "1";
+  const verbose = Boolean(process.env.EIO_VERBOSE || process.env.SIO_VERBOSE);
   // Own process group, so that stop() also ends anything the server spawned
   // (e.g. a wrapper script's child still holding the stdout pipe).
   const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -113,19 +179,19 @@ export async function startServer({ events = false } = {}) {
   let spawnError = null;
 
   const describe = () =>
-    `${serverKind} server (${cmd}) on port ${port}` +
+    `${impl} ${kind} server (${cmd}) on port ${port}` +
     (exited ? `, exited with code ${exited.code} signal ${exited.signal}` : "") +
     (stderrTail ? `\n--- server stderr (tail) ---\n${stderrTail.slice(-4000)}` : "");
 
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk) => {
     stderrTail = (stderrTail + chunk).slice(-16_000);
-    if (process.env.EIO_VERBOSE) process.stderr.write(chunk);
+    if (verbose) process.stderr.write(chunk);
   });
 
   const lines = createInterface({ input: child.stdout });
   lines.on("line", (line) => {
-    if (process.env.EIO_VERBOSE) process.stderr.write(`[server stdout] ${line}\n`);
+    if (verbose) process.stderr.write(`[${kind} stdout] ${line}\n`);
     let ev;
     try {
       ev = JSON.parse(line);
@@ -154,6 +220,11 @@ export async function startServer({ events = false } = {}) {
     });
   });
 
+  const linesClosed = new Promise((resolve) => lines.once("close", resolve));
+  const drainedAfterExit = exitPromise.then(() =>
+    withTimeout(linesClosed, 300, "stdout close after exit").catch(() => {}),
+  );
+
   /**
    * Resolves with the first event line (already received or future) matching
    * `pred`; rejects after timeoutMs or if the server exits. With fromIndex,
@@ -166,7 +237,8 @@ export async function startServer({ events = false } = {}) {
     const p = new Promise((resolve, reject) => {
       waiter = { pred, resolve };
       waiters.add(waiter);
-      exitPromise.then(() =>
+      // after the exit, give the stdout pipe a moment to deliver the last lines
+      drainedAfterExit.then(() =>
         reject(new Error(`server exited while waiting for ${what}: ${describe()}`)),
       );
     });
@@ -231,6 +303,8 @@ export async function startServer({ events = false } = {}) {
   }
 
   return {
+    kind,
+    eventsEnabled: events,
     port,
     url: `http://${HOST}:${port}`,
     child,
@@ -238,6 +312,10 @@ export async function startServer({ events = false } = {}) {
     events: events_,
     eventCount: () => received.length,
     stop,
+    /** Sends `signal` to the server's process group (stop() still cleans up afterwards). */
+    signal: (signal) => killGroup(signal),
+    /** Resolves with { code, signal } once the server exited and its last stdout lines were read. */
+    waitExit: (timeoutMs, what = "server exit") => withTimeout(drainedAfterExit.then(() => exited), timeoutMs, what),
     describe,
     get alive() {
       return !exited;

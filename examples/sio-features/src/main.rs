@@ -55,6 +55,18 @@ fn text(args: &RawArgs, i: usize) -> Option<String> {
     serde_json::from_str(args.args.get(i)?).ok()
 }
 
+/// Argument `i` as rooms: a string or an array of strings, as Node's `to` takes.
+fn rooms(args: &RawArgs, i: usize) -> Option<Vec<String>> {
+    match json_arg(args, i) {
+        Value::String(room) => Some(vec![room]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => None,
+    }
+}
+
 /// Argument `i` as JSON (`null` when absent).
 fn json_arg(args: &RawArgs, i: usize) -> Value {
     args.args
@@ -107,13 +119,13 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
     socket.on("to", move |args: RawArgs| {
         let io = server.clone();
         async move {
-            if let (Some(room), Some(event)) = (text(&args, 0), text(&args, 1)) {
+            if let (Some(room), Some(event)) = (rooms(&args, 0), text(&args, 1)) {
                 let _ = io.to(room).emit_raw(event, raw_arg(&args, 2));
             }
         }
     });
     socket.on("broadcast-to", |socket: Socket, args: RawArgs| async move {
-        if let (Some(room), Some(event)) = (text(&args, 0), text(&args, 1)) {
+        if let (Some(room), Some(event)) = (rooms(&args, 0), text(&args, 1)) {
             let _ = socket.to(room).emit_raw(event, raw_arg(&args, 2));
         }
     });
@@ -126,7 +138,7 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
     socket.on("except", move |args: RawArgs| {
         let io = server.clone();
         async move {
-            if let (Some(room), Some(event)) = (text(&args, 0), text(&args, 1)) {
+            if let (Some(room), Some(event)) = (rooms(&args, 0), text(&args, 1)) {
                 let _ = io.except(room).emit_raw(event, raw_arg(&args, 2));
             }
         }
@@ -136,7 +148,7 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
         let io = server.clone();
         async move {
             if let (Some(to), Some(except), Some(event)) =
-                (text(&args, 0), text(&args, 1), text(&args, 2))
+                (rooms(&args, 0), rooms(&args, 1), text(&args, 2))
             {
                 let _ = io.to(to).except(except).emit_raw(event, raw_arg(&args, 3));
             }
@@ -160,14 +172,20 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
     socket.on(
         "server-ack",
         |socket: Socket, args: RawArgs, ack: AckSender| async move {
-            let payload = json_arg(&args, 0);
             let timeout = millis(&json_arg(&args, 1));
             let answer = socket
                 .timeout(timeout)
-                .emit_with_ack::<_, Value>("ask", &payload)
+                .emit_with_ack_raw("ask", raw_arg(&args, 0))
                 .await;
             let _ = match answer {
-                Ok(answer) => ack.send(&json!({ "answer": answer })),
+                // The payload went out and the answer comes back as they came, binary included.
+                Ok(answer) => {
+                    let first = answer.args.first().map_or("null", |a| a.as_str());
+                    ack.send_raw(RawArgs {
+                        args: vec![Str::from(format!("{{\"answer\":{first}}}"))],
+                        attachments: answer.attachments,
+                    })
+                }
                 Err(error) => ack.send(&json!({ "error": error.to_string() })),
             };
         },
@@ -177,7 +195,7 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
         let io = server.clone();
         async move {
             let timeout = millis(&json_arg(&args, 1));
-            let operator = match text(&args, 0) {
+            let operator = match rooms(&args, 0) {
                 Some(room) => io.to(room),
                 None => io.broadcast(),
             };
@@ -203,36 +221,33 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
     socket.on("disconnect-room", move |args: RawArgs| {
         let io = server.clone();
         async move {
-            if let Some(room) = text(&args, 0) {
+            if let Some(room) = rooms(&args, 0) {
                 io.to(room)
                     .disconnect_sockets(json_arg(&args, 1).as_bool().unwrap_or(false));
             }
         }
     });
     let server = io.clone();
-    socket.on(
-        "fetch",
-        move |Data(room): Data<Option<String>>, ack: AckSender| {
-            let io = server.clone();
-            async move {
-                let operator = match room {
-                    Some(room) => io.to(room),
-                    None => io.broadcast(),
-                };
-                let mut ids: Vec<String> = match operator.fetch_sockets().await {
-                    Ok(sockets) => sockets.iter().map(|s| s.id.to_string()).collect(),
-                    Err(_) => Vec::new(),
-                };
-                ids.sort();
-                let _ = ack.send(&ids);
-            }
-        },
-    );
+    socket.on("fetch", move |args: RawArgs, ack: AckSender| {
+        let io = server.clone();
+        async move {
+            let operator = match rooms(&args, 0) {
+                Some(room) => io.to(room),
+                None => io.broadcast(),
+            };
+            let mut ids: Vec<String> = match operator.fetch_sockets().await {
+                Ok(sockets) => sockets.iter().map(|s| s.id.to_string()).collect(),
+                Err(_) => Vec::new(),
+            };
+            ids.sort();
+            let _ = ack.send(&ids);
+        }
+    });
     let server = io.clone();
     socket.on("sockets-join", move |args: RawArgs, ack: AckSender| {
         let io = server.clone();
         async move {
-            if let (Some(room), Some(target)) = (text(&args, 0), text(&args, 1)) {
+            if let (Some(room), Some(target)) = (rooms(&args, 0), rooms(&args, 1)) {
                 io.to(room).sockets_join(target);
             }
             let _ = ack.send_args(&());
@@ -242,7 +257,7 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
     socket.on("sockets-leave", move |args: RawArgs, ack: AckSender| {
         let io = server.clone();
         async move {
-            if let (Some(room), Some(target)) = (text(&args, 0), text(&args, 1)) {
+            if let (Some(room), Some(target)) = (rooms(&args, 0), rooms(&args, 1)) {
                 io.to(room).sockets_leave(target);
             }
             let _ = ack.send_args(&());
@@ -270,28 +285,30 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
             "connected": socket.connected(),
         }));
     });
-    socket.use_middleware(|_socket: Socket, event: Str, _args: Vec<Str>| async move {
+    socket.use_middleware(|_socket: Socket, event: Str, _args: RawArgs| async move {
         if event.as_str() == "forbidden" {
             return Err("forbidden event".into());
         }
         Ok(())
     });
+    // Never runs: the middleware above rejects "forbidden" first. If it did, the test would see.
+    socket.on("forbidden", |socket: Socket, ack: AckSender| async move {
+        let _ = socket.emit_args("forbidden-ran", &());
+        let _ = ack.send("ran");
+    });
     socket.on_error(|socket: Socket, error| async move {
         let _ = socket.emit("middleware-error", &error.to_string());
     });
-    socket.on_any(|socket: Socket, event: Str, args: Vec<Str>| async move {
+    socket.on_any(|socket: Socket, event: Str, args: RawArgs| async move {
         if event.as_str() == "any-probe" {
-            let mut all = vec![Str::from(
-                serde_json::to_string(event.as_str()).unwrap_or_default(),
-            )];
-            all.extend(args);
-            let _ = socket.emit_raw(
-                "any-seen",
-                RawArgs {
-                    args: all,
-                    attachments: Vec::new(),
-                },
-            );
+            let name = serde_json::to_string(event.as_str()).unwrap_or_default();
+            let mut all = vec![Str::from(name)];
+            all.extend(args.args);
+            let raw = RawArgs {
+                args: all,
+                attachments: args.attachments,
+            };
+            let _ = socket.emit_raw("any-seen", raw);
         }
     });
 }
@@ -364,9 +381,19 @@ async fn main() -> std::io::Result<()> {
         let _ = tcp.set_nodelay(true);
     });
     let app = io.router::<()>();
-    axum::serve(
+    let serve = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        served = serve => served,
+        _ = terminate.recv() => {
+            // As Node's io.close(): every socket leaves with "server shutting down" and every
+            // connection closes; a moment lets the close frames reach the clients.
+            io.close();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(())
+        }
+    }
 }

@@ -1,0 +1,63 @@
+// Reference implementation of the "sio-conformance" contract, using Node's
+// real socket.io 4.8. The Rust binary `sio-conformance` must behave the same.
+//
+//   PORT=4000 node reference/sio-conformance.mjs
+//
+// stdout: one JSON object per line; only {"event":"listening","port":N} once
+// listening (this server has no other event lines).
+//
+// Namespace "/":       on connection emit("auth", handshake.auth);
+//                      "message" (...args)        -> emit("message-back", ...args)
+//                      "message-with-ack" (...args, ack) -> ack(...args)
+// Namespace "/custom": on connection emit("auth", handshake.auth).
+// Any other namespace: CONNECT_ERROR {"message":"Invalid namespace"}.
+// An engine.io connection that joins no namespace within 1000 ms is closed.
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+
+const port = Number.parseInt(process.env.PORT ?? "", 10);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`sio-conformance: PORT must be set to a port number, got ${JSON.stringify(process.env.PORT)}`);
+  process.exit(2);
+}
+
+function emitLine(obj) {
+  process.stdout.write(JSON.stringify(obj) + "\n");
+}
+
+const httpServer = createServer();
+const io = new Server(httpServer, {
+  path: "/socket.io/",
+  pingInterval: 300,
+  pingTimeout: 200,
+  maxHttpBufferSize: 1e6,
+  connectTimeout: 1000,
+  cors: { origin: "*" },
+});
+
+io.on("connection", (socket) => {
+  socket.emit("auth", socket.handshake.auth);
+  socket.on("message", (...args) => {
+    socket.emit("message-back", ...args);
+  });
+  socket.on("message-with-ack", (...args) => {
+    const ack = args.pop();
+    // (guard only so that a client omitting the ack cannot crash the reference)
+    if (typeof ack === "function") ack(...args);
+  });
+});
+
+io.of("/custom").on("connection", (socket) => {
+  socket.emit("auth", socket.handshake.auth);
+});
+
+httpServer.listen(port, () => {
+  emitLine({ event: "listening", port: httpServer.address().port });
+});
+
+function shutdown() {
+  io.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 500).unref();
+}
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);
