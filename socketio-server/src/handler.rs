@@ -48,8 +48,7 @@ pub struct Data<T>(pub T);
 
 impl<T: DeserializeOwned> FromEvent for Data<T> {
     fn from_event(ctx: &EventContext) -> Result<Self, ExtractError> {
-        let first = ctx.args.first().map_or("null", |a| a.as_str());
-        Ok(Data(payload::from_arg(first, &ctx.attachments)?))
+        Ok(Data(payload::from_first_arg(&ctx.args, &ctx.attachments)?))
     }
 }
 

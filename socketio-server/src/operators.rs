@@ -1,7 +1,7 @@
 //! Broadcasts: who an emit reaches (`to`, `except`), how (`local`, `volatile`, `timeout`), and
 //! the cluster-wide operations on those sockets (`fetch_sockets`, `sockets_join`, ...).
 
-use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket};
+use crate::adapter::{AckData, AdapterError, BroadcastOptions, BroadcastPacket};
 use crate::emit::{event_packet, raw_event_packet, Arg};
 use crate::error::EmitError;
 use crate::{IntoRooms, Namespace, RemoteSocket};
@@ -34,18 +34,26 @@ pub struct BroadcastOperator {
 #[derive(Debug)]
 pub struct BroadcastAckError<R> {
     pub received: Vec<R>,
-    pub expected: usize,
+    /// How many answers were due; `None` when the adapter could not count the recipients in
+    /// time (other servers of a cluster did not report).
+    pub expected: Option<usize>,
 }
 
 impl<R> fmt::Display for BroadcastAckError<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "operation has timed out ({} of {} acknowledged)",
-            self.received.len(),
-            self.expected
-        )
+        match self.expected {
+            Some(expected) => write!(
+                f,
+                "operation has timed out ({} of {expected} acknowledged)",
+                self.received.len()
+            ),
+            None => write!(f, "operation has timed out (recipients not counted)"),
+        }
     }
+}
+
+fn first_arg<R: DeserializeOwned>(answer: &AckData) -> Result<R, serde_json::Error> {
+    crate::payload::from_first_arg(&answer.args, &answer.attachments)
 }
 
 impl<R: fmt::Debug> std::error::Error for BroadcastAckError<R> {}
@@ -146,7 +154,7 @@ impl BroadcastOperator {
     {
         let no_answers = |expected| BroadcastAckError {
             received: Vec::new(),
-            expected,
+            expected: Some(expected),
         };
         let Ok((mut packet, attachments)) =
             event_packet(&self.namespace, event.into(), Arg::One(data))
@@ -159,7 +167,7 @@ impl BroadcastOperator {
         }
         let (sink, mut answers) = mpsc::unbounded_channel();
         let packet = Arc::new(BroadcastPacket::new(packet, attachments));
-        let expected = self
+        let count = self
             .namespace
             .adapter()
             .broadcast_with_ack(packet, &self.opts, sink);
@@ -169,14 +177,30 @@ impl BroadcastOperator {
                 .map_or(Duration::from_secs(5), |s| s.config.ack_timeout)
         });
         let deadline = tokio::time::Instant::now() + timeout;
+        // Answers queue in the channel while the count is awaited. A count that does not come
+        // in time (other servers silent) is a timeout, with whatever answers did arrive.
+        let Ok(expected) = tokio::time::timeout_at(deadline, count).await else {
+            let mut received = Vec::new();
+            while let Ok(answer) = answers.try_recv() {
+                if let Ok(value) = first_arg(&answer) {
+                    received.push(value);
+                }
+            }
+            for socket in self.namespace.sockets() {
+                socket.forget_ack(id);
+            }
+            return Err(BroadcastAckError {
+                received,
+                expected: None,
+            });
+        };
         let mut received = Vec::with_capacity(expected);
         let mut answered = 0;
         while answered < expected {
             match tokio::time::timeout_at(deadline, answers.recv()).await {
                 Ok(Some(answer)) => {
                     answered += 1;
-                    let first = answer.args.first().map_or("null", |a| a.as_str());
-                    match crate::payload::from_arg(first, &answer.attachments) {
+                    match first_arg(&answer) {
                         Ok(value) => received.push(value),
                         Err(error) => tracing::debug!(%error, "acknowledgement not understood"),
                     }
@@ -194,7 +218,10 @@ impl BroadcastOperator {
         if received.len() == expected {
             Ok(received)
         } else {
-            Err(BroadcastAckError { received, expected })
+            Err(BroadcastAckError {
+                received,
+                expected: Some(expected),
+            })
         }
     }
 

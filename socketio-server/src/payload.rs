@@ -52,6 +52,15 @@ pub(crate) fn from_arg<T: DeserializeOwned>(
     parser::socketio::from_json_with_attachments(raw, attachments)
 }
 
+/// The first argument into a user type (`null` when there is none): what `Data<T>` and
+/// acknowledgements deserialize.
+pub(crate) fn from_first_arg<T: DeserializeOwned>(
+    args: &[Str],
+    attachments: &[Bytes],
+) -> Result<T, serde_json::Error> {
+    from_arg(args.first().map_or("null", |a| a.as_str()), attachments)
+}
+
 /// Several arguments as one sequence (a tuple or a `Vec`).
 pub(crate) fn from_args<T: DeserializeOwned>(
     args: &[Str],

@@ -364,8 +364,7 @@ impl Socket {
         arg: Arg<'_, T>,
     ) -> Result<R, AckError> {
         let answer = self.ack_within(timeout, event, arg).await?;
-        let first = answer.args.first().map_or("null", |a| a.as_str());
-        payload::from_arg(first, &answer.attachments).map_err(AckError::Deserialize)
+        payload::from_first_arg(&answer.args, &answer.attachments).map_err(AckError::Deserialize)
     }
 
     /// Sends an event asking for an acknowledgement and waits for its raw arguments.

@@ -141,13 +141,13 @@ impl Adapter for LocalAdapter {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> usize {
+    ) -> BoxFuture<'static, usize> {
         let id = match &packet.packet.data {
             parser::socketio::PacketData::Event(event) => event.id,
             _ => None,
         };
         let Some(id) = id else {
-            return 0;
+            return Box::pin(std::future::ready(0));
         };
         let mut expected = 0;
         self.apply(opts, |socket| {
@@ -161,7 +161,7 @@ impl Adapter for LocalAdapter {
                 socket.forget_ack(id);
             }
         });
-        expected
+        Box::pin(std::future::ready(expected))
     }
 
     fn fetch_sockets(

@@ -106,14 +106,15 @@ pub trait Adapter: Send + Sync + 'static {
     /// Sends a packet to every matching socket.
     fn broadcast(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions);
 
-    /// Sends a packet that asks each recipient for an acknowledgement, answers going to `acks`;
-    /// returns how many answers to expect. The packet carries one ack id for all recipients.
+    /// Sends a packet that asks each recipient for an acknowledgement, answers going to `acks`
+    /// as they come; resolves to how many answers to expect in all (a cluster adapter adds the
+    /// counts the other servers report). The packet carries one ack id for all recipients.
     fn broadcast_with_ack(
         &self,
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> usize;
+    ) -> BoxFuture<'static, usize>;
 
     /// The sockets matching the options, on every server.
     fn fetch_sockets(
