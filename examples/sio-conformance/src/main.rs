@@ -6,10 +6,7 @@
 //!
 //! It prints `{"event":"listening","port":N}` once it accepts connections.
 
-use socketio::cors::{Any, CorsLayer};
 use socketio::{AckSender, RawArgs, Socket, SocketIo, SocketIoConfig};
-use std::io::Write;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 async fn emit_auth(socket: Socket) {
@@ -18,15 +15,7 @@ async fn emit_auth(socket: Socket) {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-
+    let port = conformance::init();
     let config = SocketIoConfig::builder()
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200))
@@ -35,12 +24,7 @@ async fn main() -> std::io::Result<()> {
         .build();
     let io = SocketIo::builder()
         .config(config)
-        .cors(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods(Any)
-                .allow_headers(Any),
-        )
+        .cors(conformance::any_origin())
         .build();
 
     io.on_connection(|socket: Socket| async move {
@@ -57,17 +41,5 @@ async fn main() -> std::io::Result<()> {
     });
     io.of("/custom").on_connection(emit_auth);
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let port = listener.local_addr()?.port();
-    println!("{{\"event\":\"listening\",\"port\":{port}}}");
-    std::io::stdout().flush()?;
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = io.router::<()>();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    conformance::serve(io.router(), port, || io.close()).await
 }

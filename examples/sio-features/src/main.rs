@@ -7,17 +7,12 @@
 //! connection, disconnecting and disconnect.
 
 use serde_json::{json, Value};
-use socketio::cors::{Any, CorsLayer};
 use socketio::{AckSender, ConnectError, Data, RawArgs, Socket, SocketIo, SocketIoConfig, Str};
-use std::io::Write;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 fn report(event: Value) {
-    if std::env::var("SIO_EVENTS").is_ok_and(|v| v == "1") {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{event}");
-        let _ = out.flush();
+    if conformance::flag("SIO_EVENTS") {
+        conformance::line(event);
     }
 }
 
@@ -320,15 +315,7 @@ async fn hello(socket: Socket) {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-
+    let port = conformance::init();
     let config = SocketIoConfig::builder()
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200))
@@ -337,12 +324,7 @@ async fn main() -> std::io::Result<()> {
         .build();
     let io = SocketIo::builder()
         .config(config)
-        .cors(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods(Any)
-                .allow_headers(Any),
-        )
+        .cors(conformance::any_origin())
         .build();
 
     let server = io.clone();
@@ -373,27 +355,5 @@ async fn main() -> std::io::Result<()> {
     io.of("/empty")
         .on_connection(|socket: Socket| async move { track(&socket) });
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let port = listener.local_addr()?.port();
-    println!("{}", json!({"event": "listening", "port": port}));
-    std::io::stdout().flush()?;
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = io.router::<()>();
-    let serve = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    );
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        served = serve => served,
-        _ = terminate.recv() => {
-            // As Node's io.close(): every socket leaves with "server shutting down" and every
-            // connection closes; a moment lets the close frames reach the clients.
-            io.close();
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            Ok(())
-        }
-    }
+    conformance::serve(io.router(), port, || io.close()).await
 }
