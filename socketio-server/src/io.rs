@@ -9,6 +9,7 @@ use engineio::EngineIo;
 use parser::Str;
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 type NamespacePredicate = Box<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>;
@@ -43,6 +44,7 @@ pub(crate) struct ServerInner {
     pub config: SocketIoConfig,
     pub adapter_factory: Box<dyn AdapterFactory>,
     pub state: http::Extensions,
+    client_dir: Option<PathBuf>,
     namespaces: RwLock<HashMap<Str, Namespace>>,
     dynamic: RwLock<Vec<(NamespacePredicate, Namespace)>>,
 }
@@ -81,6 +83,7 @@ pub struct SocketIoBuilder {
     cors: Option<CorsLayer>,
     adapter: Box<dyn AdapterFactory>,
     state: http::Extensions,
+    client_dir: Option<PathBuf>,
 }
 
 impl Default for SocketIoBuilder {
@@ -92,6 +95,7 @@ impl Default for SocketIoBuilder {
                 Arc::new(LocalAdapter::new(namespace)) as Arc<dyn crate::Adapter>
             }),
             state: http::Extensions::new(),
+            client_dir: None,
         }
     }
 }
@@ -121,11 +125,20 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Serves the browser client under the server's path (`/socket.io/socket.io.min.js`, ...),
+    /// as Node's `serveClient` does, from a directory holding those files: the `dist/` of the
+    /// npm package `socket.io-client`. Off unless given.
+    pub fn serve_client(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.client_dir = Some(dir.into());
+        self
+    }
+
     pub fn build(self) -> SocketIo {
         let inner = Arc::new(ServerInner {
             config: self.config,
             adapter_factory: self.adapter,
             state: self.state,
+            client_dir: self.client_dir,
             namespaces: RwLock::default(),
             dynamic: RwLock::default(),
         });
@@ -169,7 +182,14 @@ impl SocketIo {
     where
         S: Clone + Send + Sync + 'static,
     {
-        self.engine.router()
+        let router = self.engine.router();
+        match &self.inner.client_dir {
+            Some(dir) => router.merge(crate::client_bundle::routes(
+                &self.inner.config.engine.path,
+                dir,
+            )),
+            None => router,
+        }
     }
 
     /// The namespace of that name, created if new (Node's `io.of(name)`).

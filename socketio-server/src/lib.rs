@@ -29,6 +29,7 @@
 
 pub mod adapter;
 mod client;
+mod client_bundle;
 mod config;
 mod disconnect;
 mod emit;
