@@ -112,6 +112,14 @@ pub struct AckSender {
     id: Option<u64>,
 }
 
+/// Lets a handler run when an extractor fails, to answer the client instead of ignoring it:
+/// `payload: Result<Data<T>, ExtractError>`.
+impl<T: FromEvent> FromEvent for Result<T, ExtractError> {
+    fn from_event(ctx: &EventContext) -> Result<Self, ExtractError> {
+        Ok(T::from_event(ctx))
+    }
+}
+
 impl FromEvent for AckSender {
     fn from_event(ctx: &EventContext) -> Result<Self, ExtractError> {
         Ok(AckSender {

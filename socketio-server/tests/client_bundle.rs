@@ -37,7 +37,10 @@ async fn the_bundle_is_served_and_revalidated() {
     let (status, head, body) = get(addr, "/socket.io/socket.io.min.js", "").await;
     assert_eq!(status, 200);
     assert_eq!(body, "window.io = 'bundle';");
-    assert!(head.contains("content-type: application/javascript"), "{head}");
+    assert!(
+        head.contains("content-type: application/javascript"),
+        "{head}"
+    );
     let etag = head
         .lines()
         .find_map(|l| l.strip_prefix("etag: "))

@@ -110,6 +110,34 @@ async fn a_payload_that_does_not_deserialize_skips_the_handler_and_the_socket_ke
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_taking_a_result_answers_a_payload_that_does_not_deserialize() {
+    let io = new_io();
+    io.on_connection(|socket: Socket| async move {
+        socket.on(
+            "chat",
+            |chat: Result<Data<Chat>, socketio::ExtractError>, ack: AckSender| async move {
+                let _ = match chat {
+                    Ok(Data(chat)) => ack.send(&json!({ "ok": chat.text })),
+                    Err(error) => ack.send(&json!({ "error": error.to_string() })),
+                };
+            },
+        );
+    });
+    let addr = serve(&io).await;
+    let (mut client, _) = Client::connect(addr, "/").await;
+
+    client
+        .emit_with_ack("/", "chat", json!(["not a chat"]), 1)
+        .await;
+    let answer = client.next_ack("/", 1).await;
+    let error = answer[0]["error"].as_str().expect("an error answer");
+    assert!(error.starts_with("payload does not match"), "{error}");
+    let good = json!([{"room": "r", "text": "t", "n": 1}]);
+    client.emit_with_ack("/", "chat", good, 2).await;
+    assert_eq!(client.next_ack("/", 2).await, vec![json!({ "ok": "t" })]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_binary_emit_arrives_as_a_binary_event_with_an_attachment() {
     let io = new_io();
     io.on_connection(|socket: Socket| async move {
