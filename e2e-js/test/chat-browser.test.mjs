@@ -1,0 +1,239 @@
+// The chat example in a real browser: Debian's chromium driven by playwright-core, the page
+// loading the official socket.io client that the chat server serves from npm's package.
+// Everything is asserted on what a user sees on the page.
+//
+// Needs /usr/bin/chromium (scripts/test-all.sh installs it) or CHROMIUM=<path>, and the chat
+// binary (cargo build -p chat) or CHAT_BIN=<path>. The screenshot goes to artifacts/chat.png.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+import { E2E_ROOT, HOST, REPO_ROOT, freePort, withTimeout } from "./harness.mjs";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const CHAT_BIN = process.env.CHAT_BIN ?? path.join(REPO_ROOT, "target", "debug", "chat");
+const CLIENT_DIR = path.join(E2E_ROOT, "node_modules", "socket.io-client", "dist");
+export const SCREENSHOT = path.join(E2E_ROOT, "artifacts", "chat.png");
+const WAIT = 10_000;
+
+/** Starts the chat binary on `port` and resolves once it listens. */
+function startChat(port) {
+  const child = spawn(CHAT_BIN, [], {
+    env: { ...process.env, PORT: String(port), SOCKETIO_CLIENT_DIR: CLIENT_DIR, RUST_LOG: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.log = "";
+  child.stderr.on("data", (d) => (child.log += d));
+  const listening = new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      if (String(d).includes(`http://${HOST}:${port}/`)) resolve(child);
+    });
+    child.once("exit", (code) => reject(new Error(`chat exited (${code}) before listening: ${child.log}`)));
+  });
+  return withTimeout(listening, WAIT, "the chat server to listen");
+}
+
+function stop(child, signal) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill(signal);
+  return withTimeout(exited, WAIT, `the chat server to exit on ${signal}`);
+}
+
+describe("chat example in chromium", () => {
+  let port, server, browser, base;
+  const pageErrors = [];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM`);
+    assert.ok(existsSync(CHAT_BIN), `no chat binary at ${CHAT_BIN}: cargo build -p chat, or set CHAT_BIN`);
+    assert.ok(existsSync(path.join(CLIENT_DIR, "socket.io.min.js")), "socket.io-client is not installed: npm ci");
+    port = await freePort();
+    base = `http://${HOST}:${port}/`;
+    server = await startChat(port);
+    // --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server) await stop(server, "SIGTERM");
+    // The shutdown above was graceful: no crash on the way out.
+    assert.equal(server?.exitCode, 0, `the chat server did not exit cleanly: ${server?.log}`);
+    assert.deepEqual(pageErrors, [], "script errors on the pages");
+  });
+
+  /** A new browser tab (its own context: no shared storage) on the chat, logged in as `name`. */
+  async function open(name, query = "") {
+    const page = await browser.newPage();
+    page.on("pageerror", (error) => pageErrors.push(`${name}: ${error.message}`));
+    await page.goto(base + query);
+    await page.waitForFunction(() => window.chat?.socket.connected, null, { timeout: WAIT });
+    if (name) {
+      await page.fill("#nick", name);
+      await page.click("#login");
+      await page.waitForFunction(() => !document.getElementById("login-dialog").open, null, { timeout: WAIT });
+    }
+    return page;
+  }
+
+  const text = (page, selector) => page.locator(selector).textContent();
+  const texts = (page, selector) => page.$$eval(selector, (els) => els.map((e) => e.textContent));
+
+  /** Waits until some element matching `selector` contains `wanted`. */
+  function seen(page, selector, wanted) {
+    return page.waitForFunction(
+      ([s, t]) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)),
+      [selector, wanted],
+      { timeout: WAIT },
+    );
+  }
+
+  /** Waits until the member list shows exactly `names`. */
+  function members(page, names) {
+    return page.waitForFunction(
+      (want) => JSON.stringify([...document.querySelectorAll("#members li")].map((e) => e.textContent)) === want,
+      JSON.stringify(names),
+      { timeout: WAIT },
+    );
+  }
+
+  async function say(page, message) {
+    await page.fill("#text", message);
+    await page.click("#send");
+  }
+
+  test("bad input gets a clear answer on the page, and the page keeps working", async () => {
+    const page = await open(null);
+    await page.click("#login");
+    await seen(page, "#login-error", "Pick a nickname first.");
+    await page.fill("#nick", "n".repeat(10_000));
+    await page.click("#login");
+    await seen(page, "#login-error", "at most 24 characters; that one has 10000");
+    await page.fill("#nick", "mallory");
+    await page.click("#login");
+    await seen(page, "#room-title", "# general");
+
+    // A message of 1 MB: refused before it leaves the page, the connection untouched.
+    await page.evaluate(() => (document.getElementById("text").value = "x".repeat(1 << 20)));
+    await page.click("#send");
+    await seen(page, "#error", "That message has 1048576 characters; the limit is 2000.");
+    assert.equal(await page.evaluate(() => window.chat.socket.connected), true);
+
+    // What the page would never send, sent anyway: the server answers each in words.
+    const answers = await page.evaluate(async () => {
+      const ask = (event, payload) => window.chat.socket.timeout(5000).emitWithAck(event, payload);
+      return {
+        long: await ask("message", { room: "general", text: "y".repeat(3000) }),
+        notJoined: await ask("message", { room: "random", text: "hi" }),
+        malformed: await ask("join", 42),
+        badName: await ask("create", "Not A Room!"),
+      };
+    });
+    assert.match(answers.long.error, /3000 characters; the limit is 2000/);
+    assert.match(answers.notJoined.error, /Join 'random' before writing to it/);
+    assert.match(answers.malformed.error, /malformed/);
+    assert.match(answers.badName.error, /A room name is 1 to 32 of a-z/);
+
+    // An unknown room named in the address.
+    const lost = await open("lost", "?room=nowhere");
+    await seen(lost, "#error", "There is no room named 'nowhere'");
+    assert.equal(await text(lost, "#room-title"), "Pick a room");
+
+    // Still working: a message goes out and is marked delivered.
+    await say(page, "still here");
+    await seen(page, '#messages li[data-state="delivered"]', "still here");
+    await lost.close();
+    await page.close();
+  });
+
+  test("two pages in one room chat, see presence and typing; a page in another room sees none of it", async () => {
+    const alice = await open("alice");
+    const bob = await open("bob");
+    const carol = await open("carol", "?room=random");
+    await members(alice, ["alice", "bob"]);
+    await members(bob, ["alice", "bob"]);
+    await members(carol, ["carol"]);
+
+    await alice.type("#text", "hel");
+    await seen(bob, "#typing", "alice is typing…");
+    await say(alice, "hello from alice");
+    await seen(bob, "#messages li", "hello from alice");
+    assert.deepEqual(await texts(bob, "#messages li .from"), ["mallory", "alice"]); // the history, then alice
+    await seen(alice, '#messages li.mine[data-state="delivered"]', "hello from alice");
+    assert.equal(await text(bob, "#typing"), "", "the message ends the typing mark");
+    await say(bob, "hi alice");
+    await seen(alice, "#messages li", "hi alice");
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await alice.screenshot({ path: SCREENSHOT });
+
+    // carol is in #random: alice now writes there too, after her #general message; one
+    // socket's messages arrive in order, so once carol has this one she would have had the other.
+    await alice.click('#rooms li[data-room="random"] button');
+    await seen(alice, "#room-title", "# random");
+    await members(carol, ["alice", "carol"]);
+    await say(alice, "hello random");
+    await seen(carol, "#messages li", "hello random");
+    const carolSaw = (await texts(carol, "#messages li .text")).join("\n");
+    assert.ok(!carolSaw.includes("hello from alice") && !carolSaw.includes("hi alice"), carolSaw);
+    assert.equal(await text(carol, "#typing"), "");
+    // alice's unread count shows bob's message that came while she looked at #random.
+    await say(bob, "are you there?");
+    await seen(alice, '#rooms li[data-room="general"] .unread', "1");
+    for (const page of [alice, bob, carol]) await page.close();
+  });
+
+  test("a page forced to long-polling talks with a websocket page", async () => {
+    const ws = await open("wendy");
+    const polling = await open("paul", "?transport=polling");
+    await seen(ws, "#status", "connected · websocket");
+    await seen(polling, "#status", "connected · polling");
+    assert.equal(await polling.evaluate(() => window.chat.socket.io.engine.transport.name), "polling");
+    await members(ws, ["paul", "wendy"]);
+    await say(polling, "sent over polling");
+    await seen(ws, "#messages li", "sent over polling");
+    await say(ws, "sent over websocket");
+    await seen(polling, "#messages li", "sent over websocket");
+    await seen(polling, '#messages li.mine[data-state="delivered"]', "sent over polling");
+    await ws.close();
+    await polling.close();
+  });
+
+  test("a page joining later sees the room's last messages", async () => {
+    const late = await open("late");
+    await seen(late, "#messages li", "sent over websocket");
+    const shown = await texts(late, "#messages li .text");
+    assert.ok(shown.indexOf("hello from alice") < shown.indexOf("sent over polling"), shown.join(" | "));
+    await late.close();
+  });
+
+  test("pages whose server goes away reconnect and rejoin their rooms when it comes back", async () => {
+    const ann = await open("ann");
+    const ben = await open("ben", "?transport=polling");
+    await ann.fill("#new-room", "team");
+    await ann.click("#create");
+    await seen(ann, "#room-title", "# team");
+    await seen(ben, "#rooms li", "# team"); // the new room appears for everyone
+    await ben.click('#rooms li[data-room="team"] button');
+    await members(ann, ["ann", "ben"]);
+
+    await stop(server, "SIGKILL");
+    await seen(ann, "#status", "reconnecting…");
+    await seen(ben, "#status", "reconnecting…");
+    server = await startChat(port);
+
+    await seen(ann, "#status", "connected · websocket");
+    await seen(ben, "#status", "connected · polling");
+    // The restarted server knew neither them nor #team: both are back in it, together.
+    await members(ann, ["ann", "ben"]);
+    await members(ben, ["ann", "ben"]);
+    assert.equal(await text(ann, "#room-title"), "# team");
+    await say(ann, "after the restart");
+    await seen(ben, "#messages li", "after the restart");
+    await seen(ann, '#messages li.mine[data-state="delivered"]', "after the restart");
+    await ann.close();
+    await ben.close();
+  });
+});
