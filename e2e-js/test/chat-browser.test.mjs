@@ -197,6 +197,10 @@ describe("chat example in chromium", () => {
     await say(ws, "sent over websocket");
     await seen(polling, "#messages li", "sent over websocket");
     await seen(polling, '#messages li.mine[data-state="delivered"]', "sent over polling");
+    // Leaving the room takes her off the list of those who are there.
+    await ws.click("#leave");
+    await members(polling, ["paul"]);
+    assert.equal(await text(ws, "#room-title"), "Pick a room");
     await ws.close();
     await polling.close();
   });
