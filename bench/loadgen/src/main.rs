@@ -1,0 +1,82 @@
+//! The load generator of `bench/run.sh`: one scenario against one server, its figures printed
+//! as one JSON line; `report` turns the lines of a run into the README's table.
+//!
+//! ```text
+//! loadgen echo|fanout|idle|polling --addr 127.0.0.1:3000 [--server-pid N] [--label NAME]
+//!         [--connections N] [--in-flight N] [--warmup SECS] [--seconds SECS]
+//! loadgen report results.jsonl
+//! ```
+//!
+//! It runs on one thread, so that pinned to one core it leaves the other to the server; it
+//! reports its own CPU use so that a run where it was the bottleneck shows as such.
+
+mod polling;
+mod report;
+mod scenarios;
+mod stats;
+mod ws;
+
+use scenarios::Options;
+use serde_json::json;
+use std::time::Duration;
+use ws::Error;
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scenario = args
+        .first()
+        .ok_or("usage: loadgen <scenario> [options]")?
+        .clone();
+    if scenario == "report" {
+        let file = args.get(1).ok_or("usage: loadgen report <results.jsonl>")?;
+        return report::print(&std::fs::read_to_string(file)?);
+    }
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let number = |name: &str, default: u64| -> Result<u64, Error> {
+        flag(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("{name}: not a number").into())
+        })
+    };
+    let (connections, in_flight) = match scenario.as_str() {
+        "echo" => (100, 4),
+        "fanout" => (1000, 1),
+        "idle" => (10_000, 0),
+        "polling" => (100, 1),
+        other => return Err(format!("unknown scenario {other}").into()),
+    };
+    let options = Options {
+        addr: flag("--addr").unwrap_or_else(|| "127.0.0.1:3000".into()),
+        connections: number("--connections", connections)? as usize,
+        in_flight: number("--in-flight", in_flight)? as usize,
+        warmup: Duration::from_secs(number("--warmup", 2)?),
+        seconds: Duration::from_secs(number("--seconds", 10)?),
+        server_pid: flag("--server-pid").and_then(|p| p.parse().ok()),
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    let figures = local.block_on(&runtime, async {
+        match scenario.as_str() {
+            "echo" => scenarios::echo(&options).await,
+            "fanout" => scenarios::fanout(&options).await,
+            "idle" => scenarios::idle(&options).await,
+            _ => polling::polling(&options).await,
+        }
+    })?;
+    let line = json!({
+        "scenario": scenario,
+        "label": flag("--label").unwrap_or_default(),
+        "connections": options.connections,
+        "in_flight": options.in_flight,
+    });
+    println!("{}", scenarios::with(figures, line));
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The WebSocket scenarios: `echo`, `fanout` and `idle`. Each returns its figures as JSON.
+
+use crate::stats::{cpu_during, rss_kb, Recorder, Window};
+use crate::ws::{ack_id, stamp, Client, Error};
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::task::{spawn_local, JoinHandle};
+
+/// The small payload of `echo`: what a chat message or a game update looks like.
+const PAYLOAD: &str = r#"{"room":"general","text":"hello, world","n":42}"#;
+/// How many handshakes run at once while a scenario connects its clients.
+const CONNECTING: usize = 64;
+
+pub struct Options {
+    pub addr: String,
+    pub connections: usize,
+    pub in_flight: usize,
+    pub warmup: Duration,
+    pub seconds: Duration,
+    pub server_pid: Option<u32>,
+}
+
+/// `figures` with the fields of `extra` added.
+pub fn with(extra: Value, mut figures: Value) -> Value {
+    if let (Value::Object(figures), Value::Object(extra)) = (&mut figures, extra) {
+        figures.extend(extra);
+    }
+    figures
+}
+
+/// Connects `n` clients, [`CONNECTING`] at a time; the clients that failed are counted.
+async fn connect_all(addr: &str, n: usize) -> (Vec<Client>, usize) {
+    let results: Vec<Result<Client, Error>> = stream::iter(0..n)
+        .map(|_| Client::connect(addr))
+        .buffer_unordered(CONNECTING)
+        .collect()
+        .await;
+    let total = results.len();
+    let clients: Vec<Client> = results.into_iter().filter_map(Result::ok).collect();
+    let failed = total - clients.len();
+    (clients, failed)
+}
+
+/// Lets the tasks run until the window closes, then stops them.
+async fn run_until_end(window: Window, tasks: Vec<JoinHandle<()>>) {
+    tokio::time::sleep_until((window.end + Duration::from_millis(50)).into()).await;
+    for task in tasks {
+        task.abort();
+    }
+}
+
+/// `connections` clients, each keeping `in_flight` acked `echo` calls outstanding.
+pub async fn echo(o: &Options) -> Result<Value, Error> {
+    let (clients, failed) = connect_all(&o.addr, o.connections).await;
+    let window = Window::after(o.warmup, o.seconds);
+    let cpu = cpu_during(window, o.server_pid);
+    let acks = Recorder::new();
+    let in_flight = o.in_flight;
+    let tasks = clients
+        .into_iter()
+        .map(|client| spawn_local(echo_client(client, in_flight, window, acks.clone())))
+        .collect();
+    run_until_end(window, tasks).await;
+    Ok(with(
+        cpu.await?,
+        json!({
+            "acks_per_s": acks.count() as f64 / window.seconds(),
+            "p50_us": acks.quantile_us(0.5),
+            "p99_us": acks.quantile_us(0.99),
+            "failed_connects": failed,
+        }),
+    ))
+}
+
+/// The acked calls of one client: ids in flight are consecutive, so a small ring holds their
+/// send times.
+struct Calls {
+    sent: [Instant; 64],
+    next: u64,
+}
+
+impl Calls {
+    fn new(origin: Instant) -> Self {
+        Self {
+            sent: [origin; 64],
+            next: 0,
+        }
+    }
+
+    /// The id of a call made now.
+    fn start(&mut self, now: Instant) -> u64 {
+        self.sent[(self.next % 64) as usize] = now;
+        self.next += 1;
+        self.next - 1
+    }
+
+    fn sent(&self, id: u64) -> Instant {
+        self.sent[(id % 64) as usize]
+    }
+}
+
+fn echo_call(calls: &mut Calls) -> String {
+    format!("42{}[\"echo\",{PAYLOAD}]", calls.start(Instant::now()))
+}
+
+async fn echo_client(mut client: Client, in_flight: usize, window: Window, acks: Recorder) {
+    let mut calls = Calls::new(window.origin);
+    for _ in 0..in_flight {
+        if client.feed(echo_call(&mut calls)).await.is_err() {
+            return;
+        }
+    }
+    if client.flush().await.is_err() {
+        return;
+    }
+    let mut batch = Vec::new();
+    while client.next_batch(&mut batch).await.is_ok() {
+        let now = Instant::now();
+        for id in batch.drain(..).filter_map(|packet| ack_id(&packet)) {
+            if window.contains(now) {
+                acks.record(now - calls.sent(id));
+            }
+            if client.feed(echo_call(&mut calls)).await.is_err() {
+                return;
+            }
+        }
+        if client.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `connections` receivers and one sender keeping `in_flight` acked `broadcast` calls to the
+/// whole namespace outstanding; every delivery's latency is from the sender's stamp.
+pub async fn fanout(o: &Options) -> Result<Value, Error> {
+    let (receivers, failed) = connect_all(&o.addr, o.connections).await;
+    let sender = Client::connect(&o.addr).await?;
+    let window = Window::after(o.warmup, o.seconds);
+    let cpu = cpu_during(window, o.server_pid);
+    let deliveries = Recorder::new();
+    let broadcasts = Recorder::new();
+    let mut tasks: Vec<JoinHandle<()>> = receivers
+        .into_iter()
+        .map(|client| spawn_local(receive(client, window, deliveries.clone())))
+        .collect();
+    tasks.push(spawn_local(broadcaster(
+        sender,
+        o.in_flight,
+        window,
+        deliveries.clone(),
+        broadcasts.clone(),
+    )));
+    run_until_end(window, tasks).await;
+    Ok(with(
+        cpu.await?,
+        json!({
+        "deliveries_per_s": deliveries.count() as f64 / window.seconds(),
+        "broadcasts_per_s": broadcasts.count() as f64 / window.seconds(),
+        "p50_us": deliveries.quantile_us(0.5),
+        "p99_us": deliveries.quantile_us(0.99),
+        "failed_connects": failed,
+        }),
+    ))
+}
+
+fn delivered(packet: &str, window: Window, deliveries: &Recorder) {
+    if !packet.starts_with("42[\"bcast\"") {
+        return;
+    }
+    let now = Instant::now();
+    if let (true, Some(t)) = (window.contains(now), stamp(packet)) {
+        let latency = window.micros(now).saturating_sub(t);
+        deliveries.record(Duration::from_micros(latency));
+    }
+}
+
+async fn receive(mut client: Client, window: Window, deliveries: Recorder) {
+    while let Ok(packet) = client.next().await {
+        delivered(&packet, window, &deliveries);
+    }
+}
+
+async fn broadcaster(
+    mut client: Client,
+    in_flight: usize,
+    window: Window,
+    deliveries: Recorder,
+    broadcasts: Recorder,
+) {
+    let mut calls = Calls::new(window.origin);
+    let call = |calls: &mut Calls| {
+        let now = Instant::now();
+        let id = calls.start(now);
+        format!(
+            "42{id}[\"broadcast\",null,{{\"t\":{}}}]",
+            window.micros(now)
+        )
+    };
+    for _ in 0..in_flight {
+        if client.send(call(&mut calls)).await.is_err() {
+            return;
+        }
+    }
+    let mut batch = Vec::new();
+    while client.next_batch(&mut batch).await.is_ok() {
+        for packet in batch.drain(..) {
+            let Some(id) = ack_id(&packet) else {
+                delivered(&packet, window, &deliveries);
+                continue;
+            };
+            let now = Instant::now();
+            if window.contains(now) {
+                broadcasts.record(now - calls.sent(id));
+            }
+            if client.feed(call(&mut calls)).await.is_err() {
+                return;
+            }
+        }
+        if client.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `connections` clients that connect as fast as the server takes them, then stay idle: the
+/// connect rate, and the server's resident memory per connection.
+pub async fn idle(o: &Options) -> Result<Value, Error> {
+    let pid = o.server_pid.ok_or("idle needs --server-pid")?;
+    let before = rss_kb(pid).ok_or("cannot read the server's memory")?;
+    let start = Instant::now();
+    let (clients, failed) = connect_all(&o.addr, o.connections).await;
+    let connecting = start.elapsed();
+    let connected = clients.len();
+    // Idle clients still answer pings, so a slow run never loses them.
+    let tasks: Vec<JoinHandle<()>> = clients
+        .into_iter()
+        .map(|mut client| spawn_local(async move { while client.next().await.is_ok() {} }))
+        .collect();
+    tokio::time::sleep(o.warmup).await;
+    let after = rss_kb(pid).ok_or("cannot read the server's memory")?;
+    for task in tasks {
+        task.abort();
+    }
+    Ok(json!({
+        "connects_per_s": connected as f64 / connecting.as_secs_f64(),
+        "rss_before_kb": before,
+        "rss_after_kb": after,
+        "kb_per_connection": (after.saturating_sub(before)) as f64 / connected.max(1) as f64,
+        "connected": connected,
+        "failed_connects": failed,
+    }))
+}

@@ -1,0 +1,115 @@
+//! A socket.io v5 client over an engine.io v4 WebSocket, as thin as the protocol allows: the
+//! scenarios write packets as text and look at the few bytes they need of what comes back.
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::Message;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::WebSocketStream;
+
+pub type Error = Box<dyn std::error::Error>;
+
+pub struct Client {
+    ws: WebSocketStream<TcpStream>,
+}
+
+impl Client {
+    /// Opens the engine over WebSocket and connects to the namespace `/`.
+    pub async fn connect(addr: &str) -> Result<Self, Error> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let (ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+        let mut client = Self { ws };
+        let open = client.next().await?;
+        if !open.starts_with('0') {
+            return Err(format!("expected an open packet, got {open:?}").into());
+        }
+        client.send("40".into()).await?;
+        loop {
+            let packet = client.next().await?;
+            if packet.starts_with("40") {
+                return Ok(client);
+            }
+            if packet.starts_with("44") {
+                return Err(format!("connect refused: {packet}").into());
+            }
+        }
+    }
+
+    pub async fn send(&mut self, text: String) -> Result<(), Error> {
+        self.ws.send(Message::text(text)).await?;
+        Ok(())
+    }
+
+    /// Queues packets to go out with the next [`send`](Self::send) or flush.
+    pub async fn feed(&mut self, text: String) -> Result<(), Error> {
+        self.ws.feed(Message::text(text)).await?;
+        Ok(())
+    }
+
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.ws.flush().await?;
+        Ok(())
+    }
+
+    /// The next packets: at least one, then whatever else has already arrived, so that the
+    /// caller can answer them all with one flush (one write for many packets, as a busy
+    /// client would do).
+    pub async fn next_batch(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), Error> {
+        batch.push(self.next().await?);
+        while let Some(message) = self.ws.next().now_or_never() {
+            match message {
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    self.feed("3".into()).await?;
+                }
+                Some(Ok(Message::Text(text))) => batch.push(text),
+                Some(Ok(Message::Close(_))) | None => return Err("connection closed".into()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The next engine.io text packet that is not a ping (pings are answered here).
+    pub async fn next(&mut self) -> Result<Utf8Bytes, Error> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    self.send("3".into()).await?;
+                }
+                Some(Ok(Message::Text(text))) => return Ok(text),
+                Some(Ok(Message::Close(_))) | None => return Err("connection closed".into()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// The ack id of an ACK packet to `/` (`43<id>[...]`).
+pub fn ack_id(packet: &str) -> Option<u64> {
+    let digits = packet.strip_prefix("43")?;
+    let end = digits.find('[')?;
+    digits[..end].parse().ok()
+}
+
+/// The number after `"t":` in a packet: the send time stamped into a broadcast payload.
+pub fn stamp(packet: &str) -> Option<u64> {
+    let rest = &packet[packet.find("\"t\":")? + 4..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_what_the_scenarios_need() {
+        assert_eq!(super::ack_id("4317[\"x\"]"), Some(17));
+        assert_eq!(super::ack_id("42[\"x\"]"), None);
+        assert_eq!(super::stamp("42[\"bcast\",{\"t\":12345}]"), Some(12345));
+    }
+}
