@@ -1,5 +1,5 @@
 use crate::Transport;
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, HeaderValue, Uri};
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
@@ -28,6 +28,18 @@ impl Handshake {
         transport: Transport,
         query: Vec<(String, String)>,
     ) -> Self {
+        // hyper parses the URI and header values as slices of the connection's read buffer
+        // (16 KiB): kept for the session's life they would pin that buffer, so the handshake
+        // keeps copies of its own.
+        let uri = Uri::try_from(uri.to_string()).unwrap_or(uri);
+        let headers = headers
+            .iter()
+            .map(|(name, value)| {
+                let owned =
+                    HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+                (name.clone(), owned)
+            })
+            .collect();
         Self {
             uri,
             headers,

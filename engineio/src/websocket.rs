@@ -5,7 +5,7 @@ use crate::message::CloseReason;
 use crate::{EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
 use axum::extract::Request;
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -122,7 +122,7 @@ async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
 /// Serves a socket whose transport is this WebSocket until the session ends.
 async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Data>>, mut ws: Ws) {
     let mut close_code = None;
-    let reason = loop {
+    let reason = 'connection: loop {
         let batch = socket.take_batch();
         if !batch.frames.is_empty() {
             engine.handler().on_flush(socket, &batch.frames);
@@ -146,20 +146,19 @@ async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Da
             biased;
             _ = socket.closed.wait() => break None,
             _ = socket.wake.notified() => {}
-            message = ws.next() => match message {
-                Some(Ok(WsMessage::Text(text))) => match Packet::decode_text(into_str(text)) {
-                    Ok(packet) => engine.on_packet(socket, packet),
-                    Err(_) => break Some(CloseReason::ParseError),
-                },
-                Some(Ok(WsMessage::Binary(bytes))) => engine.on_packet(socket, Packet::Binary(bytes)),
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
-                Some(Ok(WsMessage::Close(_))) | None => break Some(CloseReason::TransportClose),
-                Some(Err(error)) => {
-                    tracing::debug!(sid = %socket.id(), %error, "websocket error");
-                    close_code = close_code_for(&error);
-                    break Some(CloseReason::TransportError);
+            message = ws.next() => {
+                // Every message that has already arrived is handled before the answers go
+                // out, so that what they cause leaves in one write rather than one each.
+                if let Err(end) = on_message(engine, socket, message, &mut close_code) {
+                    break 'connection end;
                 }
-            },
+                for _ in 1..READ_BATCH {
+                    let Some(message) = ws.next().now_or_never() else { break };
+                    if let Err(end) = on_message(engine, socket, message, &mut close_code) {
+                        break 'connection end;
+                    }
+                }
+            }
         }
     };
     if let Some(reason) = reason {
@@ -170,6 +169,34 @@ async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Da
         reason: Utf8Bytes::default(),
     });
     let _ = timeout(CLOSE_GRACE, ws.close(frame)).await;
+}
+
+/// How many arrived messages are handled before what they caused is written.
+const READ_BATCH: usize = 64;
+
+/// Handles one message of the peer; `Err` ends the connection (with a close reason unless the
+/// socket was already closed).
+fn on_message<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    socket: &Arc<Socket<H::Data>>,
+    message: Option<Result<WsMessage, WsError>>,
+    close_code: &mut Option<CloseCode>,
+) -> Result<(), Option<CloseReason>> {
+    match message {
+        Some(Ok(WsMessage::Text(text))) => match Packet::decode_text(into_str(text)) {
+            Ok(packet) => engine.on_packet(socket, packet),
+            Err(_) => return Err(Some(CloseReason::ParseError)),
+        },
+        Some(Ok(WsMessage::Binary(bytes))) => engine.on_packet(socket, Packet::Binary(bytes)),
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
+        Some(Ok(WsMessage::Close(_))) | None => return Err(Some(CloseReason::TransportClose)),
+        Some(Err(error)) => {
+            tracing::debug!(sid = %socket.id(), %error, "websocket error");
+            *close_code = close_code_for(&error);
+            return Err(Some(CloseReason::TransportError));
+        }
+    }
+    Ok(())
 }
 
 /// The close code that tells the peer what it did wrong, as Node's `ws` tells it.

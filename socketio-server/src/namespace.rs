@@ -184,6 +184,14 @@ impl Namespace {
         read(&self.0.sockets).values().cloned().collect()
     }
 
+    /// The sockets of these ids that are still here, under one lock.
+    pub(crate) fn sockets_by_id(&self, ids: &[SocketId]) -> Vec<Socket> {
+        let sockets = read(&self.0.sockets);
+        ids.iter()
+            .filter_map(|id| sockets.get(id).cloned())
+            .collect()
+    }
+
     /// One of this server's sockets, by id.
     pub fn get_socket(&self, id: &str) -> Option<Socket> {
         read(&self.0.sockets).get(id).cloned()

@@ -3,7 +3,7 @@
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::Message;
+use tokio_tungstenite::tungstenite::protocol::{Message, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::WebSocketStream;
 
@@ -19,7 +19,10 @@ impl Client {
         let tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-        let (ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+        // tungstenite's default 128 KiB read buffer is zeroed on each read: with many small
+        // frames that memset alone would make this the bottleneck.
+        let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await?;
         let mut client = Self { ws };
         let open = client.next().await?;
         if !open.starts_with('0') {

@@ -33,15 +33,19 @@ impl LocalAdapter {
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Calls `f` with each local socket a broadcast with `opts` reaches.
+    /// Calls `f` with each local socket a broadcast with `opts` reaches. The sockets are
+    /// taken under one lock of the namespace, and a broadcast to everyone skips the rooms.
     fn apply(&self, opts: &BroadcastOptions, mut f: impl FnMut(&crate::Socket)) {
         let Some(namespace) = self.namespace.upgrade() else {
             return;
         };
-        for id in self.local_sockets(opts) {
-            if let Some(socket) = namespace.get_socket(&id) {
-                f(&socket);
-            }
+        let sockets = if opts.rooms.is_empty() && opts.except.is_empty() {
+            namespace.sockets()
+        } else {
+            namespace.sockets_by_id(&self.local_sockets(opts))
+        };
+        for socket in &sockets {
+            f(socket);
         }
     }
 }
