@@ -81,7 +81,7 @@ for server in $servers; do
   run "$server" polling
 done
 
-cp "$results" bench/results/latest.jsonl
+
 echo
 echo "$(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; server on one core:"
 echo

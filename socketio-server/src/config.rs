@@ -60,6 +60,9 @@ impl SocketIoConfigBuilder {
         allow_upgrades: bool);
     engine_option!(/// The per-socket send queue bound, in bytes (4 MiB).
         max_buffer_size: usize);
+    engine_option!(/// The read buffer of each WebSocket, in bytes (4 KiB): what an idle
+        /// connection holds, and the most one read takes in.
+        ws_read_buffer_size: usize);
 
     /// Node: `transports`, both.
     pub fn transports(mut self, transports: impl IntoIterator<Item = Transport>) -> Self {

@@ -8,7 +8,7 @@
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
 
-use socketio::{AckSender, Data, RawArgs, Socket, SocketIo};
+use socketio::{AckSender, Data, RawArgs, Socket, SocketIo, SocketIoConfig};
 use std::io::Write;
 
 fn main() -> std::io::Result<()> {
@@ -30,7 +30,15 @@ fn main() -> std::io::Result<()> {
 }
 
 async fn serve() -> std::io::Result<()> {
-    let io = SocketIo::new();
+    // `WS_READ_BUFFER` (bytes) trades idle memory against reads per large message.
+    let mut config = SocketIoConfig::builder();
+    if let Some(bytes) = std::env::var("WS_READ_BUFFER")
+        .ok()
+        .and_then(|b| b.parse().ok())
+    {
+        config = config.ws_read_buffer_size(bytes);
+    }
+    let io = SocketIo::builder().config(config.build()).build();
     io.on_connection(|socket: Socket| async move {
         socket.on(
             "echo",
