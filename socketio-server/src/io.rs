@@ -266,13 +266,15 @@ impl SocketIo {
         self.main().on_server_side(event, handler);
     }
 
-    /// Disconnects every socket ("server shutting down") and closes every connection.
+    /// Disconnects every socket ("server shutting down"), closes every connection, and
+    /// takes the server out of its cluster.
     pub fn close(&self) {
         let namespaces: Vec<Namespace> = read(&self.inner.namespaces).values().cloned().collect();
         for namespace in namespaces {
             for socket in namespace.sockets() {
                 socket.close(DisconnectReason::ServerShuttingDown);
             }
+            namespace.adapter().close();
         }
         self.engine.close();
     }

@@ -107,6 +107,12 @@ impl Namespace {
         &self.0.adapter
     }
 
+    /// How many servers of the cluster serve this namespace, this one included (Node's
+    /// `adapter.serverCount()`); 1 without a cluster adapter.
+    pub async fn server_count(&self) -> usize {
+        self.0.adapter.server_count().await
+    }
+
     /// Runs `handler` for every socket that connects (Node's `connection` event). Its code up
     /// to its first `.await` runs before the socket's first event is handled: register event
     /// handlers there.

@@ -5,7 +5,11 @@
 //! - `broadcast(room | null, payload)` emits `bcast(payload)` to the room (the whole namespace
 //!   for null), the sender included, then acks with no arguments.
 //!
+//! Beside them, `servers` acks with how many servers the cluster counts.
+//!
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
+//! With `REDIS_URL` the server joins the cluster on that Redis (Node's
+//! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients.
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
 
 use socketio::{AckSender, Data, RawArgs, Socket, SocketIo, SocketIoConfig};
@@ -38,7 +42,14 @@ async fn serve() -> std::io::Result<()> {
     {
         config = config.ws_read_buffer_size(bytes);
     }
-    let io = SocketIo::builder().config(config.build()).build();
+    let mut builder = SocketIo::builder().config(config.build());
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let adapter = socketio_redis::RedisAdapter::connect(&url)
+            .await
+            .map_err(std::io::Error::other)?;
+        builder = builder.adapter(adapter);
+    }
+    let io = builder.build();
     io.on_connection(|socket: Socket| async move {
         socket.on(
             "echo",
@@ -58,6 +69,9 @@ async fn serve() -> std::io::Result<()> {
             },
         );
         socket.on("broadcast", broadcast);
+        socket.on("servers", |socket: Socket, ack: AckSender| async move {
+            let _ = ack.send(&socket.namespace().server_count().await);
+        });
     });
 
     let port: u16 = std::env::var("PORT")

@@ -141,6 +141,10 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = (event, args);
     }
 
+    /// The server is closing: a cluster adapter stops listening, so that the other servers
+    /// no longer count this one.
+    fn close(&self) {}
+
     /// As [`server_side_emit`](Self::server_side_emit), collecting one answer per other
     /// server within `timeout`.
     fn server_side_emit_with_ack(

@@ -1,0 +1,215 @@
+//! The Redis side shared by the adapters of every namespace of one server: one connection that
+//! subscribes (reconnected and resubscribed when Redis goes away), one that publishes (in the
+//! order the server published), and the routing of what arrives to the namespace it is for.
+
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What arrives from Redis for a namespace.
+pub(crate) trait Listener: Send + Sync {
+    fn on_message(&self, channel: &str, payload: &[u8]);
+}
+
+/// A subscription a namespace needs: a channel, or a pattern (`psubscribe`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Subscription {
+    Channel(String),
+    Pattern(String),
+}
+
+enum Change {
+    Add(Subscription),
+    Remove(Subscription),
+}
+
+pub(crate) struct Bus {
+    publications: mpsc::UnboundedSender<(String, Vec<u8>)>,
+    subscriptions: mpsc::UnboundedSender<Change>,
+    commands: ConnectionManager,
+    /// Listeners by the prefix of the channels they own.
+    listeners: RwLock<HashMap<String, Weak<dyn Listener>>>,
+}
+
+impl Bus {
+    pub(crate) async fn connect(client: redis::Client) -> redis::RedisResult<Arc<Self>> {
+        let commands = client.get_connection_manager().await?;
+        // Fail early on a wrong address, as Node does when its clients cannot connect.
+        let pubsub = client.get_async_pubsub().await?;
+        let (publications, to_publish) = mpsc::unbounded_channel();
+        let (subscriptions, to_subscribe) = mpsc::unbounded_channel();
+        let bus = Arc::new(Self {
+            publications,
+            subscriptions,
+            commands: commands.clone(),
+            listeners: RwLock::default(),
+        });
+        tokio::spawn(publish(commands, to_publish));
+        tokio::spawn(subscribe(
+            client,
+            pubsub,
+            Arc::downgrade(&bus),
+            to_subscribe,
+        ));
+        Ok(bus)
+    }
+
+    /// Sends `payload` on `channel`, after everything published before it.
+    pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) {
+        let _ = self.publications.send((channel, payload));
+    }
+
+    /// Routes the channels starting with `prefix` to `listener`, subscribing to `wanted`.
+    pub(crate) fn listen(
+        &self,
+        prefix: String,
+        listener: Weak<dyn Listener>,
+        wanted: Vec<Subscription>,
+    ) {
+        self.listeners
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(prefix, listener);
+        for subscription in wanted {
+            let _ = self.subscriptions.send(Change::Add(subscription));
+        }
+    }
+
+    /// Stops routing to the listener of `prefix` and drops its subscriptions.
+    pub(crate) fn forget(&self, prefix: &str, subscriptions: Vec<Subscription>) {
+        self.listeners
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(prefix);
+        for subscription in subscriptions {
+            let _ = self.subscriptions.send(Change::Remove(subscription));
+        }
+    }
+
+    /// A connection for commands that answer (`PUBSUB NUMSUB`).
+    pub(crate) fn commands(&self) -> ConnectionManager {
+        self.commands.clone()
+    }
+
+    fn route(&self, channel: &str, payload: &[u8]) {
+        let listener = {
+            let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
+            // The longest prefix wins: `/chat` must not take the messages of `/chat-admin`.
+            listeners
+                .iter()
+                .filter(|(prefix, _)| channel.starts_with(prefix.as_str()))
+                .max_by_key(|(prefix, _)| prefix.len())
+                .and_then(|(_, listener)| listener.upgrade())
+        };
+        if let Some(listener) = listener {
+            listener.on_message(channel, payload);
+        }
+    }
+}
+
+async fn publish(
+    mut commands: ConnectionManager,
+    mut to_publish: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    while let Some((channel, payload)) = to_publish.recv().await {
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(payload)
+            .query_async(&mut commands)
+            .await;
+        if let Err(error) = sent {
+            // Other servers miss this one; local delivery went on regardless.
+            tracing::warn!(%channel, %error, "redis publish failed");
+        }
+    }
+}
+
+/// How long to wait before connecting again after Redis went away.
+const RECONNECT_DELAY: Duration = Duration::from_millis(500);
+
+async fn subscribe(
+    client: redis::Client,
+    first: redis::aio::PubSub,
+    bus: Weak<Bus>,
+    mut to_subscribe: mpsc::UnboundedReceiver<Change>,
+) {
+    let mut active: Vec<Subscription> = Vec::new();
+    let mut connection = Some(first);
+    loop {
+        let pubsub = match connection.take() {
+            Some(pubsub) => pubsub,
+            None => match client.get_async_pubsub().await {
+                Ok(pubsub) => pubsub,
+                Err(error) => {
+                    tracing::debug!(%error, "redis subscriber: not connected yet");
+                    tokio::time::sleep(RECONNECT_DELAY).await;
+                    continue;
+                }
+            },
+        };
+        let (mut sink, mut messages) = pubsub.split();
+        let mut resubscribed = true;
+        for subscription in &active {
+            if apply(&mut sink, subscription).await.is_err() {
+                resubscribed = false;
+                break;
+            }
+        }
+        if resubscribed {
+            loop {
+                tokio::select! {
+                    change = to_subscribe.recv() => {
+                        let applied = match change {
+                            None => return,
+                            Some(Change::Add(subscription)) => {
+                                let applied = apply(&mut sink, &subscription).await;
+                                active.push(subscription);
+                                applied
+                            }
+                            Some(Change::Remove(subscription)) => {
+                                active.retain(|s| *s != subscription);
+                                unapply(&mut sink, &subscription).await
+                            }
+                        };
+                        if applied.is_err() {
+                            break;
+                        }
+                    }
+                    message = messages.next() => {
+                        let Some(message) = message else { break };
+                        let Some(bus) = bus.upgrade() else { return };
+                        bus.route(message.get_channel_name(), message.get_payload_bytes());
+                    }
+                }
+            }
+        }
+        if bus.strong_count() == 0 {
+            return;
+        }
+        tracing::warn!("redis subscriber connection lost; reconnecting");
+        tokio::time::sleep(RECONNECT_DELAY).await;
+    }
+}
+
+async fn apply(
+    sink: &mut redis::aio::PubSubSink,
+    subscription: &Subscription,
+) -> redis::RedisResult<()> {
+    match subscription {
+        Subscription::Channel(channel) => sink.subscribe(channel).await,
+        Subscription::Pattern(pattern) => sink.psubscribe(pattern).await,
+    }
+}
+
+async fn unapply(
+    sink: &mut redis::aio::PubSubSink,
+    subscription: &Subscription,
+) -> redis::RedisResult<()> {
+    match subscription {
+        Subscription::Channel(channel) => sink.unsubscribe(channel).await,
+        Subscription::Pattern(pattern) => sink.punsubscribe(pattern).await,
+    }
+}

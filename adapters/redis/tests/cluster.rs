@@ -1,0 +1,80 @@
+//! Two servers of ours on one real Redis: every broadcast operator crosses between them.
+
+mod common;
+use common::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_reach_the_clients_of_both_servers() {
+    let redis = Redis::start();
+    let (a, addr_a) = server(&redis).await;
+    let (b, addr_b) = server(&redis).await;
+    cluster_of(2, &[&a, &b]).await;
+    let mut on_a = Client::connect(addr_a).await;
+    let mut on_b = Client::connect(addr_b).await;
+
+    a.of("/").emit("hello", "everyone").expect("emit");
+    assert_eq!(on_a.next_event().await.0, json!(["hello", "everyone"]));
+    assert_eq!(on_b.next_event().await.0, json!(["hello", "everyone"]));
+
+    // A room joined on b is honoured when a broadcasts to it.
+    b.of("/")
+        .get_socket(&on_b.id)
+        .expect("b's socket")
+        .join("room1");
+    a.of("/")
+        .to("room1")
+        .emit("news", &json!({"n": 1}))
+        .expect("emit");
+    assert_eq!(on_b.next_event().await.0, json!(["news", {"n": 1}]));
+    // except: everyone but room1.
+    a.of("/")
+        .except("room1")
+        .emit("not-room1", &())
+        .expect("emit");
+    assert_eq!(on_a.next_event().await.0, json!(["not-room1", null]));
+    // local: this server's clients only.
+    b.of("/").local().emit("local", &1).expect("emit");
+    assert_eq!(on_b.next_event().await.0, json!(["local", 1]));
+    // A marker from a to both, after all of the above: whatever should not have come, would
+    // have come before it.
+    a.of("/").emit("marker", &()).expect("emit");
+    assert_eq!(on_a.next_event().await.0, json!(["marker", null]));
+    assert_eq!(on_b.next_event().await.0, json!(["marker", null]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_payloads_cross_servers() {
+    let redis = Redis::start();
+    let (a, _) = server(&redis).await;
+    let (b, addr_b) = server(&redis).await;
+    cluster_of(2, &[&a, &b]).await;
+    let mut on_b = Client::connect(addr_b).await;
+
+    let payload = json!({"name": "file"});
+    let bytes = bytes::Bytes::from_static(&[0, 1, 2, 255]);
+    a.of("/")
+        .broadcast()
+        .emit_args("file", &(payload, bytes.clone()))
+        .expect("emit");
+    let (event, attachments) = on_b.next_event().await;
+    assert_eq!(
+        event,
+        json!(["file", {"name": "file"}, {"_placeholder": true, "num": 0}])
+    );
+    assert_eq!(attachments, vec![bytes.to_vec()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_leaves_is_no_longer_counted() {
+    let redis = Redis::start();
+    let (a, _) = server(&redis).await;
+    let b = server(&redis).await;
+    cluster_of(2, &[&a, &b.0]).await;
+    b.0.close();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while a.of("/").server_count().await != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "b is still counted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

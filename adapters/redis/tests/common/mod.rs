@@ -1,0 +1,180 @@
+//! A real `redis-server` per test, on a free port, stopped with the test; and servers of ours
+//! sharing it.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` that lives as long as this value.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+}
+
+impl Redis {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Self::start_on(port)
+    }
+
+    /// Starts one on `port`: also how a test restarts Redis where its servers expect it.
+    pub fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (apt-get install -y redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+use futures_util::{SinkExt, StreamExt};
+use socketio::SocketIo;
+use socketio_redis::RedisAdapter;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A server of ours on a free port, its adapter on `redis`.
+pub async fn server(redis: &Redis) -> (SocketIo, std::net::SocketAddr) {
+    let adapter = RedisAdapter::connect(&redis.url())
+        .await
+        .expect("redis adapter");
+    let io = SocketIo::builder().adapter(adapter).build();
+    let app = axum::Router::new().merge(io.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (io, addr)
+}
+
+/// Waits until every one of `servers` counts `n` servers in the cluster.
+pub async fn cluster_of(n: usize, servers: &[&SocketIo]) {
+    let deadline = Instant::now() + WAIT;
+    for io in servers {
+        while io.of("/").server_count().await != n {
+            assert!(
+                Instant::now() < deadline,
+                "the cluster never counted {n} servers"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A socket.io client connected to `/` over WebSocket, speaking the wire format itself.
+pub struct Client {
+    ws: Ws,
+    pub id: String,
+}
+
+impl Client {
+    pub async fn connect(addr: std::net::SocketAddr) -> Self {
+        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("ws connect");
+        let mut client = Self {
+            ws,
+            id: String::new(),
+        };
+        client.next_text().await; // the engine's open packet
+        client
+            .ws
+            .send(Message::text("40"))
+            .await
+            .expect("send connect");
+        let connected = client.next_text().await;
+        let json: serde_json::Value =
+            serde_json::from_str(connected.strip_prefix("40").expect("a CONNECT")).expect("json");
+        client.id = json["sid"].as_str().expect("sid").to_string();
+        client
+    }
+
+    async fn next_text(&mut self) -> String {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a packet in time")
+                .expect("open connection")
+                .expect("a frame");
+            match message {
+                Message::Text(t) if t.as_str() == "2" => {
+                    self.ws.send(Message::text("3")).await.expect("pong");
+                }
+                Message::Text(t) => return t.to_string(),
+                Message::Binary(b) => return format!("<binary {} bytes>", b.len()),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next event packet, as its JSON array (`["name", ...args]`); binary attachments
+    /// that follow it are returned beside it.
+    pub async fn next_event(&mut self) -> (serde_json::Value, Vec<Vec<u8>>) {
+        loop {
+            let text = self.next_text().await;
+            let Some(rest) = text.strip_prefix('4') else {
+                continue;
+            };
+            let (kind, rest) = rest.split_at(1);
+            let (attachments, json) = match kind {
+                "2" => (0, rest),
+                "5" => {
+                    let (n, json) = rest.split_once('-').expect("attachment count");
+                    (n.parse().expect("a count"), json)
+                }
+                _ => continue,
+            };
+            let mut binary = Vec::new();
+            for _ in 0..attachments {
+                let message = tokio::time::timeout(WAIT, self.ws.next())
+                    .await
+                    .expect("attachment");
+                if let Some(Ok(Message::Binary(b))) = message {
+                    binary.push(b.to_vec());
+                }
+            }
+            return (serde_json::from_str(json).expect("event json"), binary);
+        }
+    }
+
+    /// Asserts that no event arrives for a while.
+    pub async fn assert_no_event(&mut self, quiet: Duration) {
+        if let Ok(event) = tokio::time::timeout(quiet, self.next_event()).await {
+            panic!("unexpected event {event:?}");
+        }
+    }
+}

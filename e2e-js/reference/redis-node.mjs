@@ -1,0 +1,41 @@
+// A Node socket.io 4.8 server in a Redis cluster (@socket.io/redis-adapter 8.3, createAdapter),
+// with the handlers of the project's bench-server (examples/bench-server): echo, join and
+// broadcast with acks, and `servers` answering the cluster's server count. PORT and REDIS_URL.
+// Prints {"event":"listening","port":N} once it accepts connections.
+import { createServer } from "node:http";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
+import { Server } from "socket.io";
+
+const pub = createClient({ url: process.env.REDIS_URL });
+const sub = pub.duplicate();
+await Promise.all([pub.connect(), sub.connect()]);
+
+const httpServer = createServer();
+const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+io.on("connection", (socket) => {
+  socket.on("echo", (...args) => {
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    if (ack) ack(...args);
+    else socket.emit("echo", ...args);
+  });
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    ack?.();
+  });
+  socket.on("broadcast", (room, payload, ack) => {
+    (room === null ? io : io.to(room)).emit("bcast", payload);
+    ack?.();
+  });
+  socket.on("servers", async (ack) => ack(await io.of("/").adapter.serverCount()));
+});
+
+httpServer.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
+  console.log(JSON.stringify({ event: "listening", port: httpServer.address().port }));
+});
+const stop = () => {
+  io.close();
+  Promise.allSettled([pub.quit(), sub.quit()]).then(() => process.exit(0));
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
