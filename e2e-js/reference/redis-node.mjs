@@ -1,6 +1,7 @@
 // A Node socket.io 4.8 server in a Redis cluster (@socket.io/redis-adapter 8.3, createAdapter),
 // with the handlers of the project's bench-server (examples/bench-server): echo, join and
-// broadcast with acks, and `servers` answering the cluster's server count. PORT and REDIS_URL.
+// broadcast with acks, and the cluster handlers (servers, fetch, ask-servers, remote-join).
+// PORT, REDIS_URL and SERVER_NAME.
 // Prints {"event":"listening","port":N} once it accepts connections.
 import { createServer } from "node:http";
 import { createAdapter } from "@socket.io/redis-adapter";
@@ -13,6 +14,7 @@ await Promise.all([pub.connect(), sub.connect()]);
 
 const httpServer = createServer();
 const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+io.on("whoami", (cb) => cb(process.env.SERVER_NAME ?? ""));
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
@@ -28,6 +30,14 @@ io.on("connection", (socket) => {
     ack?.();
   });
   socket.on("servers", async (ack) => ack(await io.of("/").adapter.serverCount()));
+  socket.on("fetch", async (ack) => ack((await io.fetchSockets()).map((s) => s.id).sort()));
+  socket.on("ask-servers", async (ack) =>
+    ack((await io.serverSideEmitWithAck("whoami")).sort()),
+  );
+  socket.on("remote-join", (id, room, ack) => {
+    io.in(id).socketsJoin(room);
+    ack();
+  });
 });
 
 httpServer.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {

@@ -37,7 +37,10 @@ function stop(child) {
   return withTimeout(exited, WAIT, "a cluster process to exit");
 }
 
-/** What a client receives as `bcast`, in order, and a way to wait for the next one. */
+/**
+ * What a client receives as `bcast`, in order: `next()` waits for the next one, and
+ * `next.drain()` takes whatever has arrived without waiting.
+ */
 function listen(socket) {
   const queue = [];
   const waiters = [];
@@ -46,10 +49,12 @@ function listen(socket) {
     if (waiter) waiter(payload);
     else queue.push(payload);
   });
-  return () =>
+  const next = () =>
     queue.length
       ? Promise.resolve(queue.shift())
       : withTimeout(new Promise((resolve) => waiters.push(resolve)), WAIT, "a bcast");
+  next.drain = () => queue.splice(0);
+  return next;
 }
 
 describe("a cluster of Node and Rust servers on Redis", () => {
@@ -76,7 +81,7 @@ describe("a cluster of Node and Rust servers on Redis", () => {
     };
     for (const [name, [cmd, args]] of Object.entries(servers)) {
       const port = await freePort();
-      processes.push(await launch(cmd, args, { ...env, PORT: String(port) }));
+      processes.push(await launch(cmd, args, { ...env, PORT: String(port), SERVER_NAME: name }));
       const socket = io(`http://${HOST}:${port}`, { transports: ["websocket"], forceNew: true });
       clients[name] = socket;
       next[name] = listen(socket);
@@ -91,6 +96,7 @@ describe("a cluster of Node and Rust servers on Redis", () => {
   });
 
   after(async () => {
+    if (process.env.CLUSTER_VERBOSE) for (const child of processes) console.error(child.log);
     for (const socket of Object.values(clients)) socket.disconnect();
     for (const child of processes.reverse()) await stop(child);
   });
@@ -131,6 +137,44 @@ describe("a cluster of Node and Rust servers on Redis", () => {
       const [file, tail] = await next[name]();
       assert.deepEqual(file, bytes, name);
       assert.equal(tail, "tail", name);
+    }
+  });
+
+  test("fetchSockets on any server sees the sockets of all three", async () => {
+    const ids = Object.values(clients)
+      .map((socket) => socket.id)
+      .sort();
+    for (const [name, socket] of Object.entries(clients)) {
+      assert.deepEqual(await socket.timeout(WAIT).emitWithAck("fetch"), ids, name);
+    }
+  });
+
+  test("serverSideEmit with an ack crosses both ways", async () => {
+    const answers = {
+      node: ["rust1", "rust2"],
+      rust1: ["node", "rust2"],
+      rust2: ["node", "rust1"],
+    };
+    for (const [name, socket] of Object.entries(clients)) {
+      assert.deepEqual(await socket.timeout(WAIT).emitWithAck("ask-servers"), answers[name], name);
+    }
+  });
+
+  test("a socket made to join a room from another server gets that room's broadcasts", async () => {
+    await clients.node.timeout(WAIT).emitWithAck("remote-join", clients.rust2.id, "joined-by-node");
+    await clients.rust1.timeout(WAIT).emitWithAck("remote-join", clients.node.id, "joined-by-rust1");
+    // A remote join is a message like any other: once a later broadcast from the same
+    // server arrives, the join has been applied.
+    for (const [from, room, to] of [
+      ["node", "joined-by-node", "rust2"],
+      ["rust1", "joined-by-rust1", "node"],
+    ]) {
+      for (let tries = 0; ; tries++) {
+        await clients[from].timeout(WAIT).emitWithAck("broadcast", room, `to ${room}`);
+        await sleep(100);
+        if (next[to].drain().includes(`to ${room}`)) break;
+        assert.ok(tries < 20, `${to} never joined ${room}`);
+      }
     }
   });
 });

@@ -288,6 +288,7 @@ fn server_side_args<T: serde::Serialize + ?Sized>(
 ) -> Result<Vec<serde_json::Value>, crate::EmitError> {
     Ok(match serde_json::to_value(args)? {
         serde_json::Value::Array(items) => items,
+        serde_json::Value::Null => Vec::new(),
         one => vec![one],
     })
 }

@@ -62,28 +62,31 @@ impl Bus {
         let _ = self.publications.send((channel, payload));
     }
 
-    /// Routes the channels starting with `prefix` to `listener`, subscribing to `wanted`.
+    /// Routes the channels starting with any of `prefixes` to `listener`, subscribing to
+    /// `wanted`.
     pub(crate) fn listen(
         &self,
-        prefix: String,
+        prefixes: &[String],
         listener: Weak<dyn Listener>,
         wanted: Vec<Subscription>,
     ) {
-        self.listeners
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(prefix, listener);
+        let mut listeners = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+        for prefix in prefixes {
+            listeners.insert(prefix.clone(), listener.clone());
+        }
+        drop(listeners);
         for subscription in wanted {
             let _ = self.subscriptions.send(Change::Add(subscription));
         }
     }
 
-    /// Stops routing to the listener of `prefix` and drops its subscriptions.
-    pub(crate) fn forget(&self, prefix: &str, subscriptions: Vec<Subscription>) {
-        self.listeners
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(prefix);
+    /// Stops routing `prefixes` and drops these subscriptions.
+    pub(crate) fn forget(&self, prefixes: &[String], subscriptions: Vec<Subscription>) {
+        let mut listeners = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+        for prefix in prefixes {
+            listeners.remove(prefix);
+        }
+        drop(listeners);
         for subscription in subscriptions {
             let _ = self.subscriptions.send(Change::Remove(subscription));
         }

@@ -16,8 +16,10 @@
 //! The wire format is described in `WIRE.md` beside this crate.
 
 mod bus;
+mod handshake;
 mod msgpack;
 mod namespace;
+mod requests;
 
 use bus::Bus;
 use parser::Str;

@@ -3,10 +3,12 @@
 
 use crate::bus::{Bus, Listener, Subscription};
 use crate::msgpack::{self, field, Mp};
-use crate::{RedisAdapter, RedisAdapterConfig};
+use crate::requests::{self, Pending};
+use crate::{handshake, RedisAdapter, RedisAdapterConfig};
 use futures_util::future::BoxFuture;
 use parser::socketio::{Event, Packet, PacketData};
 use parser::Str;
+use serde_json::{json, Value};
 use socketio::adapter::{
     AckSink, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, BroadcastPacket, Room,
     SocketId,
@@ -14,6 +16,8 @@ use socketio::adapter::{
 use socketio::{LocalAdapter, RemoteSocket, WeakNamespace};
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::Weak;
+use std::time::Duration;
 
 /// Node's socket.io packet types, as they travel inside adapter messages.
 const EVENT: u64 = 2;
@@ -29,35 +33,169 @@ pub(crate) struct RedisNamespace {
     channel: String,
     /// `{key}-request#{nsp}#`: requests, also what `serverCount` counts the subscribers of.
     request_channel: String,
+    /// `{key}-response#{nsp}#`: every server's answers.
+    response_channel: String,
+    pending: Arc<Pending>,
+    namespace: WeakNamespace,
+    me: Weak<RedisNamespace>,
 }
 
 impl RedisNamespace {
     pub(crate) fn new(factory: &RedisAdapter, name: Str, namespace: WeakNamespace) -> Arc<Self> {
         let key = &factory.config.key;
-        let adapter = Arc::new(Self {
-            local: LocalAdapter::new(namespace),
+        let adapter = Arc::new_cyclic(|me| Self {
+            local: LocalAdapter::new(namespace.clone()),
             channel: format!("{key}#{name}#"),
             request_channel: format!("{key}-request#{name}#"),
+            response_channel: format!("{key}-response#{name}#"),
             name,
             bus: factory.bus.clone(),
             config: factory.config.clone(),
             uid: factory.uid.clone(),
+            pending: Arc::default(),
+            namespace,
+            me: me.clone(),
         });
         let listener: Arc<dyn Listener> = adapter.clone();
         factory.bus.listen(
-            adapter.channel.clone(),
+            &adapter.prefixes(),
             Arc::downgrade(&listener),
             adapter.subscriptions(),
         );
         adapter
     }
 
+    fn prefixes(&self) -> [String; 3] {
+        [
+            self.channel.clone(),
+            self.request_channel.clone(),
+            self.response_channel.clone(),
+        ]
+    }
+
     fn subscriptions(&self) -> Vec<Subscription> {
         vec![
             Subscription::Pattern(format!("{}*", self.channel)),
-            // Subscribed last: once other servers count this one, it hears broadcasts.
+            Subscription::Channel(self.response_channel.clone()),
+            // Subscribed last: once other servers count this one, it hears all the rest.
             Subscription::Channel(self.request_channel.clone()),
         ]
+    }
+
+    fn publish_json(&self, channel: &str, message: &Value) {
+        self.bus
+            .publish(channel.to_owned(), message.to_string().into_bytes());
+    }
+
+    /// A request to the other servers that asks for nothing back (join, leave, disconnect,
+    /// server-side emit without ack).
+    fn tell(&self, mut request: Value) {
+        request["uid"] = Value::from(&*self.uid);
+        self.publish_json(&self.request_channel, &request);
+    }
+
+    /// Sends a request to the other servers and waits for each one's answer, within Node's
+    /// `requestsTimeout`. Resolves at once, with no answer, when this server is alone.
+    fn ask(&self, mut request: Value) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
+        let Some(me) = self.me.upgrade() else {
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        Box::pin(async move {
+            let others = me.server_count().await.saturating_sub(1);
+            if others == 0 {
+                return Ok(Vec::new());
+            }
+            let answers = me.pending.open();
+            request["uid"] = Value::from(&*me.uid);
+            request["requestId"] = Value::from(answers.id.as_str());
+            me.publish_json(&me.request_channel, &request);
+            answers.collect(others, me.config.requests_timeout).await
+        })
+    }
+
+    /// A request from another server of the namespace.
+    fn on_request(&self, payload: &[u8]) {
+        let Some(request) = requests::decode(payload) else {
+            return;
+        };
+        // Node's own requests of types 2 to 4 come back to it; ours are applied when made.
+        if request["uid"].as_str() == Some(&*self.uid) {
+            return;
+        }
+        let opts = || remote_options(&request["opts"]);
+        let rooms = || rooms_of(&request["rooms"]);
+        match request["type"].as_u64() {
+            Some(requests::REMOTE_JOIN) => self.local.add_sockets(&opts(), &rooms()),
+            Some(requests::REMOTE_LEAVE) => self.local.del_sockets(&opts(), &rooms()),
+            Some(requests::REMOTE_DISCONNECT) => {
+                let close = request["close"].as_bool().unwrap_or(false);
+                self.local.disconnect_sockets(&opts(), close);
+            }
+            Some(requests::REMOTE_FETCH) => self.answer_fetch(&request, opts()),
+            Some(requests::SERVER_SIDE_EMIT) => self.answer_server_side_emit(request),
+            _ => {}
+        }
+    }
+
+    fn answer_fetch(&self, request: &Value, opts: BroadcastOptions) {
+        let Some(id) = request["requestId"].as_str() else {
+            return;
+        };
+        let mut sockets = Vec::new();
+        self.local_sockets_of(&opts, |socket| {
+            sockets.push(json!({
+                "id": socket.id().as_str(),
+                "handshake": handshake::to_json(socket.handshake()),
+                "rooms": socket.rooms().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "data": socket.data_json(),
+            }));
+        });
+        self.publish_json(
+            &self.response_channel,
+            &json!({ "requestId": id, "sockets": sockets }),
+        );
+    }
+
+    fn local_sockets_of(&self, opts: &BroadcastOptions, mut f: impl FnMut(&socketio::Socket)) {
+        let Some(namespace) = self.namespace.upgrade() else {
+            return;
+        };
+        for id in self.local.local_sockets(opts) {
+            if let Some(socket) = namespace.get_socket(&id) {
+                f(&socket);
+            }
+        }
+    }
+
+    fn answer_server_side_emit(&self, request: Value) {
+        let Some(namespace) = self.namespace.upgrade() else {
+            return;
+        };
+        let Value::Array(mut data) = request["data"].clone() else {
+            return;
+        };
+        if data.is_empty() {
+            return;
+        }
+        let event = data.remove(0);
+        let Some(event) = event.as_str() else { return };
+        let answer = namespace.dispatch_server_side(event, data);
+        let request_id = request["requestId"].as_str().map(str::to_owned);
+        let (bus, channel) = (self.bus.clone(), self.response_channel.clone());
+        tokio::spawn(async move {
+            // Node answers only when the handler called its callback, and only then.
+            if let (Some(answer), Some(id)) = (answer.await, request_id) {
+                let reply =
+                    json!({ "type": requests::SERVER_SIDE_EMIT, "requestId": id, "data": answer });
+                bus.publish(channel, reply.to_string().into_bytes());
+            }
+        });
+    }
+
+    fn on_response(&self, payload: &[u8]) {
+        if let Some(answer) = requests::decode(payload) {
+            self.pending.deliver(answer);
+        }
     }
 
     /// The channel of a broadcast: the room's own when it targets exactly one room, so that
@@ -125,10 +263,50 @@ impl RedisNamespace {
 
 impl Listener for RedisNamespace {
     fn on_message(&self, channel: &str, payload: &[u8]) {
-        if channel.starts_with(&self.channel) {
+        if channel == self.request_channel {
+            self.on_request(payload);
+        } else if channel.starts_with(&self.response_channel) {
+            self.on_response(payload);
+        } else if channel.starts_with(&self.channel) {
             self.on_broadcast(payload);
         }
     }
+}
+
+/// The `opts` of a request (`{rooms, except}`), as options for this server's sockets.
+fn remote_options(opts: &Value) -> BroadcastOptions {
+    BroadcastOptions {
+        rooms: rooms_of(&opts["rooms"]).into_iter().collect(),
+        except: rooms_of(&opts["except"]).into_iter().collect(),
+        flags: BroadcastFlags {
+            local: true,
+            ..BroadcastFlags::default()
+        },
+    }
+}
+
+/// Room names from JSON: strings, or numbers as Node's `io.to(123)` sends them.
+fn rooms_of(value: &Value) -> Vec<Room> {
+    value
+        .as_array()
+        .map(|rooms| {
+            rooms
+                .iter()
+                .filter_map(|room| match room {
+                    Value::String(s) => Some(Room::from(s.as_str())),
+                    Value::Number(n) => Some(Room::from(n.to_string())),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn json_options(opts: &BroadcastOptions) -> Value {
+    fn names(set: &HashSet<Room>) -> Vec<&str> {
+        set.iter().map(|r| r.as_str()).collect()
+    }
+    json!({ "rooms": names(&opts.rooms), "except": names(&opts.except) })
 }
 
 fn encode_options(opts: &BroadcastOptions) -> Mp {
@@ -247,23 +425,80 @@ impl Adapter for RedisNamespace {
         &self,
         opts: &BroadcastOptions,
     ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
-        self.local.fetch_sockets(opts)
+        let local = self.local.fetch_sockets(opts);
+        if opts.flags.local {
+            return local;
+        }
+        let remote =
+            self.ask(json!({ "type": requests::REMOTE_FETCH, "opts": json_options(opts) }));
+        let namespace = self.namespace.clone();
+        Box::pin(async move {
+            let mut sockets = local.await?;
+            let Some(namespace) = namespace.upgrade() else {
+                return Ok(sockets);
+            };
+            for answer in remote.await? {
+                for socket in answer["sockets"].as_array().into_iter().flatten() {
+                    sockets.push(RemoteSocket::new(
+                        namespace.clone(),
+                        SocketId::from(socket["id"].as_str().unwrap_or_default()),
+                        rooms_of(&socket["rooms"]),
+                        handshake::from_json(&socket["handshake"]),
+                        socket["data"].clone(),
+                    ));
+                }
+            }
+            Ok(sockets)
+        })
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.local.add_sockets(opts, rooms);
+        if !opts.flags.local {
+            let rooms: Vec<&str> = rooms.iter().map(|r| r.as_str()).collect();
+            self.tell(json!({ "type": requests::REMOTE_JOIN, "opts": json_options(opts), "rooms": rooms }));
+        }
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.local.del_sockets(opts, rooms);
+        if !opts.flags.local {
+            let rooms: Vec<&str> = rooms.iter().map(|r| r.as_str()).collect();
+            self.tell(json!({ "type": requests::REMOTE_LEAVE, "opts": json_options(opts), "rooms": rooms }));
+        }
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
         self.local.disconnect_sockets(opts, close);
+        if !opts.flags.local {
+            self.tell(json!({ "type": requests::REMOTE_DISCONNECT, "opts": json_options(opts), "close": close }));
+        }
+    }
+
+    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) {
+        args.insert(0, Value::from(event.as_str()));
+        self.tell(json!({ "type": requests::SERVER_SIDE_EMIT, "data": args }));
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        event: Str,
+        mut args: Vec<Value>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
+        args.insert(0, Value::from(event.as_str()));
+        let answers = self.ask(json!({ "type": requests::SERVER_SIDE_EMIT, "data": args }));
+        Box::pin(async move {
+            // The caller's timeout bounds the wait, as Node's `io.timeout(t).serverSideEmit`.
+            let answers = tokio::time::timeout(timeout, answers)
+                .await
+                .map_err(|_| AdapterError::Timeout)??;
+            Ok(answers.into_iter().map(|a| a["data"].clone()).collect())
+        })
     }
 
     fn close(&self) {
-        self.bus.forget(&self.channel, self.subscriptions());
+        self.bus.forget(&self.prefixes(), self.subscriptions());
     }
 
     /// Node's `serverCount`: the subscribers of the request channel, this server included.

@@ -5,14 +5,17 @@
 //! - `broadcast(room | null, payload)` emits `bcast(payload)` to the room (the whole namespace
 //!   for null), the sender included, then acks with no arguments.
 //!
-//! Beside them, `servers` acks with how many servers the cluster counts.
+//! Beside them, for the cluster tests (`e2e-js/test/redis-cluster.test.mjs`): `servers` acks
+//! with how many servers the cluster counts, `fetch` with the ids of every socket of the
+//! cluster, `ask-servers` with the names (`SERVER_NAME`) the other servers answer to a
+//! server-side `whoami`, and `remote-join(id, room)` makes that socket join, wherever it is.
 //!
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
 //! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients.
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
 
-use socketio::{AckSender, Data, RawArgs, Socket, SocketIo, SocketIoConfig};
+use socketio::{AckSender, Args, Data, RawArgs, Socket, SocketIo, SocketIoConfig};
 use std::io::Write;
 
 fn main() -> std::io::Result<()> {
@@ -50,6 +53,11 @@ async fn serve() -> std::io::Result<()> {
         builder = builder.adapter(adapter);
     }
     let io = builder.build();
+    let name = std::env::var("SERVER_NAME").unwrap_or_default();
+    io.on_server_side("whoami", move |_| {
+        let name = name.clone();
+        async move { Some(serde_json::Value::from(name)) }
+    });
     io.on_connection(|socket: Socket| async move {
         socket.on(
             "echo",
@@ -69,9 +77,7 @@ async fn serve() -> std::io::Result<()> {
             },
         );
         socket.on("broadcast", broadcast);
-        socket.on("servers", |socket: Socket, ack: AckSender| async move {
-            let _ = ack.send(&socket.namespace().server_count().await);
-        });
+        cluster_handlers(&socket);
     });
 
     let port: u16 = std::env::var("PORT")
@@ -111,4 +117,38 @@ async fn broadcast(socket: Socket, RawArgs { args, attachments }: RawArgs, ack: 
         None => namespace.broadcast().emit_raw("bcast", payload),
     };
     let _ = ack.send_args(&());
+}
+
+fn cluster_handlers(socket: &Socket) {
+    socket.on("servers", |socket: Socket, ack: AckSender| async move {
+        let _ = ack.send(&socket.namespace().server_count().await);
+    });
+    socket.on("fetch", |socket: Socket, ack: AckSender| async move {
+        let sockets = socket.namespace().fetch_sockets().await.unwrap_or_default();
+        let mut ids: Vec<&str> = sockets.iter().map(|s| s.id.as_str()).collect();
+        ids.sort();
+        let _ = ack.send(&ids);
+    });
+    socket.on("ask-servers", |socket: Socket, ack: AckSender| async move {
+        let asked = socket.namespace().server_side_emit_with_ack(
+            "whoami",
+            &(),
+            std::time::Duration::from_secs(5),
+        );
+        let mut names: Vec<String> = asked
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|n| n.as_str().unwrap_or_default().to_owned())
+            .collect();
+        names.sort();
+        let _ = ack.send(&names);
+    });
+    socket.on(
+        "remote-join",
+        |socket: Socket, Args((id, room)): Args<(String, String)>, ack: AckSender| async move {
+            socket.namespace().to(id).sockets_join(room);
+            let _ = ack.send_args(&());
+        },
+    );
 }
