@@ -1,6 +1,7 @@
 // A Node socket.io 4.8 server in a Redis cluster (@socket.io/redis-adapter 8.3, createAdapter),
 // with the handlers of the project's bench-server (examples/bench-server): echo, join and
-// broadcast with acks, and the cluster handlers (servers, fetch, ask-servers, remote-join).
+// broadcast with acks, and the cluster handlers (servers, fetch, ask-servers, remote-join,
+// ack-all).
 // PORT, REDIS_URL and SERVER_NAME.
 // Prints {"event":"listening","port":N} once it accepts connections.
 import { createServer } from "node:http";
@@ -34,6 +35,14 @@ io.on("connection", (socket) => {
   socket.on("ask-servers", async (ack) =>
     ack((await io.serverSideEmitWithAck("whoami")).sort()),
   );
+  socket.on("ack-all", async (ack) => {
+    try {
+      const answers = await io.timeout(2000).emitWithAck("ping", 1);
+      ack(answers.map((a) => JSON.stringify(a)).sort());
+    } catch (error) {
+      ack([`error: ${error.message}`]);
+    }
+  });
   socket.on("remote-join", (id, room, ack) => {
     io.in(id).socketsJoin(room);
     ack();

@@ -85,6 +85,7 @@ describe("a cluster of Node and Rust servers on Redis", () => {
       const socket = io(`http://${HOST}:${port}`, { transports: ["websocket"], forceNew: true });
       clients[name] = socket;
       next[name] = listen(socket);
+      socket.on("ping", (n, ack) => ack({ from: name, n }));
     }
     // Every server counts the other two before a test relies on them.
     for (const socket of Object.values(clients)) {
@@ -175,6 +176,13 @@ describe("a cluster of Node and Rust servers on Redis", () => {
         if (next[to].drain().includes(`to ${room}`)) break;
         assert.ok(tries < 20, `${to} never joined ${room}`);
       }
+    }
+  });
+
+  test("a broadcast with acks from any server collects the answers of every client", async () => {
+    const all = ["node", "rust1", "rust2"].map((from) => JSON.stringify({ from, n: 1 })).sort();
+    for (const [name, socket] of Object.entries(clients)) {
+      assert.deepEqual(await socket.timeout(WAIT).emitWithAck("ack-all"), all, name);
     }
   });
 });

@@ -208,7 +208,17 @@ impl Namespace {
         BroadcastOperator::new(self.clone())
     }
 
-    pub(crate) fn next_ack_id(&self) -> u64 {
+    /// Stops waiting for the acknowledgements of the broadcast with id `id` on every socket:
+    /// for an adapter whose forwarding of another server's broadcast timed out.
+    pub fn forget_ack(&self, id: u64) {
+        for socket in self.sockets() {
+            socket.forget_ack(id);
+        }
+    }
+
+    /// A fresh acknowledgement id of this namespace: for an adapter that delivers another
+    /// server's broadcast with acknowledgements to this server's sockets.
+    pub fn next_ack_id(&self) -> u64 {
         self.0.next_ack_id.fetch_add(1, Ordering::Relaxed)
     }
 

@@ -167,15 +167,17 @@ impl BroadcastOperator {
         }
         let (sink, mut answers) = mpsc::unbounded_channel();
         let packet = Arc::new(BroadcastPacket::new(packet, attachments));
-        let count = self
-            .namespace
-            .adapter()
-            .broadcast_with_ack(packet, &self.opts, sink);
         let timeout = self.timeout.unwrap_or_else(|| {
             self.namespace
                 .server()
                 .map_or(Duration::from_secs(5), |s| s.config.ack_timeout)
         });
+        let mut opts = self.opts.clone();
+        opts.flags.timeout = Some(timeout);
+        let count = self
+            .namespace
+            .adapter()
+            .broadcast_with_ack(packet, &opts, sink);
         let deadline = tokio::time::Instant::now() + timeout;
         // Answers queue in the channel while the count is awaited. A count that does not come
         // in time (other servers silent) is a timeout, with whatever answers did arrive.

@@ -3,7 +3,7 @@
 
 use crate::bus::{Bus, Listener, Subscription};
 use crate::msgpack::{self, field, Mp};
-use crate::requests::{self, Pending};
+use crate::requests::{self, Answer, Pending};
 use crate::{handshake, RedisAdapter, RedisAdapterConfig};
 use futures_util::future::BoxFuture;
 use parser::socketio::{Event, Packet, PacketData};
@@ -18,6 +18,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::Weak;
 use std::time::Duration;
+
+mod acks;
 
 /// Node's socket.io packet types, as they travel inside adapter messages.
 const EVENT: u64 = 2;
@@ -115,7 +117,14 @@ impl RedisNamespace {
 
     /// A request from another server of the namespace.
     fn on_request(&self, payload: &[u8]) {
-        let Some(request) = requests::decode(payload) else {
+        if payload.first() != Some(&b'{') {
+            // Only broadcasts with acknowledgements travel as msgpack requests.
+            if let Some(request) = msgpack::decode(payload) {
+                self.on_broadcast_request(&request);
+            }
+            return;
+        }
+        let Ok(request) = serde_json::from_slice::<Value>(payload) else {
             return;
         };
         // Node's own requests of types 2 to 4 come back to it; ours are applied when made.
@@ -193,9 +202,29 @@ impl RedisNamespace {
     }
 
     fn on_response(&self, payload: &[u8]) {
-        if let Some(answer) = requests::decode(payload) {
-            self.pending.deliver(answer);
+        if payload.first() == Some(&b'{') {
+            if let Ok(value) = serde_json::from_slice(payload) {
+                self.pending.deliver(Answer::json(value));
+            }
+            return;
         }
+        // msgpack: an acknowledgement, whose argument may hold binary.
+        let Some(message) = msgpack::decode(payload) else {
+            return;
+        };
+        let (args, attachments) = match field(&message, "packet") {
+            Some(packet) => msgpack::msgpack_to_args(std::slice::from_ref(packet)),
+            None => (Vec::new(), Vec::new()),
+        };
+        let value = json!({
+            "type": field(&message, "type").and_then(Mp::as_u64),
+            "requestId": field(&message, "requestId").and_then(Mp::as_str),
+        });
+        self.pending.deliver(Answer {
+            value,
+            args,
+            attachments,
+        });
     }
 
     /// The channel of a broadcast: the room's own when it targets exactly one room, so that
@@ -207,11 +236,9 @@ impl RedisNamespace {
         }
     }
 
-    fn encode_broadcast(
-        &self,
-        packet: &BroadcastPacket,
-        opts: &BroadcastOptions,
-    ) -> Option<Vec<u8>> {
+    /// A packet as Node's adapter publishes it: `{type: 2, data: [name, ...args], nsp}`, with
+    /// the binary inline and no ack id (each receiving server gives its own).
+    fn packet_to_msgpack(&self, packet: &BroadcastPacket) -> Option<Mp> {
         let PacketData::Event(event) = &packet.packet.data else {
             return None;
         };
@@ -223,17 +250,21 @@ impl RedisNamespace {
                 return None;
             }
         }
-        let mut packet_map = vec![
+        Some(Mp::Map(vec![
             (Mp::from("type"), Mp::from(EVENT)),
             (Mp::from("data"), Mp::Array(data)),
             (Mp::from("nsp"), Mp::from(self.name.as_str())),
-        ];
-        if let Some(id) = event.id {
-            packet_map.push((Mp::from("id"), Mp::from(id)));
-        }
+        ]))
+    }
+
+    fn encode_broadcast(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+    ) -> Option<Vec<u8>> {
         let message = Mp::Array(vec![
             Mp::from(&*self.uid),
-            Mp::Map(packet_map),
+            self.packet_to_msgpack(packet)?,
             encode_options(opts),
         ]);
         Some(msgpack::encode(&message))
@@ -318,6 +349,9 @@ fn encode_options(opts: &BroadcastOptions) -> Mp {
     if opts.flags.compress {
         flags.push((Mp::from("compress"), Mp::Boolean(true)));
     }
+    if let Some(timeout) = opts.flags.timeout {
+        flags.push((Mp::from("timeout"), Mp::from(timeout.as_millis() as u64)));
+    }
     Mp::Map(vec![
         (Mp::from("rooms"), rooms(&opts.rooms)),
         (Mp::from("except"), rooms(&opts.except)),
@@ -345,6 +379,10 @@ fn decode_options(opts: &Mp) -> BroadcastOptions {
             local: true,
             volatile: flag("volatile"),
             compress: flag("compress"),
+            timeout: field(opts, "flags")
+                .and_then(|flags| field(flags, "timeout"))
+                .and_then(Mp::as_u64)
+                .map(Duration::from_millis),
         },
     }
 }
@@ -418,7 +456,7 @@ impl Adapter for RedisNamespace {
         opts: &BroadcastOptions,
         acks: AckSink,
     ) -> BoxFuture<'static, usize> {
-        self.local.broadcast_with_ack(packet, opts, acks)
+        self.cluster_broadcast_with_ack(packet, opts, acks)
     }
 
     fn fetch_sockets(

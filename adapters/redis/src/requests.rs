@@ -2,6 +2,8 @@
 //! adapter, the table of requests waiting for answers, and waiting for as many answers as
 //! there are other servers.
 
+use bytes::Bytes;
+use parser::Str;
 use serde_json::Value;
 use socketio::adapter::AdapterError;
 use std::collections::HashMap;
@@ -14,10 +16,31 @@ pub const REMOTE_LEAVE: u64 = 3;
 pub const REMOTE_DISCONNECT: u64 = 4;
 pub const REMOTE_FETCH: u64 = 5;
 pub const SERVER_SIDE_EMIT: u64 = 6;
+pub const BROADCAST: u64 = 7;
+pub const BROADCAST_CLIENT_COUNT: u64 = 8;
+pub const BROADCAST_ACK: u64 = 9;
+
+/// An answer from another server: its JSON fields, and for an acknowledgement (type 9) the
+/// client's answer as an argument with its binary parts.
+pub struct Answer {
+    pub value: Value,
+    pub args: Vec<Str>,
+    pub attachments: Vec<Bytes>,
+}
+
+impl Answer {
+    pub fn json(value: Value) -> Self {
+        Self {
+            value,
+            args: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+}
 
 /// Requests of this server still waiting for answers, by request id.
 #[derive(Default)]
-pub struct Pending(Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>);
+pub struct Pending(Mutex<HashMap<String, mpsc::UnboundedSender<Answer>>>);
 
 impl Pending {
     /// A new request id, and where its answers will arrive.
@@ -33,8 +56,8 @@ impl Pending {
     }
 
     /// Hands an answer to the request it is for; answers to others' requests are dropped.
-    pub fn deliver(&self, answer: Value) {
-        let Some(id) = answer["requestId"].as_str() else {
+    pub fn deliver(&self, answer: Answer) {
+        let Some(id) = answer.value["requestId"].as_str() else {
             return;
         };
         if let Some(tx) = self.table().get(id) {
@@ -42,7 +65,7 @@ impl Pending {
         }
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Value>>> {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Answer>>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -50,7 +73,7 @@ impl Pending {
 /// The answers to one request; the request is forgotten when this is dropped.
 pub struct Answers {
     pub id: String,
-    rx: mpsc::UnboundedReceiver<Value>,
+    rx: mpsc::UnboundedReceiver<Answer>,
     pending: Arc<Pending>,
 }
 
@@ -66,7 +89,7 @@ impl Answers {
         let all = async {
             while answers.len() < expected {
                 match self.rx.recv().await {
-                    Some(answer) => answers.push(answer),
+                    Some(answer) => answers.push(answer.value),
                     None => break,
                 }
             }
@@ -78,18 +101,14 @@ impl Answers {
     }
 }
 
-impl Drop for Answers {
-    fn drop(&mut self) {
-        self.pending.table().remove(&self.id);
+impl Answers {
+    pub async fn recv(&mut self) -> Option<Answer> {
+        self.rx.recv().await
     }
 }
 
-/// A request or answer off the wire: JSON when it starts with `{`, msgpack otherwise.
-pub fn decode(payload: &[u8]) -> Option<Value> {
-    if payload.first() == Some(&b'{') {
-        serde_json::from_slice(payload).ok()
-    } else {
-        let value = crate::msgpack::decode(payload)?;
-        Some(crate::msgpack::to_json(&value, &mut Vec::new()))
+impl Drop for Answers {
+    fn drop(&mut self) {
+        self.pending.table().remove(&self.id);
     }
 }

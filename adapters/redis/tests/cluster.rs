@@ -78,3 +78,47 @@ async fn a_server_that_leaves_is_no_longer_counted() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_with_acks_collects_the_answers_of_both_servers_clients() {
+    let redis = Redis::start();
+    let (a, addr_a) = server(&redis).await;
+    let (b, addr_b) = server(&redis).await;
+    cluster_of(2, &[&a, &b]).await;
+    let mut on_a = Client::connect(addr_a).await;
+    let mut on_b = Client::connect(addr_b).await;
+
+    let everyone = a.of("/").timeout(WAIT);
+    let asked = everyone.emit_with_ack::<_, serde_json::Value>("ping", &1);
+    let (answers, on_a_saw, on_b_saw) = tokio::join!(
+        asked,
+        on_a.ack_next_event(json!("from a")),
+        on_b.ack_next_event(json!({"from": "b", "bytes": null})),
+    );
+    assert_eq!(on_a_saw, json!(["ping", 1]));
+    assert_eq!(on_b_saw, json!(["ping", 1]));
+    let mut answers: Vec<String> = answers
+        .expect("all answers")
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    answers.sort();
+    assert_eq!(answers, [r#""from a""#, r#"{"bytes":null,"from":"b"}"#]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_with_acks_times_out_with_the_answers_that_came() {
+    let redis = Redis::start();
+    let (a, addr_a) = server(&redis).await;
+    let (b, addr_b) = server(&redis).await;
+    cluster_of(2, &[&a, &b]).await;
+    let mut on_a = Client::connect(addr_a).await;
+    let _silent_on_b = Client::connect(addr_b).await;
+
+    let everyone = a.of("/").timeout(std::time::Duration::from_millis(500));
+    let asked = everyone.emit_with_ack::<_, serde_json::Value>("ping", &1);
+    let (result, _) = tokio::join!(asked, on_a.ack_next_event(json!("a")));
+    let error = result.expect_err("b's client never answers");
+    assert_eq!(error.received, vec![json!("a")]);
+    assert_eq!(error.expected, Some(2));
+}

@@ -8,7 +8,9 @@
 //! Beside them, for the cluster tests (`e2e-js/test/redis-cluster.test.mjs`): `servers` acks
 //! with how many servers the cluster counts, `fetch` with the ids of every socket of the
 //! cluster, `ask-servers` with the names (`SERVER_NAME`) the other servers answer to a
-//! server-side `whoami`, and `remote-join(id, room)` makes that socket join, wherever it is.
+//! server-side `whoami`, `remote-join(id, room)` makes that socket join, wherever it is, and
+//! `ack-all` sends `ping(1)` with an acknowledgement to every socket of the cluster and acks
+//! with their sorted answers.
 //!
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
@@ -143,6 +145,18 @@ fn cluster_handlers(socket: &Socket) {
             .collect();
         names.sort();
         let _ = ack.send(&names);
+    });
+    socket.on("ack-all", |socket: Socket, ack: AckSender| async move {
+        let everyone = socket
+            .namespace()
+            .timeout(std::time::Duration::from_secs(2));
+        let asked = everyone.emit_with_ack::<_, serde_json::Value>("ping", &1);
+        let mut answers: Vec<String> = match asked.await {
+            Ok(answers) => answers.iter().map(|a| a.to_string()).collect(),
+            Err(error) => vec![format!("error: {} answers", error.received.len())],
+        };
+        answers.sort();
+        let _ = ack.send(&answers);
     });
     socket.on(
         "remote-join",

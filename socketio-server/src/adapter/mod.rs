@@ -44,6 +44,9 @@ pub struct BroadcastFlags {
     pub volatile: bool,
     /// Node's compression hint; kept for cluster adapters, ignored on the wire here.
     pub compress: bool,
+    /// How long a broadcast with acknowledgements waits for them: what other servers of a
+    /// cluster need to know to stop forwarding answers.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// One packet on its way to many sockets: encoded on first use, then shared by every recipient.

@@ -171,6 +171,25 @@ impl Client {
         }
     }
 
+    /// Answers the next event, which must ask for an acknowledgement, with `reply`; returns
+    /// the event.
+    pub async fn ack_next_event(&mut self, reply: serde_json::Value) -> serde_json::Value {
+        loop {
+            let text = self.next_text().await;
+            let Some(rest) = text.strip_prefix("42") else {
+                continue;
+            };
+            let (id, json) = rest.split_at(rest.find('[').expect("an event array"));
+            assert!(
+                !id.is_empty(),
+                "the event asks for no acknowledgement: {text}"
+            );
+            let answer = format!("43{id}{}", serde_json::json!([reply]));
+            self.ws.send(Message::text(answer)).await.expect("send ack");
+            return serde_json::from_str(json).expect("event json");
+        }
+    }
+
     /// Asserts that no event arrives for a while.
     pub async fn assert_no_event(&mut self, quiet: Duration) {
         if let Ok(event) = tokio::time::timeout(quiet, self.next_event()).await {

@@ -1,0 +1,184 @@
+//! Broadcasts with acknowledgements across the cluster (Node's request types 7, 8 and 9). The
+//! server that broadcasts learns from each other server how many of its clients were reached,
+//! and receives their answers; a server that receives such a broadcast delivers it to its
+//! sockets under an ack id of its own and forwards what they answer.
+
+use super::*;
+use crate::requests::Answers;
+use socketio::adapter::AckData;
+use tokio::sync::{mpsc, oneshot};
+
+impl RedisNamespace {
+    pub(super) fn cluster_broadcast_with_ack(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+        acks: AckSink,
+    ) -> BoxFuture<'static, usize> {
+        let local = self
+            .local
+            .broadcast_with_ack(packet.clone(), opts, acks.clone());
+        if opts.flags.local {
+            return local;
+        }
+        let (Some(me), Some(packet)) = (self.me.upgrade(), self.packet_to_msgpack(&packet)) else {
+            return local;
+        };
+        let options = encode_options(opts);
+        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
+        Box::pin(async move {
+            let local = local.await;
+            let others = me.server_count().await.saturating_sub(1);
+            if others == 0 {
+                return local;
+            }
+            let answers = me.pending.open();
+            let request = Mp::Map(vec![
+                (Mp::from("uid"), Mp::from(&*me.uid)),
+                (Mp::from("requestId"), Mp::from(answers.id.as_str())),
+                (Mp::from("type"), Mp::from(requests::BROADCAST)),
+                (Mp::from("packet"), packet),
+                (Mp::from("opts"), options),
+            ]);
+            me.bus
+                .publish(me.request_channel.clone(), msgpack::encode(&request));
+            let (count_tx, count_rx) = oneshot::channel();
+            tokio::spawn(forward(answers, others, acks, count_tx, timeout));
+            match count_rx.await {
+                Ok(remote) => local + remote,
+                // Not every server said how many clients it reached: the caller's deadline
+                // ends the wait, with the answers that came (as Node's timeout does).
+                Err(_) => std::future::pending().await,
+            }
+        })
+    }
+
+    /// Another server's broadcast with acknowledgements, delivered to this server's sockets.
+    pub(super) fn on_broadcast_request(&self, request: &Mp) {
+        if field(request, "type").and_then(Mp::as_u64) != Some(requests::BROADCAST)
+            || field(request, "uid").and_then(Mp::as_str) == Some(&*self.uid)
+        {
+            return;
+        }
+        let Some(id) = field(request, "requestId").and_then(Mp::as_str) else {
+            return;
+        };
+        let (Some(namespace), Some(packet)) = (
+            self.namespace.upgrade(),
+            field(request, "packet").and_then(|p| decode_event(&self.name, p)),
+        ) else {
+            return;
+        };
+        let mut packet = packet;
+        let ack_id = namespace.next_ack_id();
+        if let PacketData::Event(event) = &mut packet.packet.data {
+            event.id = Some(ack_id);
+        }
+        // As Node's adapter, the flags stay with the server that broadcast.
+        let mut opts = field(request, "opts")
+            .map(decode_options)
+            .unwrap_or_default();
+        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
+        opts.flags = BroadcastFlags {
+            local: true,
+            ..BroadcastFlags::default()
+        };
+        let (sink, answers) = mpsc::unbounded_channel();
+        let count = self.local.broadcast_with_ack(Arc::new(packet), &opts, sink);
+        let reply = Reply {
+            bus: self.bus.clone(),
+            channel: self.response_channel.clone(),
+            request_id: id.to_owned(),
+        };
+        tokio::spawn(async move {
+            let count = count.await;
+            reply.client_count(count);
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut answers = answers;
+            for _ in 0..count {
+                match tokio::time::timeout_at(deadline, answers.recv()).await {
+                    Ok(Some(answer)) => reply.ack(&answer),
+                    _ => break,
+                }
+            }
+            namespace.forget_ack(ack_id);
+        });
+    }
+}
+
+/// Where a server sends what its sockets did with another server's broadcast.
+struct Reply {
+    bus: Arc<Bus>,
+    channel: String,
+    request_id: String,
+}
+
+impl Reply {
+    fn client_count(&self, count: usize) {
+        let message = json!({
+            "type": requests::BROADCAST_CLIENT_COUNT,
+            "requestId": self.request_id,
+            "clientCount": count,
+        });
+        self.bus
+            .publish(self.channel.clone(), message.to_string().into_bytes());
+    }
+
+    /// One client's answer; as Node's adapter, only its first argument travels.
+    fn ack(&self, answer: &AckData) {
+        let first = msgpack::args_to_msgpack(
+            &answer.args[..answer.args.len().min(1)],
+            &answer.attachments,
+        )
+        .ok()
+        .and_then(|args| args.into_iter().next())
+        .unwrap_or(Mp::Nil);
+        let message = Mp::Map(vec![
+            (Mp::from("type"), Mp::from(requests::BROADCAST_ACK)),
+            (Mp::from("requestId"), Mp::from(self.request_id.as_str())),
+            (Mp::from("packet"), first),
+        ]);
+        self.bus
+            .publish(self.channel.clone(), msgpack::encode(&message));
+    }
+}
+
+/// Hands the other servers' answers to the caller's sink until it stops listening or the
+/// broadcast's timeout passes, and the total of their client counts once all have told it.
+async fn forward(
+    mut answers: Answers,
+    others: usize,
+    acks: AckSink,
+    count: oneshot::Sender<usize>,
+    timeout: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut count = Some(count);
+    let (mut servers, mut clients) = (0, 0);
+    loop {
+        let answer = tokio::select! {
+            _ = acks.closed() => return,
+            _ = tokio::time::sleep_until(deadline) => return,
+            answer = answers.recv() => answer,
+        };
+        let Some(answer) = answer else { return };
+        match answer.value["type"].as_u64() {
+            Some(requests::BROADCAST_CLIENT_COUNT) => {
+                servers += 1;
+                clients += answer.value["clientCount"].as_u64().unwrap_or(0) as usize;
+                if servers == others {
+                    if let Some(count) = count.take() {
+                        let _ = count.send(clients);
+                    }
+                }
+            }
+            Some(requests::BROADCAST_ACK) => {
+                let _ = acks.send(AckData {
+                    args: answer.args,
+                    attachments: answer.attachments,
+                });
+            }
+            _ => {}
+        }
+    }
+}
