@@ -84,6 +84,24 @@ impl RedisNamespace {
         ]
     }
 
+    /// How many servers serve this namespace; an error when Redis does not answer in time, so
+    /// that a request to the cluster fails rather than quietly covering this server alone.
+    fn count_servers(&self) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        let mut commands = self.bus.commands();
+        let channel = self.request_channel.clone();
+        let timeout = self.config.requests_timeout;
+        Box::pin(async move {
+            let mut numsub = redis::cmd("PUBSUB");
+            numsub.arg("NUMSUB").arg(&channel);
+            let count = numsub.query_async::<(String, usize)>(&mut commands);
+            match tokio::time::timeout(timeout, count).await {
+                Ok(Ok((_, count))) => Ok(count),
+                Ok(Err(error)) => Err(AdapterError::Other(format!("redis: {error}"))),
+                Err(_) => Err(AdapterError::Timeout),
+            }
+        })
+    }
+
     fn publish_json(&self, channel: &str, message: &Value) {
         self.bus
             .publish(channel.to_owned(), message.to_string().into_bytes());
@@ -103,7 +121,7 @@ impl RedisNamespace {
             return Box::pin(std::future::ready(Ok(Vec::new())));
         };
         Box::pin(async move {
-            let others = me.server_count().await.saturating_sub(1);
+            let others = me.count_servers().await?.saturating_sub(1);
             if others == 0 {
                 return Ok(Vec::new());
             }
@@ -539,19 +557,10 @@ impl Adapter for RedisNamespace {
         self.bus.forget(&self.prefixes(), self.subscriptions());
     }
 
-    /// Node's `serverCount`: the subscribers of the request channel, this server included.
+    /// Node's `serverCount`: the subscribers of the request channel, this server included;
+    /// 1 while Redis cannot be reached.
     fn server_count(&self) -> BoxFuture<'static, usize> {
-        let mut commands = self.bus.commands();
-        let channel = self.request_channel.clone();
-        let timeout = self.config.requests_timeout;
-        Box::pin(async move {
-            let mut numsub = redis::cmd("PUBSUB");
-            numsub.arg("NUMSUB").arg(&channel);
-            let count = numsub.query_async::<(String, usize)>(&mut commands);
-            match tokio::time::timeout(timeout, count).await {
-                Ok(Ok((_, count))) => count,
-                _ => 1,
-            }
-        })
+        let count = self.count_servers();
+        Box::pin(async move { count.await.unwrap_or(1) })
     }
 }

@@ -55,14 +55,21 @@ impl Drop for Redis {
 
 use futures_util::{SinkExt, StreamExt};
 use socketio::SocketIo;
-use socketio_redis::RedisAdapter;
+use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 use tokio_tungstenite::tungstenite::Message;
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
 /// A server of ours on a free port, its adapter on `redis`.
 pub async fn server(redis: &Redis) -> (SocketIo, std::net::SocketAddr) {
-    let adapter = RedisAdapter::connect(&redis.url())
+    server_with(redis, RedisAdapterConfig::default()).await
+}
+
+pub async fn server_with(
+    redis: &Redis,
+    config: RedisAdapterConfig,
+) -> (SocketIo, std::net::SocketAddr) {
+    let adapter = RedisAdapter::connect_with(&redis.url(), config)
         .await
         .expect("redis adapter");
     let io = SocketIo::builder().adapter(adapter).build();
@@ -79,7 +86,11 @@ pub async fn server(redis: &Redis) -> (SocketIo, std::net::SocketAddr) {
 
 /// Waits until every one of `servers` counts `n` servers in the cluster.
 pub async fn cluster_of(n: usize, servers: &[&SocketIo]) {
-    let deadline = Instant::now() + WAIT;
+    cluster_of_within(n, servers, WAIT).await
+}
+
+pub async fn cluster_of_within(n: usize, servers: &[&SocketIo], wait: Duration) {
+    let deadline = Instant::now() + wait;
     for io in servers {
         while io.of("/").server_count().await != n {
             assert!(
