@@ -19,9 +19,9 @@ export const SCREENSHOT = path.join(E2E_ROOT, "artifacts", "chat.png");
 const WAIT = 10_000;
 
 /** Starts the chat binary on `port` and resolves once it listens. */
-function startChat(port) {
+function startChat(port, extraEnv = {}) {
   const child = spawn(CHAT_BIN, [], {
-    env: { ...process.env, PORT: String(port), SOCKETIO_CLIENT_DIR: CLIENT_DIR, RUST_LOG: "warn" },
+    env: { ...process.env, PORT: String(port), SOCKETIO_CLIENT_DIR: CLIENT_DIR, RUST_LOG: "warn", ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.log = "";
@@ -239,5 +239,90 @@ describe("chat example in chromium", () => {
     await seen(ann, '#messages li.mine[data-state="delivered"]', "after the restart");
     await ann.close();
     await ben.close();
+  });
+});
+
+describe("chat across two servers on Redis, in chromium", () => {
+  let redis, browser;
+  const servers = [];
+  const bases = [];
+  const pageErrors = [];
+
+  before(async () => {
+    const redisPort = await freePort();
+    redis = spawn("redis-server", ["--port", String(redisPort), "--bind", HOST, "--save", "", "--appendonly", "no"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await withTimeout(
+      new Promise((resolve) => redis.stdout.on("data", (d) => String(d).includes("Ready to accept") && resolve())),
+      WAIT,
+      "redis-server to start",
+    );
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      servers.push(await startChat(port, { REDIS_URL: `redis://${HOST}:${redisPort}/` }));
+      bases.push(`http://${HOST}:${port}/`);
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const server of servers) await stop(server, "SIGTERM");
+    if (redis) await stop(redis, "SIGTERM");
+    assert.deepEqual(pageErrors, [], "script errors on the pages");
+  });
+
+  async function openOn(base, name, query = "") {
+    const page = await browser.newPage();
+    page.on("pageerror", (error) => pageErrors.push(`${name}: ${error.message}`));
+    await page.goto(base + query);
+    await page.waitForFunction(() => window.chat?.socket.connected, null, { timeout: WAIT });
+    await page.fill("#nick", name);
+    await page.click("#login");
+    await page.waitForFunction(() => !document.getElementById("login-dialog").open, null, { timeout: WAIT });
+    return page;
+  }
+
+  const waitText = (page, selector, wanted) =>
+    page.waitForFunction(
+      ([s, t]) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)),
+      [selector, wanted],
+      { timeout: WAIT },
+    );
+  const waitMembers = (page, names) =>
+    page.waitForFunction(
+      (want) => JSON.stringify([...document.querySelectorAll("#members li")].map((e) => e.textContent)) === want,
+      JSON.stringify(names),
+      { timeout: WAIT },
+    );
+
+  test("two pages on two servers in one room chat and see each other", async () => {
+    const one = await openOn(bases[0], "uma");
+    const two = await openOn(bases[1], "vic", "?transport=polling");
+    await waitMembers(one, ["uma", "vic"]);
+    await waitMembers(two, ["uma", "vic"]);
+    await one.fill("#text", "from server one");
+    await one.click("#send");
+    await waitText(two, "#messages li", "from server one");
+    await waitText(one, '#messages li.mine[data-state="delivered"]', "from server one");
+    await two.type("#text", "typing on two");
+    await waitText(one, "#typing", "vic is typing…");
+    await two.click("#send");
+    await waitText(one, "#messages li", "typing on two");
+
+    // A room made on one server appears on the other, and its history follows.
+    await one.fill("#new-room", "both-servers");
+    await one.click("#create");
+    await waitText(one, "#room-title", "# both-servers");
+    await one.fill("#text", "said before vic came");
+    await one.click("#send");
+    await waitText(one, '#messages li.mine[data-state="delivered"]', "said before vic came");
+    await waitText(two, "#rooms li", "# both-servers");
+    await two.click('#rooms li[data-room="both-servers"] button');
+    await waitText(two, "#messages li", "said before vic came");
+    await waitMembers(one, ["uma", "vic"]);
+    await one.close();
+    await two.close();
   });
 });

@@ -1,10 +1,10 @@
 //! What the chat does with each event of a socket. Every answer to a request is an ack holding
 //! either the result or `{"error": "..."}`, a sentence the page shows as it is.
 
-use crate::rooms::{check_name, no_such_room, Rooms};
+use crate::rooms::{check_name, no_such_room, Message, Rooms};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use socketio::{AckSender, Data, ExtractError, Socket, State};
+use socketio::{AckSender, Data, ExtractError, Socket, SocketIo, State};
 use std::collections::BTreeSet;
 
 /// What the server remembers of a socket (Node's `socket.data`); other servers see it too
@@ -28,6 +28,37 @@ struct Typing {
 }
 
 type Payload<T> = Result<Data<T>, ExtractError>;
+
+/// What the servers of a cluster tell each other, so that each keeps the same rooms and
+/// histories (with one server these are never sent anywhere).
+const ROOM_CREATED: &str = "room-created";
+const POSTED: &str = "posted";
+
+/// Keeps this server's rooms and histories in step with the other servers of the cluster.
+pub fn on_cluster_events(io: &SocketIo, rooms: Rooms) {
+    let namespace = io.of("/");
+    let (created, posted) = (rooms.clone(), rooms);
+    let pages = namespace.clone();
+    namespace.on_server_side(ROOM_CREATED, move |args| {
+        let room = args.first().and_then(|r| r.as_str()).map(str::to_owned);
+        if let Some(room) = room {
+            if created.create(&room).is_ok() {
+                let _ = pages.local().emit("rooms", &created.names());
+            }
+        }
+        async { None }
+    });
+    namespace.on_server_side(POSTED, move |args| {
+        let message = args
+            .into_iter()
+            .next()
+            .map(serde_json::from_value::<Message>);
+        if let Some(Ok(message)) = message {
+            posted.record(message);
+        }
+        async { None }
+    });
+}
 
 pub async fn on_connection(socket: Socket) {
     socket.on("login", login);
@@ -77,7 +108,10 @@ async fn create(socket: Socket, room: Payload<String>, ack: AckSender, State(roo
         return refuse(ack, error);
     }
     if !existed {
-        let _ = socket.namespace().emit("rooms", &rooms.names());
+        let namespace = socket.namespace();
+        // The other servers of a cluster learn of the room, then tell their own pages.
+        let _ = namespace.server_side_emit(ROOM_CREATED, &room);
+        let _ = namespace.local().emit("rooms", &rooms.names());
     }
     enter(socket, room, ack, rooms).await;
 }
@@ -119,6 +153,7 @@ async fn message(socket: Socket, said: Payload<Said>, ack: AckSender, State(room
     match result {
         Ok(message) => {
             let _ = socket.to(message.room.clone()).emit("message", &message);
+            let _ = socket.namespace().server_side_emit(POSTED, &message);
             let _ = ack.send(&message);
         }
         Err(error) => refuse(ack, error),

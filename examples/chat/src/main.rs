@@ -5,6 +5,10 @@
 //! `socket.io-client/dist` to serve the browser client from, for machines without internet
 //! (by default the one `e2e-js/` installs, when present; otherwise the page loads it from the
 //! socket.io CDN). Add `?transport=polling` to the page's address to force long-polling.
+//!
+//! With `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`) several chat processes form one chat:
+//! `PORT=3000 REDIS_URL=... cargo run -p chat` and `PORT=3001 REDIS_URL=... cargo run -p chat`,
+//! then a tab on each port.
 
 mod handlers;
 mod page;
@@ -22,12 +26,21 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
-    let mut builder = SocketIo::builder().with_state(rooms::Rooms::default());
+    let rooms = rooms::Rooms::default();
+    let mut builder = SocketIo::builder().with_state(rooms.clone());
     if let Some(dir) = client_dir() {
         builder = builder.serve_client(dir);
     }
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let adapter = socketio_redis::RedisAdapter::connect(&url)
+            .await
+            .map_err(std::io::Error::other)?;
+        builder = builder.adapter(adapter);
+        println!("in the cluster on {url}");
+    }
     let io = builder.build();
     io.on_connection(handlers::on_connection);
+    handlers::on_cluster_events(&io, rooms);
     let app = page::routes().merge(io.router());
 
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());

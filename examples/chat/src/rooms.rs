@@ -20,8 +20,8 @@ pub const DEFAULT_ROOMS: [&str; 3] = ["general", "random", "rust"];
 /// A message as every client sees it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Message {
-    /// Unique across restarts of the server, so a client that reconnects can merge the history
-    /// it receives with what it already shows.
+    /// Unique across restarts and across the servers of a cluster, so a client that reconnects
+    /// can merge the history it receives with what it already shows.
     pub id: String,
     pub room: String,
     pub from: String,
@@ -97,8 +97,9 @@ impl Rooms {
         }
         let message = Message {
             id: format!(
-                "{}-{}",
+                "{:x}.{:x}-{}",
                 self.boot,
+                std::process::id(),
                 self.next_id.fetch_add(1, Ordering::Relaxed)
             ),
             room: room.to_string(),
@@ -106,13 +107,23 @@ impl Rooms {
             text: text.to_string(),
             time: now(),
         };
+        self.record(message.clone())
+            .then_some(message)
+            .ok_or_else(|| no_such_room(room))
+    }
+
+    /// Keeps a message in its room's history (one posted here, or on another server of the
+    /// cluster); false when the room does not exist here.
+    pub fn record(&self, message: Message) -> bool {
         let mut rooms = self.lock();
-        let history = rooms.get_mut(room).ok_or_else(|| no_such_room(room))?;
+        let Some(history) = rooms.get_mut(&message.room) else {
+            return false;
+        };
         if history.len() == HISTORY {
             history.pop_front();
         }
-        history.push_back(message.clone());
-        Ok(message)
+        history.push_back(message);
+        true
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, VecDeque<Message>>> {
