@@ -1,7 +1,7 @@
 // A Node socket.io 4.8 server in a Redis cluster (@socket.io/redis-adapter 8.3, createAdapter),
 // with the handlers of the project's bench-server (examples/bench-server): echo, join and
-// broadcast with acks, and the cluster handlers (servers, fetch, ask-servers, remote-join,
-// ack-all).
+// broadcast with acks, and the cluster handlers (servers, fetch, all-rooms, ask-servers,
+// remote-join, ack-all).
 // PORT, REDIS_URL and SERVER_NAME.
 // Prints {"event":"listening","port":N} once it accepts connections.
 import { createServer } from "node:http";
@@ -31,6 +31,7 @@ io.on("connection", (socket) => {
     ack?.();
   });
   socket.on("servers", async (ack) => ack(await io.of("/").adapter.serverCount()));
+  socket.on("all-rooms", async (ack) => ack([...(await io.of("/").adapter.allRooms())].sort()));
   socket.on("fetch", async (ack) => ack((await io.fetchSockets()).map((s) => s.id).sort()));
   socket.on("ask-servers", async (ack) =>
     ack((await io.serverSideEmitWithAck("whoami")).sort()),

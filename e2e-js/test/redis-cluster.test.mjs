@@ -185,4 +185,12 @@ describe("a cluster of Node and Rust servers on Redis", () => {
       assert.deepEqual(await socket.timeout(WAIT).emitWithAck("ack-all"), all, name);
     }
   });
+
+  test("allRooms on the Node server lists the rooms of the Rust servers' sockets", async () => {
+    await clients.rust2.timeout(WAIT).emitWithAck("join", "room-on-rust2");
+    const rooms = await clients.node.timeout(WAIT).emitWithAck("all-rooms");
+    for (const room of ["room-on-rust1", "room-on-rust2", clients.rust1.id, clients.rust2.id]) {
+      assert.ok(rooms.includes(room), `${room} missing from ${rooms}`);
+    }
+  });
 });

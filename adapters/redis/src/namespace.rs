@@ -158,9 +158,34 @@ impl RedisNamespace {
                 let close = request["close"].as_bool().unwrap_or(false);
                 self.local.disconnect_sockets(&opts(), close);
             }
+            Some(requests::SOCKETS) => {
+                let opts = BroadcastOptions {
+                    rooms: rooms().into_iter().collect(),
+                    ..BroadcastOptions::default()
+                };
+                let ids: Vec<String> = self
+                    .local
+                    .local_sockets(&opts)
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect();
+                self.answer(&request, json!({ "sockets": ids }));
+            }
+            Some(requests::ALL_ROOMS) => {
+                let rooms: Vec<String> = self.local.rooms().iter().map(|r| r.to_string()).collect();
+                self.answer(&request, json!({ "rooms": rooms }));
+            }
             Some(requests::REMOTE_FETCH) => self.answer_fetch(&request, opts()),
             Some(requests::SERVER_SIDE_EMIT) => self.answer_server_side_emit(request),
             _ => {}
+        }
+    }
+
+    /// Publishes `answer` (an object) as the answer to `request`, when it asks for one.
+    fn answer(&self, request: &Value, mut answer: Value) {
+        if let Some(id) = request["requestId"].as_str() {
+            answer["requestId"] = Value::from(id);
+            self.publish_json(&self.response_channel, &answer);
         }
     }
 

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+pub const SOCKETS: u64 = 0;
+pub const ALL_ROOMS: u64 = 1;
 pub const REMOTE_JOIN: u64 = 2;
 pub const REMOTE_LEAVE: u64 = 3;
 pub const REMOTE_DISCONNECT: u64 = 4;

@@ -25,6 +25,12 @@ impl LocalAdapter {
         }
     }
 
+    /// Every room that has a member on this server, the rooms named by socket ids included
+    /// (Node's `adapter.rooms` keys).
+    pub fn rooms(&self) -> Vec<Room> {
+        self.read().members.keys().cloned().collect()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
         self.rooms.read().unwrap_or_else(|e| e.into_inner())
     }
