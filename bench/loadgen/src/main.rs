@@ -4,6 +4,7 @@
 //! ```text
 //! loadgen echo|fanout|idle|polling --addr 127.0.0.1:3000 [--server-pid N] [--label NAME]
 //!         [--connections N] [--in-flight N] [--warmup SECS] [--seconds SECS]
+//! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
 //! loadgen report results.jsonl
 //! ```
 //!
@@ -45,7 +46,7 @@ fn main() -> Result<(), Error> {
     };
     let (connections, in_flight) = match scenario.as_str() {
         "echo" => (100, 4),
-        "fanout" => (1000, 1),
+        "fanout" | "cluster-fanout" => (1000, 1),
         "idle" => (10_000, 0),
         "polling" => (100, 1),
         other => return Err(format!("unknown scenario {other}").into()),
@@ -57,7 +58,11 @@ fn main() -> Result<(), Error> {
         warmup: Duration::from_secs(number("--warmup", 2)?),
         seconds: Duration::from_secs(number("--seconds", 10)?),
         server_pid: flag("--server-pid").and_then(|p| p.parse().ok()),
+        receivers_addr: flag("--receivers-addr"),
     };
+    if scenario == "cluster-fanout" && options.receivers_addr.is_none() {
+        return Err("cluster-fanout needs --receivers-addr".into());
+    }
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -66,7 +71,7 @@ fn main() -> Result<(), Error> {
     let figures = local.block_on(&runtime, async {
         match scenario.as_str() {
             "echo" => scenarios::echo(&options).await,
-            "fanout" => scenarios::fanout(&options).await,
+            "fanout" | "cluster-fanout" => scenarios::fanout(&options).await,
             "idle" => scenarios::idle(&options).await,
             _ => polling::polling(&options).await,
         }

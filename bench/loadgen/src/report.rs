@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// The figures in the table: title, scenario, calls in flight (when the scenario is run with
 /// several), the JSON key, and how to print it.
-const ROWS: [(&str, &str, Option<u64>, &str, Unit); 10] = [
+const ROWS: [(&str, &str, Option<u64>, &str, Unit); 12] = [
     ("echo: acks/s", "echo", None, "acks_per_s", Unit::Rate),
     ("echo: p50 latency", "echo", None, "p50_us", Unit::Micros),
     ("echo: p99 latency", "echo", None, "p99_us", Unit::Micros),
@@ -53,6 +53,20 @@ const ROWS: [(&str, &str, Option<u64>, &str, Unit); 10] = [
         Unit::Rate,
     ),
     ("polling: acks/s", "polling", None, "acks_per_s", Unit::Rate),
+    (
+        "fanout across 2 servers on Redis, 4 in flight: deliveries/s",
+        "cluster-fanout",
+        Some(4),
+        "deliveries_per_s",
+        Unit::Rate,
+    ),
+    (
+        "fanout across 2 servers on Redis: p99 latency",
+        "cluster-fanout",
+        Some(4),
+        "p99_us",
+        Unit::Micros,
+    ),
 ];
 
 #[derive(Clone, Copy)]

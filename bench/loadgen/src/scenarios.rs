@@ -4,6 +4,8 @@ use crate::stats::{cpu_during, rss_kb, Recorder, Window};
 use crate::ws::{ack_id, stamp, Client, Error};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::task::{spawn_local, JoinHandle};
 
@@ -19,6 +21,9 @@ pub struct Options {
     pub warmup: Duration,
     pub seconds: Duration,
     pub server_pid: Option<u32>,
+    /// Where the receivers of `fanout` connect, when not to the sender's server: another
+    /// server of a cluster, so that every delivery crossed Redis.
+    pub receivers_addr: Option<String>,
 }
 
 /// `figures` with the fields of `extra` added.
@@ -134,22 +139,36 @@ async fn echo_client(mut client: Client, in_flight: usize, window: Window, acks:
 /// `connections` receivers and one sender keeping `in_flight` acked `broadcast` calls to the
 /// whole namespace outstanding; every delivery's latency is from the sender's stamp.
 pub async fn fanout(o: &Options) -> Result<Value, Error> {
-    let (receivers, failed) = connect_all(&o.addr, o.connections).await;
+    let deliveries = Recorder::new();
+    let receivers_addr = o.receivers_addr.as_deref().unwrap_or(&o.addr);
+    let (receivers, failed) = connect_all(receivers_addr, o.connections).await;
     let sender = Client::connect(&o.addr).await?;
+    // Across servers, only what reached the other server counts.
+    let own = if o.receivers_addr.is_some() {
+        Recorder::new()
+    } else {
+        deliveries.clone()
+    };
     let window = Window::after(o.warmup, o.seconds);
     let cpu = cpu_during(window, o.server_pid);
-    let deliveries = Recorder::new();
     let broadcasts = Recorder::new();
+    // Across servers, Redis and the other server would queue without bound behind a sender
+    // paced by acks alone: there, a broadcast is in flight until every receiver has it.
+    let flow = o.receivers_addr.as_ref().map(|_| Flow {
+        arrived: Rc::default(),
+        receivers: receivers.len() as u64,
+    });
     let mut tasks: Vec<JoinHandle<()>> = receivers
         .into_iter()
-        .map(|client| spawn_local(receive(client, window, deliveries.clone())))
+        .map(|client| spawn_local(receive(client, window, deliveries.clone(), flow.clone())))
         .collect();
     tasks.push(spawn_local(broadcaster(
         sender,
         o.in_flight,
         window,
-        deliveries.clone(),
+        own,
         broadcasts.clone(),
+        flow,
     )));
     run_until_end(window, tasks).await;
     Ok(with(
@@ -175,9 +194,19 @@ fn delivered(packet: &str, window: Window, deliveries: &Recorder) {
     }
 }
 
-async fn receive(mut client: Client, window: Window, deliveries: Recorder) {
+/// How many broadcast deliveries have arrived in all, for pacing the sender.
+#[derive(Clone)]
+struct Flow {
+    arrived: Rc<Cell<u64>>,
+    receivers: u64,
+}
+
+async fn receive(mut client: Client, window: Window, deliveries: Recorder, flow: Option<Flow>) {
     while let Ok(packet) = client.next().await {
         delivered(&packet, window, &deliveries);
+        if let Some(flow) = &flow {
+            flow.arrived.set(flow.arrived.get() + 1);
+        }
     }
 }
 
@@ -187,6 +216,7 @@ async fn broadcaster(
     window: Window,
     deliveries: Recorder,
     broadcasts: Recorder,
+    flow: Option<Flow>,
 ) {
     let mut calls = Calls::new(window.origin);
     let call = |calls: &mut Calls| {
@@ -212,6 +242,12 @@ async fn broadcaster(
             let now = Instant::now();
             if window.contains(now) {
                 broadcasts.record(now - calls.sent(id));
+            }
+            if let Some(flow) = &flow {
+                let settled = (calls.next + 1).saturating_sub(in_flight as u64);
+                while flow.arrived.get() < settled * flow.receivers {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
             }
             if client.feed(call(&mut calls)).await.is_err() {
                 return;

@@ -3,7 +3,8 @@
 // - `join(room)` joins the room, then acks with no arguments;
 // - `broadcast(room | null, payload)` emits `bcast(payload)` to the room (the whole namespace
 //   for null), the sender included, then acks with no arguments.
-// PORT (3000). Prints {"event":"listening","port":N} once it accepts connections.
+// PORT (3000). With REDIS_URL it joins a cluster through @socket.io/redis-adapter.
+// Prints {"event":"listening","port":N} once it accepts connections.
 // bufferutil, when installed, is picked up by ws (socket.io's websocket server) by itself.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -13,6 +14,14 @@ const io = new Server(httpServer, {
   path: "/socket.io/",
   transports: ["polling", "websocket"],
 });
+if (process.env.REDIS_URL) {
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+}
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
