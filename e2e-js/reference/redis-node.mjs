@@ -1,7 +1,7 @@
 // A Node socket.io 4.8 server in a Redis cluster (@socket.io/redis-adapter 8.3, createAdapter),
 // with the handlers of the project's bench-server (examples/bench-server): echo, join and
 // broadcast with acks, and the cluster handlers (servers, fetch, all-rooms, ask-servers,
-// remote-join, ack-all).
+// remote-join, remote-leave, remote-disconnect, ack-all).
 // PORT, REDIS_URL and SERVER_NAME.
 // Prints {"event":"listening","port":N} once it accepts connections.
 import { createServer } from "node:http";
@@ -46,6 +46,14 @@ io.on("connection", (socket) => {
   });
   socket.on("remote-join", (id, room, ack) => {
     io.in(id).socketsJoin(room);
+    ack();
+  });
+  socket.on("remote-leave", (id, room, ack) => {
+    io.in(id).socketsLeave(room);
+    ack();
+  });
+  socket.on("remote-disconnect", (id, ack) => {
+    io.in(id).disconnectSockets();
     ack();
   });
 });

@@ -193,4 +193,38 @@ describe("a cluster of Node and Rust servers on Redis", () => {
       assert.ok(rooms.includes(room), `${room} missing from ${rooms}`);
     }
   });
+
+  test("a socket made to leave a room from another server no longer gets its broadcasts", async () => {
+    await clients.node.timeout(WAIT).emitWithAck("remote-leave", clients.rust2.id, "joined-by-node");
+    await clients.rust1.timeout(WAIT).emitWithAck("remote-leave", clients.node.id, "joined-by-rust1");
+    // Each leave travels ahead of the broadcasts its server makes after it (one publisher, in
+    // order); first, forget what earlier tests left in the queues.
+    await sleep(200);
+    next.rust2.drain();
+    next.node.drain();
+    await clients.node.timeout(WAIT).emitWithAck("broadcast", "joined-by-node", "left?");
+    await clients.rust1.timeout(WAIT).emitWithAck("broadcast", "joined-by-rust1", "left?");
+    await clients.node.timeout(WAIT).emitWithAck("broadcast", null, "after-leave");
+    await clients.rust1.timeout(WAIT).emitWithAck("broadcast", null, "after-leave");
+    for (const name of ["rust2", "node"]) {
+      const seen = [await next[name](), await next[name]()];
+      assert.deepEqual(seen, ["after-leave", "after-leave"], name);
+    }
+    next.rust1.drain();
+  });
+
+  test("a socket disconnected from another server is disconnected", async () => {
+    for (const [from, on] of [
+      ["rust1", "node"],
+      ["node", "rust2"],
+    ]) {
+      const port = new URL(clients[on].io.uri).port;
+      const victim = io(`http://${HOST}:${port}`, { transports: ["websocket"], forceNew: true });
+      await withTimeout(new Promise((resolve) => victim.once("connect", resolve)), WAIT, "victim connect");
+      const reason = new Promise((resolve) => victim.once("disconnect", resolve));
+      await clients[from].timeout(WAIT).emitWithAck("remote-disconnect", victim.id);
+      assert.equal(await withTimeout(reason, WAIT, `${on}'s socket disconnected by ${from}`), "io server disconnect");
+      victim.close();
+    }
+  });
 });

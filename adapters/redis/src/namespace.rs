@@ -79,6 +79,8 @@ impl RedisNamespace {
         vec![
             Subscription::Pattern(format!("{}*", self.channel)),
             Subscription::Channel(self.response_channel.clone()),
+            // Where Node's servers answer with `publishOnSpecificResponseChannel`.
+            Subscription::Channel(format!("{}{}#", self.response_channel, self.uid)),
             // Subscribed last: once other servers count this one, it hears all the rest.
             Subscription::Channel(self.request_channel.clone()),
         ]

@@ -8,7 +8,8 @@
 //! Beside them, for the cluster tests (`e2e-js/test/redis-cluster.test.mjs`): `servers` acks
 //! with how many servers the cluster counts, `fetch` with the ids of every socket of the
 //! cluster, `ask-servers` with the names (`SERVER_NAME`) the other servers answer to a
-//! server-side `whoami`, `remote-join(id, room)` makes that socket join, wherever it is, and
+//! server-side `whoami`, `remote-join(id, room)`, `remote-leave(id, room)` and
+//! `remote-disconnect(id)` act on that socket wherever it is, and
 //! `ack-all` sends `ping(1)` with an acknowledgement to every socket of the cluster and acks
 //! with their sorted answers.
 //!
@@ -162,6 +163,20 @@ fn cluster_handlers(socket: &Socket) {
         "remote-join",
         |socket: Socket, Args((id, room)): Args<(String, String)>, ack: AckSender| async move {
             socket.namespace().to(id).sockets_join(room);
+            let _ = ack.send_args(&());
+        },
+    );
+    socket.on(
+        "remote-leave",
+        |socket: Socket, Args((id, room)): Args<(String, String)>, ack: AckSender| async move {
+            socket.namespace().to(id).sockets_leave(room);
+            let _ = ack.send_args(&());
+        },
+    );
+    socket.on(
+        "remote-disconnect",
+        |socket: Socket, Data(id): Data<String>, ack: AckSender| async move {
+            socket.namespace().to(id).disconnect_sockets(false);
             let _ = ack.send_args(&());
         },
     );
