@@ -122,3 +122,26 @@ async fn a_broadcast_with_acks_times_out_with_the_answers_that_came() {
     assert_eq!(error.received, vec![json!("a")]);
     assert_eq!(error.expected, Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_option_separates_clusters_on_one_redis() {
+    let redis = Redis::start();
+    let keyed = || socketio_redis::RedisAdapterConfig {
+        key: "myapp".into(),
+        ..Default::default()
+    };
+    let (a, _) = server_with(&redis, keyed()).await;
+    let (b, addr_b) = server_with(&redis, keyed()).await;
+    let (other, addr_other) = server(&redis).await;
+    cluster_of(2, &[&a, &b]).await;
+    assert_eq!(other.of("/").server_count().await, 1);
+    let mut on_b = Client::connect(addr_b).await;
+    let mut on_other = Client::connect(addr_other).await;
+
+    a.of("/").emit("in-myapp", &1).expect("emit");
+    assert_eq!(on_b.next_event().await.0, json!(["in-myapp", 1]));
+    other.of("/").emit("in-default", &2).expect("emit");
+    assert_eq!(on_other.next_event().await.0, json!(["in-default", 2]));
+    on_b.assert_no_event(std::time::Duration::from_millis(300))
+        .await;
+}
