@@ -5,7 +5,7 @@ use crate::operators::BroadcastOperator;
 use crate::{ConnectError, DisconnectReason, Namespace, Socket, SocketIoConfig};
 use axum::Router;
 use engineio::cors::CorsLayer;
-use engineio::EngineIo;
+use engineio::{EngineIo, EngineIoBuilder};
 use parser::Str;
 use std::collections::HashMap;
 use std::future::Future;
@@ -77,10 +77,15 @@ impl ServerInner {
     }
 }
 
+type EngineHook =
+    Box<dyn FnOnce(EngineIoBuilder<EngineHandler>) -> EngineIoBuilder<EngineHandler> + Send>;
+
 /// Builds a [`SocketIo`] with settings, CORS, an adapter and application state.
 pub struct SocketIoBuilder {
     config: SocketIoConfig,
     cors: Option<CorsLayer>,
+    /// Hooks of the engine underneath (`allow_request`, `initial_headers`), applied at build.
+    engine_hooks: Vec<EngineHook>,
     adapter: Box<dyn AdapterFactory>,
     state: http::Extensions,
     client_dir: Option<PathBuf>,
@@ -91,6 +96,7 @@ impl Default for SocketIoBuilder {
         Self {
             config: SocketIoConfig::default(),
             cors: None,
+            engine_hooks: Vec::new(),
             adapter: Box::new(|_: &Str, namespace| {
                 Arc::new(LocalAdapter::new(namespace)) as Arc<dyn crate::Adapter>
             }),
@@ -109,6 +115,40 @@ impl SocketIoBuilder {
     /// Answers cross-origin requests (Node's `cors` option). Off unless given.
     pub fn cors(mut self, cors: CorsLayer) -> Self {
         self.cors = Some(cors);
+        self
+    }
+
+    /// Decides on each new connection from its first request, before any namespace (Node's
+    /// `allowRequest`): an `Err` answers 403 with engine.io's code 4. Check the `Origin`
+    /// header, a token in the query or a cookie here; per-namespace checks of the `auth`
+    /// payload belong in connect middlewares.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .allow_request(|handshake| {
+    ///         let allowed = handshake.header("origin") == Some("https://example.com");
+    ///         async move { if allowed { Ok(()) } else { Err("origin not allowed".to_owned()) } }
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn allow_request<F, Fut>(mut self, allow: F) -> Self
+    where
+        F: Fn(&engineio::Handshake) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.engine_hooks
+            .push(Box::new(move |engine| engine.allow_request(allow)));
+        self
+    }
+
+    /// Adds headers to the response that opens a connection, e.g. a cookie (Node's
+    /// `initial_headers` event).
+    pub fn initial_headers<F>(mut self, add: F) -> Self
+    where
+        F: Fn(&engineio::Handshake, &mut http::HeaderMap) + Send + Sync + 'static,
+    {
+        self.engine_hooks
+            .push(Box::new(move |engine| engine.initial_headers(add)));
         self
     }
 
@@ -149,6 +189,9 @@ impl SocketIoBuilder {
         .config(inner.config.engine.clone());
         if let Some(cors) = self.cors {
             engine = engine.cors(cors);
+        }
+        for hook in self.engine_hooks {
+            engine = hook(engine);
         }
         SocketIo {
             inner,

@@ -3,23 +3,6 @@
 
 mod common;
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One HTTP/1.1 GET on a fresh connection: the status line's code, the headers (lower-cased
-/// names) and the body.
-async fn get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n");
-    tcp.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    within("the response", tcp.read_to_end(&mut raw))
-        .await
-        .expect("read");
-    let raw = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
-    let status = head[9..12].parse().expect("a status code");
-    (status, head.to_ascii_lowercase(), body.to_string())
-}
 
 fn bundle_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("sio-bundle-{}", std::process::id()));
@@ -34,7 +17,7 @@ async fn the_bundle_is_served_and_revalidated() {
     let io = SocketIo::builder().serve_client(bundle_dir()).build();
     let addr = serve(&io).await;
 
-    let (status, head, body) = get(addr, "/socket.io/socket.io.min.js", "").await;
+    let (status, head, body) = http_get(addr, "/socket.io/socket.io.min.js", "").await;
     assert_eq!(status, 200);
     assert_eq!(body, "window.io = 'bundle';");
     assert!(
@@ -47,7 +30,7 @@ async fn the_bundle_is_served_and_revalidated() {
         .expect("an etag")
         .to_string();
 
-    let (status, _, body) = get(
+    let (status, _, body) = http_get(
         addr,
         "/socket.io/socket.io.min.js",
         &format!("If-None-Match: {etag}\r\n"),
@@ -63,17 +46,17 @@ async fn only_the_client_files_are_reachable() {
     let addr = serve(&io).await;
 
     // A client file the directory lacks, and a file of the directory that is not a client file.
-    let (status, _, _) = get(addr, "/socket.io/socket.io.js", "").await;
+    let (status, _, _) = http_get(addr, "/socket.io/socket.io.js", "").await;
     assert_eq!(status, 404);
-    let (status, _, body) = get(addr, "/socket.io/secret.txt", "").await;
+    let (status, _, body) = http_get(addr, "/socket.io/secret.txt", "").await;
     assert_ne!(status, 200);
     assert!(!body.contains("not for the web"));
-    let (status, _, body) = get(addr, "/socket.io/..%2Fsecret.txt", "").await;
+    let (status, _, body) = http_get(addr, "/socket.io/..%2Fsecret.txt", "").await;
     assert_ne!(status, 200);
     assert!(!body.contains("not for the web"));
 
     // The engine still answers beside the bundle.
-    let (status, _, body) = get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    let (status, _, body) = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
     assert_eq!(status, 200);
     assert!(body.starts_with("0{"), "{body}");
 }
@@ -82,6 +65,6 @@ async fn only_the_client_files_are_reachable() {
 async fn without_serve_client_there_is_no_bundle() {
     let io = new_io();
     let addr = serve(&io).await;
-    let (status, _, _) = get(addr, "/socket.io/socket.io.min.js", "").await;
+    let (status, _, _) = http_get(addr, "/socket.io/socket.io.min.js", "").await;
     assert_ne!(status, 200);
 }

@@ -480,3 +480,31 @@ async fn a_second_connect_during_the_middlewares_closes_the_connection_and_leave
     assert!(io.of("/slow").sockets().is_empty());
     assert!(io.of("/slow").to("members").socket_ids().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_request_refuses_a_connection_with_403_and_initial_headers_add_to_the_handshake() {
+    let io = SocketIo::builder()
+        .allow_request(|handshake| {
+            let token = handshake.query("token").map(str::to_owned);
+            async move {
+                match token.as_deref() {
+                    Some("good") => Ok(()),
+                    _ => Err("no entry".to_owned()),
+                }
+            }
+        })
+        .initial_headers(|_, headers| {
+            headers.insert("set-cookie", http::HeaderValue::from_static("io=1"));
+        })
+        .build();
+    let addr = serve(&io).await;
+
+    let (status, _, body) = http_get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, 403);
+    assert!(body.contains(r#""code":4"#), "{body}");
+    let query = "/socket.io/?EIO=4&transport=polling&token=good";
+    let (status, head, body) = http_get(addr, query, "").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("0{"), "{body}");
+    assert!(head.contains("set-cookie: io=1"), "{head}");
+}

@@ -513,3 +513,27 @@ pub fn sorted(rooms: impl IntoIterator<Item = impl ToString>) -> Vec<String> {
     v.sort();
     v
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP
+
+/// One HTTP/1.1 GET on a fresh connection: the status line's code, the headers (lower-cased
+/// names) and the body.
+pub async fn http_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n");
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, request.as_bytes())
+        .await
+        .expect("write");
+    let mut raw = Vec::new();
+    within(
+        "the response",
+        tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut raw),
+    )
+    .await
+    .expect("read");
+    let raw = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    let status = head[9..12].parse().expect("a status code");
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
