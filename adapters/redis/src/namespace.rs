@@ -97,6 +97,8 @@ impl RedisNamespace {
             numsub.arg("NUMSUB").arg(&channel);
             let count = numsub.query_async::<(String, usize)>(&mut commands);
             match tokio::time::timeout(timeout, count).await {
+                // As Node's: 0 for a moment after start, until this server's own subscription
+                // is active.
                 Ok(Ok((_, count))) => Ok(count),
                 Ok(Err(error)) => Err(AdapterError::Other(format!("redis: {error}"))),
                 Err(_) => Err(AdapterError::Timeout),

@@ -134,7 +134,8 @@ async fn the_key_option_separates_clusters_on_one_redis() {
     let (b, addr_b) = server_with(&redis, keyed()).await;
     let (other, addr_other) = server(&redis).await;
     cluster_of(2, &[&a, &b]).await;
-    assert_eq!(other.of("/").server_count().await, 1);
+    // Itself once its own subscription is active (0 before): never the two "myapp" servers.
+    cluster_of(1, &[&other]).await;
     let mut on_b = Client::connect(addr_b).await;
     let mut on_other = Client::connect(addr_other).await;
 
