@@ -8,6 +8,8 @@ import { createServer } from "node:http";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
+// The benchmark peer's handlers, so that both Node servers speak the same protocol.
+import { benchHandlers } from "../../bench/peers/node/handlers.mjs";
 
 const pub = createClient({ url: process.env.REDIS_URL });
 const sub = pub.duplicate();
@@ -17,19 +19,7 @@ const httpServer = createServer();
 const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
 io.on("whoami", (cb) => cb(process.env.SERVER_NAME ?? ""));
 io.on("connection", (socket) => {
-  socket.on("echo", (...args) => {
-    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
-    if (ack) ack(...args);
-    else socket.emit("echo", ...args);
-  });
-  socket.on("join", (room, ack) => {
-    socket.join(room);
-    ack?.();
-  });
-  socket.on("broadcast", (room, payload, ack) => {
-    (room === null ? io : io.to(room)).emit("bcast", payload);
-    ack?.();
-  });
+  benchHandlers(io, socket);
   socket.on("servers", async (ack) => ack(await io.of("/").adapter.serverCount()));
   socket.on("all-rooms", async (ack) => ack([...(await io.of("/").adapter.allRooms())].sort()));
   socket.on("fetch", async (ack) => ack((await io.fetchSockets()).map((s) => s.id).sort()));

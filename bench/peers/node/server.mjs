@@ -1,13 +1,11 @@
-// Node socket.io peer for the benchmarks in bench/: the bench-server protocol on `/`,
-// - `echo` acks with its arguments, or emits them back as `echo` when no ack is asked;
-// - `join(room)` joins the room, then acks with no arguments;
-// - `broadcast(room | null, payload)` emits `bcast(payload)` to the room (the whole namespace
-//   for null), the sender included, then acks with no arguments.
+// Node socket.io peer for the benchmarks in bench/: the bench-server protocol on `/`
+// (handlers.mjs).
 // PORT (3000). With REDIS_URL it joins a cluster through @socket.io/redis-adapter.
 // Prints {"event":"listening","port":N} once it accepts connections.
 // bufferutil, when installed, is picked up by ws (socket.io's websocket server) by itself.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { benchHandlers } from "./handlers.mjs";
 
 const httpServer = createServer();
 const io = new Server(httpServer, {
@@ -23,22 +21,7 @@ if (process.env.REDIS_URL) {
   io.adapter(createAdapter(pub, sub));
 }
 
-io.on("connection", (socket) => {
-  socket.on("echo", (...args) => {
-    const ack = typeof args.at(-1) === "function" ? args.pop() : null;
-    if (ack) ack(...args);
-    else socket.emit("echo", ...args);
-  });
-  socket.on("join", (room, ack) => {
-    socket.join(room);
-    ack?.();
-  });
-  socket.on("broadcast", (room, payload, ack) => {
-    // io.to(room) (unlike socket.to(room)) includes the sender.
-    (room === null ? io : io.to(room)).emit("bcast", payload);
-    ack?.();
-  });
-});
+io.on("connection", (socket) => benchHandlers(io, socket));
 
 httpServer.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
   const { port } = httpServer.address();
