@@ -6,6 +6,7 @@ use crate::msgpack::{self, field, Mp};
 use crate::requests::{self, Answer, Pending};
 use crate::{handshake, RedisAdapter, RedisAdapterConfig};
 use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use parser::socketio::{Event, Packet, PacketData};
 use parser::Str;
 use serde_json::{json, Value};
@@ -194,33 +195,22 @@ impl RedisNamespace {
     }
 
     fn answer_fetch(&self, request: &Value, opts: BroadcastOptions) {
-        let Some(id) = request["requestId"].as_str() else {
+        // The local adapter answers at once; its future is only a future for the trait's sake.
+        let Some(Ok(found)) = self.local.fetch_sockets(&opts).now_or_never() else {
             return;
         };
-        let mut sockets = Vec::new();
-        self.local_sockets_of(&opts, |socket| {
-            sockets.push(json!({
-                "id": socket.id().as_str(),
-                "handshake": handshake::to_json(socket.handshake()),
-                "rooms": socket.rooms().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                "data": socket.data_json(),
-            }));
-        });
-        self.publish_json(
-            &self.response_channel,
-            &json!({ "requestId": id, "sockets": sockets }),
-        );
-    }
-
-    fn local_sockets_of(&self, opts: &BroadcastOptions, mut f: impl FnMut(&socketio::Socket)) {
-        let Some(namespace) = self.namespace.upgrade() else {
-            return;
-        };
-        for id in self.local.local_sockets(opts) {
-            if let Some(socket) = namespace.get_socket(&id) {
-                f(&socket);
-            }
-        }
+        let sockets: Vec<Value> = found
+            .iter()
+            .map(|socket| {
+                json!({
+                    "id": socket.id.as_str(),
+                    "handshake": handshake::to_json(&socket.handshake),
+                    "rooms": socket.rooms.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "data": socket.data,
+                })
+            })
+            .collect();
+        self.answer(request, json!({ "sockets": sockets }));
     }
 
     fn answer_server_side_emit(&self, request: Value) {

@@ -2,8 +2,8 @@
 //! flight. A session's POSTs are never concurrent (servers refuse overlapping ones): the pong
 //! to a ping goes out through the same writer as the calls.
 
-use crate::scenarios::with;
 use crate::scenarios::Options;
+use crate::scenarios::{run_until_end, with, PAYLOAD};
 use crate::stats::{cpu_during, Recorder, Window};
 use crate::ws::{ack_id, Error};
 use bytes::Bytes;
@@ -12,13 +12,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::spawn_local;
 
 type Http = Client<HttpConnector, Full<Bytes>>;
-
-const PAYLOAD: &str = r#"{"room":"general","text":"hello, world","n":42}"#;
 
 enum Incoming {
     Ack(u64),
@@ -74,10 +72,7 @@ pub async fn polling(o: &Options) -> Result<Value, Error> {
         .into_iter()
         .map(|uri| spawn_local(session(http.clone(), uri, window, acks.clone())))
         .collect();
-    tokio::time::sleep_until((window.end + Duration::from_millis(50)).into()).await;
-    for task in tasks {
-        task.abort();
-    }
+    run_until_end(window, tasks).await;
     Ok(with(
         cpu.await?,
         json!({

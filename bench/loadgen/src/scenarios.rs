@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::task::{spawn_local, JoinHandle};
 
 /// The small payload of `echo`: what a chat message or a game update looks like.
-const PAYLOAD: &str = r#"{"room":"general","text":"hello, world","n":42}"#;
+pub(crate) const PAYLOAD: &str = r#"{"room":"general","text":"hello, world","n":42}"#;
 /// How many handshakes run at once while a scenario connects its clients.
 const CONNECTING: usize = 64;
 
@@ -48,7 +48,7 @@ async fn connect_all(addr: &str, n: usize) -> (Vec<Client>, usize) {
 }
 
 /// Lets the tasks run until the window closes, then stops them.
-async fn run_until_end(window: Window, tasks: Vec<JoinHandle<()>>) {
+pub(crate) async fn run_until_end(window: Window, tasks: Vec<JoinHandle<()>>) {
     tokio::time::sleep_until((window.end + Duration::from_millis(50)).into()).await;
     for task in tasks {
         task.abort();
