@@ -63,7 +63,9 @@ pub struct EngineIoConfig {
     /// much, [`Socket::send`](crate::Socket::send) fails with [`SendError::Full`](crate::SendError)
     /// instead. A single message larger than the bound is still accepted into an empty queue.
     pub max_buffer_size: usize,
-    /// The read buffer of each WebSocket, in bytes. Kept small: every idle connection holds one.
+    /// The read buffer tungstenite keeps for each WebSocket, in bytes: every idle connection
+    /// holds one. Reads from the network go through a per-thread 64 KiB buffer first, so this
+    /// sets how much tungstenite takes per step, not how much one syscall reads.
     pub ws_read_buffer_size: usize,
 }
 
@@ -78,7 +80,7 @@ impl Default for EngineIoConfig {
             transports: vec![Transport::Polling, Transport::Websocket],
             allow_upgrades: true,
             max_buffer_size: 4 << 20,
-            ws_read_buffer_size: 4 << 10,
+            ws_read_buffer_size: 512,
         }
     }
 }

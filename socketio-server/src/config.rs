@@ -60,8 +60,8 @@ impl SocketIoConfigBuilder {
         allow_upgrades: bool);
     engine_option!(/// The per-socket send queue bound, in bytes (4 MiB).
         max_buffer_size: usize);
-    engine_option!(/// The read buffer of each WebSocket, in bytes (4 KiB): what an idle
-        /// connection holds, and the most one read takes in.
+    engine_option!(/// The read buffer tungstenite keeps for each WebSocket, in bytes (512): what
+        /// an idle connection holds. Syscalls read through a per-thread buffer, whatever this is.
         ws_read_buffer_size: usize);
 
     /// Node: `transports`, both.

@@ -1,5 +1,9 @@
 //! The WebSocket transport: the HTTP upgrade through hyper, the polling to WebSocket upgrade
-//! (probe), and the one task that reads frames and writes batches for a socket.
+//! (probe), and the one task that reads frames and writes batches for a socket. tungstenite
+//! reads and answers the control frames; the engine's own frames are written by `frames`.
+
+mod frames;
+mod stream;
 
 use crate::message::CloseReason;
 use crate::{EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
@@ -21,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
+type Ws = WebSocketStream<stream::WsStream<TokioIo<Upgraded>>>;
 
 /// How long a closing WebSocket may take to say goodbye to a peer that does not read.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -40,11 +44,14 @@ pub(crate) fn open<H: EngineIoHandler>(
 ) -> Result<Response, RequestError> {
     let (response, on_upgrade) = accept(req)?;
     let engine = engine.clone();
+    // The task lives as long as the connection: what only its start needs is boxed, so that it
+    // does not stay in the task's memory for the rest of the connection.
+    let handshake = Box::new(handshake);
     tokio::spawn(async move {
-        let Some(ws) = connect(&engine, on_upgrade).await else {
+        let Some(ws) = Box::pin(connect(&engine, on_upgrade)).await else {
             return;
         };
-        let socket = engine.open_socket(handshake, Transport::Websocket);
+        let socket = engine.open_socket(*handshake, Transport::Websocket);
         run(&engine, &socket, ws).await;
     });
     Ok(response)
@@ -59,7 +66,7 @@ pub(crate) fn upgrade<H: EngineIoHandler>(
     let (response, on_upgrade) = accept(req)?;
     let engine = engine.clone();
     tokio::spawn(async move {
-        let Some(mut ws) = connect(&engine, on_upgrade).await else {
+        let Some(mut ws) = Box::pin(connect(&engine, on_upgrade)).await else {
             return;
         };
         let refused = !engine.config().allow_upgrades
@@ -70,7 +77,7 @@ pub(crate) fn upgrade<H: EngineIoHandler>(
             return;
         }
         let upgrade_timeout = engine.config().upgrade_timeout;
-        match timeout(upgrade_timeout, probe(&socket, &mut ws)).await {
+        match Box::pin(timeout(upgrade_timeout, probe(&socket, &mut ws))).await {
             Ok(true) if !socket.is_closed() => {
                 socket.set_transport(Transport::Websocket);
                 socket.upgrading.store(false, Ordering::Release);
@@ -107,7 +114,7 @@ async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
         match packet {
             Ok(Packet::Ping(data)) if data == "probe" => {
                 let pong = Packet::Pong(Str::from_static("probe")).encode();
-                if ws.send(to_ws(pong)).await.is_err() {
+                if write_batch(ws, &[pong]).await.is_err() {
                     return false;
                 }
                 socket.upgrading.store(true, Ordering::Release);
@@ -128,7 +135,7 @@ async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Da
             engine.handler().on_flush(socket, &batch.frames);
             socket.writable.store(false, Ordering::Release);
             let written = tokio::select! {
-                written = write_batch(&mut ws, batch.frames) => written,
+                written = write_batch(&mut ws, &batch.frames) => written,
                 _ = socket.closed.wait() => break None,
             };
             socket.writable.store(true, Ordering::Release);
@@ -215,25 +222,15 @@ fn close_code_for(error: &WsError) -> Option<CloseCode> {
     }
 }
 
-async fn write_batch(ws: &mut Ws, frames: Vec<Frame>) -> Result<(), WsError> {
-    for frame in frames {
-        ws.feed(to_ws(frame)).await?;
-    }
-    ws.flush().await
+async fn write_batch(ws: &mut Ws, frames: &[Frame]) -> Result<(), WsError> {
+    // What tungstenite has queued itself (a pong) goes out whole before frames of ours follow.
+    ws.flush().await?;
+    frames::write(ws.get_mut(), frames).await?;
+    Ok(())
 }
 
 async fn close_quietly(ws: &mut Ws) {
     let _ = timeout(CLOSE_GRACE, ws.close(None)).await;
-}
-
-fn to_ws(frame: Frame) -> WsMessage {
-    match frame {
-        // SAFETY: `Str` holds valid UTF-8 by construction.
-        Frame::Text(text) => {
-            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(text.into_bytes()) })
-        }
-        Frame::Binary(bytes) => WsMessage::Binary(bytes),
-    }
 }
 
 fn into_str(text: Utf8Bytes) -> Str {
@@ -278,13 +275,18 @@ fn accept(req: &mut Request) -> Result<(Response, OnUpgrade), RequestError> {
 async fn connect<H: EngineIoHandler>(engine: &EngineIo<H>, on_upgrade: OnUpgrade) -> Option<Ws> {
     let upgraded = on_upgrade.await.ok()?;
     let config = engine.config();
+    // tungstenite writes only control frames (pongs, the close), each at once.
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(config.ws_read_buffer_size)
-        .write_buffer_size(config.ws_read_buffer_size)
+        .write_buffer_size(0)
         .max_message_size(Some(config.max_http_buffer_size))
         .max_frame_size(Some(config.max_http_buffer_size));
     Some(
-        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
-            .await,
+        WebSocketStream::from_raw_socket(
+            stream::WsStream::new(TokioIo::new(upgraded)),
+            Role::Server,
+            Some(ws_config),
+        )
+        .await,
     )
 }

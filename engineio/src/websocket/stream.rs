@@ -1,0 +1,129 @@
+//! The byte stream under tungstenite, which reads without an idle buffer per connection.
+//!
+//! tungstenite reads into a buffer of `read_buffer_size` bytes that each connection keeps for
+//! its whole life, idle or not: with thousands of idle sockets that buffer is most of their
+//! memory. Here each read goes into a per-thread scratch buffer instead, so tungstenite's own
+//! buffer can stay a few hundred bytes; only what tungstenite could not take at once is kept,
+//! in a buffer freed as soon as it is consumed. A burst still costs one `read` syscall.
+
+use bytes::{Buf, Bytes};
+use std::cell::RefCell;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The most one syscall reads; also the size of each thread's scratch buffer.
+const SCRATCH_SIZE: usize = 64 << 10;
+
+thread_local! {
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
+}
+
+pub(crate) struct WsStream<S> {
+    inner: S,
+    /// Bytes read but not yet taken by tungstenite; empty, and unallocated, between bursts.
+    leftover: Bytes,
+}
+
+impl<S> WsStream<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        Self {
+            inner,
+            leftover: Bytes::new(),
+        }
+    }
+
+    fn take_leftover(&mut self, buf: &mut ReadBuf<'_>) {
+        let n = self.leftover.len().min(buf.remaining());
+        buf.put_slice(&self.leftover[..n]);
+        self.leftover.advance(n);
+        if self.leftover.is_empty() {
+            self.leftover = Bytes::new();
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WsStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.leftover.is_empty() {
+            this.take_leftover(buf);
+            return Poll::Ready(Ok(()));
+        }
+        SCRATCH.with(|scratch| {
+            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+                // Only a read nested in another read could get here; it reads directly.
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
+            };
+            let mut read = ReadBuf::new(&mut scratch[..]);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
+            let read = read.filled();
+            let n = read.len().min(buf.remaining());
+            buf.put_slice(&read[..n]);
+            if n < read.len() {
+                this.leftover = Bytes::copy_from_slice(&read[n..]);
+            }
+            Poll::Ready(Ok(()))
+        })
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WsStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn small_reads_take_a_burst_in_order_then_hold_nothing() {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let burst: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        client.write_all(&burst).await.unwrap();
+        let mut stream = WsStream::new(server);
+        let mut got = Vec::new();
+        let mut small = [0u8; 100];
+        while got.len() < burst.len() {
+            let n = stream.read(&mut small).await.unwrap();
+            got.extend_from_slice(&small[..n]);
+        }
+        assert_eq!(got, burst);
+        assert!(stream.leftover.is_empty());
+        client.write_all(b"next").await.unwrap();
+        let n = stream.read(&mut small).await.unwrap();
+        assert_eq!(&small[..n], b"next");
+    }
+}
