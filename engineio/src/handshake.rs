@@ -1,6 +1,7 @@
 use crate::Transport;
 use http::{HeaderMap, HeaderValue, Uri};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The HTTP request that opened a session, kept on the socket for the application: Node's
@@ -11,7 +12,9 @@ use std::time::SystemTime;
 #[derive(Debug, Clone)]
 pub struct Handshake {
     pub uri: Uri,
-    pub headers: HeaderMap,
+    /// Shared, not copied, with whatever keeps a view of the handshake (socket.io keeps one per
+    /// namespace a client joins).
+    pub headers: Arc<HeaderMap>,
     pub remote_addr: Option<SocketAddr>,
     /// When the handshake was received.
     pub issued: SystemTime,
@@ -42,7 +45,7 @@ impl Handshake {
             .collect();
         Self {
             uri,
-            headers,
+            headers: Arc::new(headers),
             remote_addr,
             issued: SystemTime::now(),
             transport,

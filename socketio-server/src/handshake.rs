@@ -1,12 +1,14 @@
 use http::HeaderMap;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What a socket was opened with (Node's `socket.handshake`).
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    pub headers: HeaderMap,
+    /// The headers of the engine's first request, shared by every socket of the connection.
+    pub headers: Arc<HeaderMap>,
     /// The query string of the engine's first request, decoded.
     pub query: HashMap<String, String>,
     /// The client's address, when the app is served with connect info.

@@ -67,7 +67,7 @@ pub fn from_json(value: &Value) -> Handshake {
         .map(|ip| SocketAddr::new(ip.to_canonical(), 0));
     let issued = value["issued"].as_u64().unwrap_or_default();
     Handshake {
-        headers,
+        headers: headers.into(),
         query,
         address,
         time: UNIX_EPOCH + Duration::from_millis(issued),

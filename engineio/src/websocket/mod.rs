@@ -51,10 +51,17 @@ pub(crate) fn open<H: EngineIoHandler>(
         let Some(ws) = Box::pin(connect(&engine, on_upgrade)).await else {
             return;
         };
-        let socket = engine.open_socket(*handshake, Transport::Websocket);
+        let socket = engine.open_socket(unbox(handshake), Transport::Websocket);
         run(&engine, &socket, ws).await;
     });
     Ok(response)
+}
+
+/// Moves the value out and frees the box now, where `*boxed` would free it only when the box
+/// goes out of scope: for a task's captured box, at the end of the connection.
+#[allow(clippy::boxed_local)] // taking the box by value is the point
+fn unbox<T>(boxed: Box<T>) -> T {
+    *boxed
 }
 
 /// A WebSocket for an existing polling session: probe it, then move the session onto it.

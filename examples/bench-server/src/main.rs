@@ -5,7 +5,8 @@
 //! - `broadcast(room | null, payload)` emits `bcast(payload)` to the room (the whole namespace
 //!   for null), the sender included, then acks with no arguments.
 //!
-//! Beside them, for the cluster tests (`e2e-js/test/redis-cluster.test.mjs`): `servers` acks
+//! Beside them, with `REDIS_URL` only (the benchmarks' peers register just the three above),
+//! for the cluster tests (`e2e-js/test/redis-cluster.test.mjs`): `servers` acks
 //! with how many servers the cluster counts, `fetch` with the ids of every socket of the
 //! cluster, `ask-servers` with the names (`SERVER_NAME`) the other servers answer to a
 //! server-side `whoami`, `remote-join(id, room)`, `remote-leave(id, room)` and
@@ -49,6 +50,7 @@ async fn serve() -> std::io::Result<()> {
         config = config.ws_read_buffer_size(bytes);
     }
     let mut builder = SocketIo::builder().config(config.build());
+    let clustered = std::env::var("REDIS_URL").is_ok();
     if let Ok(url) = std::env::var("REDIS_URL") {
         let adapter = socketio_redis::RedisAdapter::connect(&url)
             .await
@@ -61,7 +63,7 @@ async fn serve() -> std::io::Result<()> {
         let name = name.clone();
         async move { Some(serde_json::Value::from(name)) }
     });
-    io.on_connection(|socket: Socket| async move {
+    io.on_connection(move |socket: Socket| async move {
         socket.on(
             "echo",
             |socket: Socket, args: RawArgs, ack: AckSender| async move {
@@ -80,7 +82,9 @@ async fn serve() -> std::io::Result<()> {
             },
         );
         socket.on("broadcast", broadcast);
-        cluster_handlers(&socket);
+        if clustered {
+            cluster_handlers(&socket);
+        }
     });
 
     let port: u16 = std::env::var("PORT")
