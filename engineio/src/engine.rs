@@ -298,7 +298,8 @@ impl<H: EngineIoHandler> EngineIo<H> {
         Ok(response)
     }
 
-    /// Registers a new session, queues its open packet and starts its heartbeat.
+    /// Registers a new session and queues its open packet; a polling session's heartbeat starts
+    /// here, a WebSocket's in its task.
     pub(crate) fn open_socket(
         &self,
         handshake: Handshake,
@@ -323,7 +324,9 @@ impl<H: EngineIoHandler> EngineIo<H> {
         let open = serde_json::to_string(&open).unwrap_or_default();
         socket.send_control(Packet::Open(open.into()).encode());
         self.write_sockets().insert(sid, socket.clone());
-        heartbeat::spawn(self.clone(), socket.clone());
+        if transport == Transport::Polling {
+            heartbeat::spawn(self.clone(), socket.clone());
+        }
         self.inner.handler.on_connect(socket.clone());
         socket
     }

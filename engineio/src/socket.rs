@@ -28,7 +28,8 @@ pub struct Socket<D = ()> {
     data: D,
     max_buffer_size: usize,
     buffer: Mutex<WriteBuffer>,
-    /// Wakes the active transport's writer when the queue goes from empty to not.
+    /// Wakes the active transport's writer when the queue goes from empty to not, and when the
+    /// session closes.
     pub(crate) wake: Notify,
     /// Wakes pending polling GETs when an upgrade is probed or completes.
     pub(crate) upgrade_signal: Notify,
@@ -223,6 +224,8 @@ impl<D> Socket<D> {
             return false;
         }
         self.closed.set();
+        // The transport's writer waits for this one alone, the close included.
+        self.wake.notify_one();
         // Queued frames will never be sent: free them now rather than with the last reference.
         let mut buffer = self.lock_buffer();
         buffer.frames = Vec::new();

@@ -6,7 +6,7 @@ mod frames;
 mod stream;
 
 use crate::message::CloseReason;
-use crate::{EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
+use crate::{heartbeat, EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
 use axum::extract::Request;
 use axum::response::Response;
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -15,6 +15,8 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use parser::engineio::{Frame, Packet};
 use parser::Str;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +54,7 @@ pub(crate) fn open<H: EngineIoHandler>(
             return;
         };
         let socket = engine.open_socket(unbox(handshake), Transport::Websocket);
-        run(&engine, &socket, ws).await;
+        run(&engine, &socket, ws, true).await;
     });
     Ok(response)
 }
@@ -91,7 +93,7 @@ pub(crate) fn upgrade<H: EngineIoHandler>(
                 socket.writable.store(true, Ordering::Release);
                 socket.upgrade_signal.notify_waiters();
                 engine.handler().on_upgrade(&socket);
-                run(&engine, &socket, ws).await;
+                run(&engine, &socket, ws, false).await;
             }
             _ => {
                 // The session stays on polling; the client may try again.
@@ -133,62 +135,88 @@ async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
     }
 }
 
-/// Serves a socket whose transport is this WebSocket until the session ends.
-async fn run<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Arc<Socket<H::Data>>, mut ws: Ws) {
-    let mut close_code = None;
-    let reason = 'connection: loop {
-        let batch = socket.take_batch();
-        if !batch.frames.is_empty() {
-            engine.handler().on_flush(socket, &batch.frames);
-            socket.writable.store(false, Ordering::Release);
-            let written = tokio::select! {
-                written = write_batch(&mut ws, &batch.frames) => written,
-                _ = socket.closed.wait() => break None,
-            };
-            socket.writable.store(true, Ordering::Release);
-            if written.is_err() {
-                break Some(CloseReason::TransportError);
+/// Serves a socket whose transport is this WebSocket until the session ends; with `heartbeat`,
+/// its heartbeat too (a session opened on polling has its own task for that).
+///
+/// The task lives as long as the connection, so its state is kept small: it waits on the
+/// socket's `wake` alone (a close wakes it too) rather than on a close signal as well.
+#[allow(clippy::manual_async_fn)] // on purpose: see the comment in the body
+fn run<'a, H: EngineIoHandler>(
+    engine: &'a EngineIo<H>,
+    socket: &'a Arc<Socket<H::Data>>,
+    mut ws: Ws,
+    heartbeat: bool,
+) -> impl Future<Output = ()> + 'a {
+    // An async block, not an async fn: its captured `ws` is stored once, where an async fn's
+    // argument can take a second slot in the task's state.
+    async move {
+        let mut close_code = None;
+        let mut beating = heartbeat;
+        let mut beat = pin!(heartbeat::beat(engine, socket));
+        let reason = 'connection: loop {
+            if socket.is_closed() {
+                break None;
             }
-            if !socket.has_queued() {
-                engine.handler().on_drain(socket);
-            }
-        }
-        if batch.closing {
-            break Some(CloseReason::ForcedClose);
-        }
-        tokio::select! {
-            biased;
-            _ = socket.closed.wait() => break None,
-            _ = socket.wake.notified() => {
-                // Woken by a send from elsewhere (a broadcast, another socket's handler): let
-                // the scheduler run the other ready tasks first, so that what they send this
-                // socket too leaves in the same write. Under a broadcast load this turns one
-                // syscall per message into one per several; idle, it costs one scheduler pass.
-                tokio::task::yield_now().await;
-            }
-            message = ws.next() => {
-                // Every message that has already arrived is handled before the answers go
-                // out, so that what they cause leaves in one write rather than one each.
-                if let Err(end) = on_message(engine, socket, message, &mut close_code) {
-                    break 'connection end;
+            let batch = socket.take_batch();
+            if !batch.frames.is_empty() {
+                engine.handler().on_flush(socket, &batch.frames);
+                socket.writable.store(false, Ordering::Release);
+                let mut write = pin!(write_batch(&mut ws, &batch.frames));
+                let written = loop {
+                    tokio::select! {
+                        written = &mut write => break written,
+                        // More frames queued meanwhile wait for the next batch.
+                        _ = socket.wake.notified() => if socket.is_closed() { break 'connection None },
+                        _ = &mut beat, if beating => break 'connection None,
+                    }
+                };
+                socket.writable.store(true, Ordering::Release);
+                if written.is_err() {
+                    break Some(CloseReason::TransportError);
                 }
-                for _ in 1..READ_BATCH {
-                    let Some(message) = ws.next().now_or_never() else { break };
+                if !socket.has_queued() {
+                    engine.handler().on_drain(socket);
+                }
+            }
+            if batch.closing {
+                break Some(CloseReason::ForcedClose);
+            }
+            tokio::select! {
+                biased;
+                _ = socket.wake.notified() => {
+                    // Woken by a send from elsewhere (a broadcast, another socket's handler): let
+                    // the scheduler run the other ready tasks first, so that what they send this
+                    // socket too leaves in the same write. Under a broadcast load this turns one
+                    // syscall per message into one per several; idle, it costs one scheduler pass.
+                    tokio::task::yield_now().await;
+                }
+                // It returns only once it has closed the socket for a missing pong.
+                _ = &mut beat, if beating => beating = false,
+                message = ws.next() => {
+                    // Every message that has already arrived is handled before the answers go
+                    // out, so that what they cause leaves in one write rather than one each.
                     if let Err(end) = on_message(engine, socket, message, &mut close_code) {
                         break 'connection end;
                     }
+                    for _ in 1..READ_BATCH {
+                        let Some(message) = ws.next().now_or_never() else { break };
+                        if let Err(end) = on_message(engine, socket, message, &mut close_code) {
+                            break 'connection end;
+                        }
+                    }
                 }
             }
+        };
+        if let Some(reason) = reason {
+            engine.close_socket(socket, reason);
         }
-    };
-    if let Some(reason) = reason {
-        engine.close_socket(socket, reason);
+        let frame = close_code.map(|code| CloseFrame {
+            code,
+            reason: Utf8Bytes::default(),
+        });
+        // Boxed: a state of the task's last moments need not make every connection's task larger.
+        let _ = Box::pin(timeout(CLOSE_GRACE, ws.close(frame))).await;
     }
-    let frame = close_code.map(|code| CloseFrame {
-        code,
-        reason: Utf8Bytes::default(),
-    });
-    let _ = timeout(CLOSE_GRACE, ws.close(frame)).await;
 }
 
 /// How many arrived messages are handled before what they caused is written.
