@@ -11,6 +11,7 @@
 //! It runs on one thread, so that pinned to one core it leaves the other to the server; it
 //! reports its own CPU use so that a run where it was the bottleneck shows as such.
 
+mod http1;
 mod polling;
 mod report;
 mod scenarios;

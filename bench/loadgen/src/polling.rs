@@ -2,75 +2,53 @@
 //! flight. A session's POSTs are never concurrent (servers refuse overlapping ones): the pong
 //! to a ping goes out through the same writer as the calls.
 
+use crate::http1::Conn;
 use crate::scenarios::Options;
 use crate::scenarios::{run_until_end, with, PAYLOAD};
 use crate::stats::{cpu_during, Recorder, Window};
 use crate::ws::{ack_id, Error};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::spawn_local;
-
-type Http = Client<HttpConnector, Full<Bytes>>;
 
 enum Incoming {
     Ack(u64),
     Ping,
 }
 
-async fn request(http: &Http, uri: &str, body: Option<String>) -> Result<Bytes, Error> {
-    let builder = hyper::Request::builder().uri(uri);
-    let request = match body {
-        Some(body) => builder
-            .method("POST")
-            .header("content-type", "text/plain;charset=UTF-8")
-            .body(Full::new(Bytes::from(body)))?,
-        None => builder.body(Full::new(Bytes::new()))?,
-    };
-    let response = http.request(request).await?;
-    let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
-    if !status.is_success() {
-        return Err(format!("{uri}: {status}").into());
-    }
-    Ok(body)
-}
-
-/// Opens a polling session and connects it to `/`; returns the session's URI.
-async fn open(http: &Http, addr: &str) -> Result<String, Error> {
-    let base = format!("http://{addr}/socket.io/?EIO=4&transport=polling");
-    let handshake = request(http, &base, None).await?;
+/// Opens a polling session and connects it to `/`; returns the connection it used (the
+/// session's POSTs go on it) and the session's URI.
+async fn open(addr: &str) -> Result<(Conn, String), Error> {
+    let mut conn = Conn::open(addr).await?;
+    let base = "/socket.io/?EIO=4&transport=polling";
+    let handshake = conn.request(base, None).await?;
     let open: Value = serde_json::from_slice(handshake.get(1..).unwrap_or_default())?;
     let sid = open["sid"].as_str().ok_or("no sid in the open packet")?;
     let uri = format!("{base}&sid={sid}");
-    request(http, &uri, Some("40".into())).await?;
+    conn.request(&uri, Some(b"40")).await?;
     loop {
-        let body = request(http, &uri, None).await?;
+        let body = conn.request(&uri, None).await?;
         if body.split(|b| *b == 0x1e).any(|p| p.starts_with(b"40")) {
-            return Ok(uri);
+            return Ok((conn, uri));
         }
     }
 }
 
 pub async fn polling(o: &Options) -> Result<Value, Error> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let http: Http = Client::builder(TokioExecutor::new()).build(connector);
     let mut sessions = Vec::new();
     for _ in 0..o.connections {
-        sessions.push(open(&http, &o.addr).await?);
+        let (calls, uri) = open(&o.addr).await?;
+        // The long-polling GETs have a connection of their own, as a browser's would.
+        let polls = Conn::open(&o.addr).await?;
+        sessions.push((calls, polls, uri));
     }
     let window = Window::after(o.warmup, o.seconds);
     let cpu = cpu_during(window, o.server_pid);
     let acks = Recorder::new();
     let tasks: Vec<_> = sessions
         .into_iter()
-        .map(|uri| spawn_local(session(http.clone(), uri, window, acks.clone())))
+        .map(|(calls, polls, uri)| spawn_local(session(calls, polls, uri, window, acks.clone())))
         .collect();
     run_until_end(window, tasks).await;
     Ok(with(
@@ -83,12 +61,12 @@ pub async fn polling(o: &Options) -> Result<Value, Error> {
     ))
 }
 
-async fn session(http: Http, uri: String, window: Window, acks: Recorder) {
+async fn session(mut calls: Conn, mut polls: Conn, uri: String, window: Window, acks: Recorder) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let poller = {
-        let (http, uri) = (http.clone(), uri.clone());
+        let uri = uri.clone();
         spawn_local(async move {
-            while let Ok(body) = request(&http, &uri, None).await {
+            while let Ok(body) = polls.request(&uri, None).await {
                 for packet in body.split(|b| *b == 0x1e) {
                     let incoming = match packet {
                         b"2" => Incoming::Ping,
@@ -110,7 +88,7 @@ async fn session(http: Http, uri: String, window: Window, acks: Recorder) {
     'calls: loop {
         let sent = Instant::now();
         let call = format!("42{id}[\"echo\",{PAYLOAD}]");
-        if request(&http, &uri, Some(call)).await.is_err() {
+        if calls.request(&uri, Some(call.as_bytes())).await.is_err() {
             return;
         }
         loop {
@@ -118,7 +96,7 @@ async fn session(http: Http, uri: String, window: Window, acks: Recorder) {
                 Some(Incoming::Ack(acked)) if acked == id => break,
                 Some(Incoming::Ack(_)) => {}
                 Some(Incoming::Ping) => {
-                    if request(&http, &uri, Some("3".into())).await.is_err() {
+                    if calls.request(&uri, Some(b"3")).await.is_err() {
                         return;
                     }
                 }
