@@ -1,6 +1,6 @@
 //! The WebSocket scenarios: `echo`, `fanout` and `idle`. Each returns its figures as JSON.
 
-use crate::stats::{cpu_during, rss_kb, Recorder, Window};
+use crate::stats::{cpu_during, rss_kb, CpuMeter, Recorder, Window};
 use crate::ws::{ack_id, stamp, Client, Error};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -265,8 +265,13 @@ pub async fn idle(o: &Options) -> Result<Value, Error> {
     let pid = o.server_pid.ok_or("idle needs --server-pid")?;
     let before = rss_kb(pid).ok_or("cannot read the server's memory")?;
     let start = Instant::now();
+    // Both sides' CPU while connecting: the connect rate is the server's only if it is busier.
+    let own = CpuMeter::start(std::process::id());
+    let server = CpuMeter::start(pid);
     let (clients, failed) = connect_all(&o.addr, o.connections).await;
     let connecting = start.elapsed();
+    let loadgen_cpu = own.and_then(|m| m.load());
+    let server_cpu = server.and_then(|m| m.load());
     let connected = clients.len();
     // Idle clients still answer pings, so a slow run never loses them.
     let tasks: Vec<JoinHandle<()>> = clients
@@ -285,5 +290,7 @@ pub async fn idle(o: &Options) -> Result<Value, Error> {
         "kb_per_connection": (after.saturating_sub(before)) as f64 / connected.max(1) as f64,
         "connected": connected,
         "failed_connects": failed,
+        "loadgen_cpu": loadgen_cpu,
+        "server_cpu": server_cpu,
     }))
 }
