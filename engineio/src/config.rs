@@ -80,7 +80,7 @@ impl Default for EngineIoConfig {
             transports: vec![Transport::Polling, Transport::Websocket],
             allow_upgrades: true,
             max_buffer_size: 4 << 20,
-            ws_read_buffer_size: 512,
+            ws_read_buffer_size: 256,
         }
     }
 }

@@ -1,6 +1,6 @@
 use crate::config::{EngineIoConfig, Transport};
 use crate::error::RequestError;
-use crate::handshake::{parse_query, Handshake};
+use crate::handshake::Handshake;
 use crate::message::{CloseReason, Message};
 use crate::{heartbeat, polling, websocket, EngineIoHandler, Sid, Socket};
 use axum::extract::{ConnectInfo, Request};
@@ -104,7 +104,7 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
     /// # fn build<H: EngineIoHandler>(handler: H) -> EngineIo<H> {
     /// EngineIo::builder(handler)
     ///     .allow_request(|handshake| {
-    ///         let token = handshake.query("token").map(str::to_owned);
+    ///         let token = handshake.query("token").map(|t| t.into_owned());
     ///         async move {
     ///             match token.as_deref() {
     ///                 Some("let-me-in") => Ok(()),
@@ -237,7 +237,10 @@ impl<H: EngineIoHandler> EngineIo<H> {
     }
 
     async fn dispatch(&self, mut req: Request) -> Result<Response, RequestError> {
-        let query = parse_query(req.uri().query());
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
         let param = |key: &str| {
             query
                 .iter()
@@ -278,7 +281,6 @@ impl<H: EngineIoHandler> EngineIo<H> {
             req.headers().clone(),
             remote_addr,
             transport,
-            query,
         );
         if let Some(allow) = &self.inner.allow_request {
             allow(&handshake).await.map_err(RequestError::Forbidden)?;

@@ -1,5 +1,6 @@
 use crate::Transport;
 use http::{HeaderMap, HeaderValue, Uri};
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -20,7 +21,6 @@ pub struct Handshake {
     pub issued: SystemTime,
     /// The transport the session was opened with.
     pub transport: Transport,
-    query: Vec<(String, String)>,
 }
 
 impl Handshake {
@@ -29,7 +29,6 @@ impl Handshake {
         headers: HeaderMap,
         remote_addr: Option<SocketAddr>,
         transport: Transport,
-        query: Vec<(String, String)>,
     ) -> Self {
         // hyper parses the URI and header values as slices of the connection's read buffer
         // (16 KiB): kept for the session's life they would pin that buffer, so the handshake
@@ -49,31 +48,22 @@ impl Handshake {
             remote_addr,
             issued: SystemTime::now(),
             transport,
-            query,
         }
     }
 
-    /// The first value of a query parameter, URL-decoded.
-    pub fn query(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+    /// The first value of a query parameter, URL-decoded. The query is decoded from the URI
+    /// on each call rather than kept decoded beside it for the session's life.
+    pub fn query(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// Every query parameter in order, URL-decoded.
-    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        form_urlencoded::parse(self.uri.query().unwrap_or_default().as_bytes())
     }
 
     /// A header value as text, when it is valid text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
-}
-
-pub(crate) fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
 }

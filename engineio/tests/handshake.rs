@@ -70,7 +70,7 @@ async fn polling_handshake_answers_the_open_packet() {
     let socket = engine.socket(&sid).expect("socket registered");
     assert_eq!(socket.id().as_str(), sid);
     assert_eq!(socket.transport(), Transport::Polling);
-    assert_eq!(socket.handshake().query("token"), Some("abc d"));
+    assert_eq!(socket.handshake().query("token").as_deref(), Some("abc d"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,7 +240,7 @@ async fn allow_request_refusal_is_403_code_4() {
     let engine = EngineIo::builder(Recorder::echo())
         .config(config())
         .allow_request(|handshake| {
-            let token = handshake.query("token").map(str::to_owned);
+            let token = handshake.query("token").map(|t| t.into_owned());
             async move {
                 match token.as_deref() {
                     Some("ok") => Ok(()),

@@ -60,7 +60,7 @@ impl SocketIoConfigBuilder {
         allow_upgrades: bool);
     engine_option!(/// The per-socket send queue bound, in bytes (4 MiB).
         max_buffer_size: usize);
-    engine_option!(/// The read buffer tungstenite keeps for each WebSocket, in bytes (512): what
+    engine_option!(/// The read buffer tungstenite keeps for each WebSocket, in bytes (256): what
         /// an idle connection holds. Syscalls read through a per-thread buffer, whatever this is.
         ws_read_buffer_size: usize);
 

@@ -27,7 +27,7 @@ impl Handshake {
             headers: engine.headers.clone(),
             query: engine
                 .query_pairs()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
             address: engine.remote_addr,
             time: engine.issued,

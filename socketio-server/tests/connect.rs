@@ -485,7 +485,7 @@ async fn a_second_connect_during_the_middlewares_closes_the_connection_and_leave
 async fn allow_request_refuses_a_connection_with_403_and_initial_headers_add_to_the_handshake() {
     let io = SocketIo::builder()
         .allow_request(|handshake| {
-            let token = handshake.query("token").map(str::to_owned);
+            let token = handshake.query("token").map(|t| t.into_owned());
             async move {
                 match token.as_deref() {
                     Some("good") => Ok(()),

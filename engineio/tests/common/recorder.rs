@@ -287,7 +287,7 @@ impl EngineIoHandler for Recorder {
             transport: socket.transport(),
             query: handshake
                 .query_pairs()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
             remote_addr: handshake.remote_addr,
             headers: (*handshake.headers).clone(),
