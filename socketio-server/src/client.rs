@@ -119,7 +119,13 @@ impl EngineHandler {
                         let conn = conn.clone();
                         run_inline(async move {
                             namespace.connect(conn.clone(), auth).await;
-                            lock(&conn.data().connecting).remove(&packet.nsp);
+                            let mut connecting = lock(&conn.data().connecting);
+                            connecting.remove(&packet.nsp);
+                            if connecting.is_empty() {
+                                // An empty set keeps its table: free it, as every
+                                // connection goes through here once.
+                                *connecting = HashSet::new();
+                            }
                         });
                     }
                     None => {

@@ -18,7 +18,8 @@ pub struct Decoded {
 #[derive(Debug)]
 pub struct Decoder {
     max_attachments: usize,
-    pending: Option<Decoded>,
+    /// Boxed: packets with attachments are rare, and every connection holds a decoder.
+    pending: Option<Box<Decoded>>,
 }
 
 impl Default for Decoder {
@@ -49,7 +50,7 @@ impl Decoder {
         if expected == 0 {
             return Ok(Some(decoded));
         }
-        self.pending = Some(decoded);
+        self.pending = Some(Box::new(decoded));
         Ok(None)
     }
 
@@ -60,7 +61,7 @@ impl Decoder {
         if pending.attachments.len() < pending.packet.attachments() {
             return Ok(None);
         }
-        Ok(self.pending.take())
+        Ok(self.pending.take().map(|decoded| *decoded))
     }
 
     /// Whether a binary packet is waiting for attachments.
