@@ -198,6 +198,22 @@ impl Namespace {
             .collect()
     }
 
+    /// The ids of this server's sockets in the namespace.
+    pub(crate) fn socket_ids(&self) -> Vec<SocketId> {
+        read(&self.0.sockets).keys().cloned().collect()
+    }
+
+    /// Those of `ids` that are ids of this server's sockets in the namespace.
+    pub(crate) fn existing_ids<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a SocketId>,
+    ) -> Vec<SocketId> {
+        let sockets = read(&self.0.sockets);
+        ids.filter(|id| sockets.contains_key(*id))
+            .cloned()
+            .collect()
+    }
+
     /// One of this server's sockets, by id.
     pub fn get_socket(&self, id: &str) -> Option<Socket> {
         read(&self.0.sockets).get(id).cloned()

@@ -104,6 +104,35 @@ async fn join_leave_and_rooms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_may_leave_its_own_room_and_others_may_join_it() {
+    let io = new_io();
+    let addr = serve(&io).await;
+    let (mut clients, sockets) = connect_all(&io, addr, 3).await;
+    let (a, b) = (sockets[0].id().clone(), sockets[1].id().clone());
+
+    // Joining the room named by another socket's id puts one beside that socket.
+    sockets[2].join(a.clone());
+    assert_eq!(
+        sorted(io.to(a.clone()).socket_ids()),
+        sorted([a.as_str(), sockets[2].id().as_str()])
+    );
+    io.to(a.clone()).emit("m", &"to a").unwrap();
+    expect_only(&io, &mut clients, &[0, 2], "m", json!("to a")).await;
+
+    // As in Node, a socket can leave its own room: it is then out of broadcasts to it, and
+    // `except` its id no longer excludes it.
+    sockets[1].leave(b.clone());
+    assert!(!sockets[1].rooms().contains(&b));
+    assert!(io.to(b.clone()).socket_ids().is_empty());
+    io.except(b.clone()).emit("m", &"all").unwrap();
+    expect_only(&io, &mut clients, &[0, 1, 2], "m", json!("all")).await;
+    sockets[1].join(b.clone());
+    assert_eq!(io.to(b.clone()).socket_ids(), [b.as_str()]);
+    io.except(b.clone()).emit("m", &"not b").unwrap();
+    expect_only(&io, &mut clients, &[0, 2], "m", json!("not b")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn io_to_a_room_reaches_its_members_only() {
     let io = new_io();
     let addr = serve(&io).await;

@@ -6,6 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 /// The in-memory adapter: rooms of this server's sockets, delivered to directly.
+///
+/// Every socket is in the room named by its own id, as in Node, but that room is not stored:
+/// it is implied by the socket being in the namespace. Only rooms joined by name take memory,
+/// which spares every connection two single-member sets and their entries.
 pub struct LocalAdapter {
     namespace: WeakNamespace,
     rooms: RwLock<Rooms>,
@@ -13,8 +17,19 @@ pub struct LocalAdapter {
 
 #[derive(Default)]
 struct Rooms {
+    /// The members of each room joined by name.
     members: HashMap<Room, HashSet<SocketId>>,
+    /// The rooms joined by name of each socket that has joined any.
     of_socket: HashMap<SocketId, HashSet<Room>>,
+    /// Sockets that left their own room (Node allows it), until they join it again.
+    left_own: HashSet<SocketId>,
+}
+
+impl Rooms {
+    fn in_room(&self, id: &SocketId, room: &Room) -> bool {
+        (room == id && !self.left_own.contains(id))
+            || self.members.get(room).is_some_and(|m| m.contains(id))
+    }
 }
 
 impl LocalAdapter {
@@ -28,7 +43,20 @@ impl LocalAdapter {
     /// Every room that has a member on this server, the rooms named by socket ids included
     /// (Node's `adapter.rooms` keys).
     pub fn rooms(&self) -> Vec<Room> {
-        self.read().members.keys().cloned().collect()
+        let ids = self.socket_ids();
+        let state = self.read();
+        let own = ids.into_iter().filter(|id| !state.left_own.contains(id));
+        let mut rooms: HashSet<Room> = own.collect();
+        rooms.extend(state.members.keys().cloned());
+        rooms.into_iter().collect()
+    }
+
+    /// The ids of the namespace's sockets, taken before the rooms' lock, never under it.
+    fn socket_ids(&self) -> Vec<SocketId> {
+        self.namespace
+            .upgrade()
+            .map(|namespace| namespace.socket_ids())
+            .unwrap_or_default()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
@@ -60,6 +88,10 @@ impl Adapter for LocalAdapter {
     fn add_all(&self, id: &SocketId, rooms: &[Room]) {
         let mut state = self.write();
         for room in rooms {
+            if room == id {
+                state.left_own.remove(id);
+                continue;
+            }
             state
                 .members
                 .entry(room.clone())
@@ -75,6 +107,10 @@ impl Adapter for LocalAdapter {
 
     fn del(&self, id: &SocketId, room: &Room) {
         let mut state = self.write();
+        if room == id {
+            state.left_own.insert(id.clone());
+            return;
+        }
         if let Some(members) = state.members.get_mut(room) {
             members.remove(id);
             if members.is_empty() {
@@ -83,11 +119,15 @@ impl Adapter for LocalAdapter {
         }
         if let Some(rooms) = state.of_socket.get_mut(id) {
             rooms.remove(room);
+            if rooms.is_empty() {
+                state.of_socket.remove(id);
+            }
         }
     }
 
     fn del_all(&self, id: &SocketId) {
         let mut state = self.write();
+        state.left_own.remove(id);
         let Some(rooms) = state.of_socket.remove(id) else {
             return;
         };
@@ -102,36 +142,38 @@ impl Adapter for LocalAdapter {
     }
 
     fn socket_rooms(&self, id: &SocketId) -> Vec<Room> {
-        self.read()
-            .of_socket
-            .get(id)
-            .map(|rooms| rooms.iter().cloned().collect())
-            .unwrap_or_default()
+        let here = self
+            .namespace
+            .upgrade()
+            .is_some_and(|namespace| namespace.get_socket(id).is_some());
+        let state = self.read();
+        let own = (here && !state.left_own.contains(id)).then(|| id.clone());
+        let named = state.of_socket.get(id).into_iter().flatten().cloned();
+        own.into_iter().chain(named).collect()
     }
 
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketId> {
-        let state = self.read();
-        let excluded = |id: &SocketId| {
-            opts.except.iter().any(|room| {
-                state
-                    .members
-                    .get(room)
-                    .is_some_and(|members| members.contains(id))
-            })
+        // Rooms named by a socket id reach that socket: which of the asked rooms are ids of
+        // sockets here is looked up before the rooms' lock is taken.
+        let (everyone, own_rooms) = match self.namespace.upgrade() {
+            Some(namespace) if opts.rooms.is_empty() => (namespace.socket_ids(), Vec::new()),
+            Some(namespace) => (Vec::new(), namespace.existing_ids(opts.rooms.iter())),
+            None => return Vec::new(),
         };
+        let state = self.read();
+        let excluded = |id: &SocketId| opts.except.iter().any(|room| state.in_room(id, room));
         if opts.rooms.is_empty() {
-            return state
-                .of_socket
-                .keys()
-                .filter(|id| !excluded(id))
-                .cloned()
-                .collect();
+            return everyone.into_iter().filter(|id| !excluded(id)).collect();
         }
         let mut seen = HashSet::new();
-        opts.rooms
+        let named = opts
+            .rooms
             .iter()
             .filter_map(|room| state.members.get(room))
-            .flatten()
+            .flatten();
+        let own = own_rooms.iter().filter(|id| !state.left_own.contains(*id));
+        named
+            .chain(own)
             .filter(|id| !excluded(id) && seen.insert(*id))
             .cloned()
             .collect()
