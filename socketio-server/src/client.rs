@@ -8,7 +8,7 @@ use crate::{DisconnectReason, Socket};
 use engineio::{CloseReason, EngineIoHandler, Message};
 use parser::socketio::{Decoded, Decoder, Packet, PacketData};
 use parser::Str;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::task::AbortHandle;
 
@@ -18,7 +18,8 @@ pub(crate) type EngineSocket = engineio::Socket<Client>;
 #[derive(Default)]
 pub(crate) struct Client {
     decoder: Mutex<Decoder>,
-    sockets: RwLock<HashMap<Str, Socket>>,
+    /// The socket of each namespace joined: a few at most, so a list, sized for one at first.
+    sockets: RwLock<Vec<(Str, Socket)>>,
     /// Namespaces whose CONNECT is still in the middlewares: a second CONNECT to one of them
     /// is as much a protocol error as a CONNECT to a joined one.
     connecting: Mutex<HashSet<Str>>,
@@ -27,22 +28,36 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn add_socket(&self, namespace: Str, socket: Socket) {
-        write(&self.sockets).insert(namespace, socket);
+        let mut sockets = write(&self.sockets);
+        match sockets.iter_mut().find(|(name, _)| *name == namespace) {
+            Some(entry) => entry.1 = socket,
+            None => {
+                sockets.reserve_exact(1);
+                sockets.push((namespace, socket));
+            }
+        }
+        drop(sockets);
         if let Some(timer) = lock(&self.connect_timeout).take() {
             timer.abort();
         }
     }
 
     pub(crate) fn remove_socket(&self, namespace: &Str) {
-        write(&self.sockets).remove(namespace);
+        write(&self.sockets).retain(|(name, _)| name != namespace);
     }
 
     fn socket(&self, namespace: &str) -> Option<Socket> {
-        read(&self.sockets).get(namespace).cloned()
+        read(&self.sockets)
+            .iter()
+            .find(|(name, _)| name == namespace)
+            .map(|(_, socket)| socket.clone())
     }
 
     fn sockets(&self) -> Vec<Socket> {
-        read(&self.sockets).values().cloned().collect()
+        read(&self.sockets)
+            .iter()
+            .map(|(_, socket)| socket.clone())
+            .collect()
     }
 }
 

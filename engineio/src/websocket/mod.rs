@@ -5,8 +5,9 @@
 mod frames;
 mod stream;
 
+use crate::heartbeat::Heartbeat;
 use crate::message::CloseReason;
-use crate::{heartbeat, EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
+use crate::{EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
 use axum::extract::Request;
 use axum::response::Response;
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -151,8 +152,9 @@ fn run<'a, H: EngineIoHandler>(
     // argument can take a second slot in the task's state.
     async move {
         let mut close_code = None;
-        let mut beating = heartbeat;
-        let mut beat = pin!(heartbeat::beat(engine, socket));
+        // The timer of a socket without its own heartbeat here is never polled.
+        let (mut beat, timer) = Heartbeat::start(engine);
+        let mut timer = pin!(timer);
         let reason = 'connection: loop {
             if socket.is_closed() {
                 break None;
@@ -167,7 +169,9 @@ fn run<'a, H: EngineIoHandler>(
                         written = &mut write => break written,
                         // More frames queued meanwhile wait for the next batch.
                         _ = socket.wake.notified() => if socket.is_closed() { break 'connection None },
-                        _ = &mut beat, if beating => break 'connection None,
+                        alive = beat.tick(timer.as_mut(), engine, socket), if heartbeat => {
+                            if !alive { break 'connection None }
+                        }
                     }
                 };
                 socket.writable.store(true, Ordering::Release);
@@ -190,8 +194,9 @@ fn run<'a, H: EngineIoHandler>(
                     // syscall per message into one per several; idle, it costs one scheduler pass.
                     tokio::task::yield_now().await;
                 }
-                // It returns only once it has closed the socket for a missing pong.
-                _ = &mut beat, if beating => beating = false,
+                alive = beat.tick(timer.as_mut(), engine, socket), if heartbeat => {
+                    if !alive { break 'connection None }
+                }
                 message = ws.next() => {
                     // Every message that has already arrived is handled before the answers go
                     // out, so that what they cause leaves in one write rather than one each.
@@ -203,6 +208,9 @@ fn run<'a, H: EngineIoHandler>(
                         if let Err(end) = on_message(engine, socket, message, &mut close_code) {
                             break 'connection end;
                         }
+                    }
+                    if heartbeat {
+                        beat.check_pong(timer.as_mut(), socket);
                     }
                 }
             }
