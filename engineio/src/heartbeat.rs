@@ -43,6 +43,11 @@ impl Heartbeat {
     ) -> bool {
         timer.as_mut().await;
         if self.pinging {
+            // A pong handled but not yet checked, at the deadline, still counts.
+            if !socket.awaiting_pong.load(Ordering::Acquire) {
+                self.check_pong(timer, socket);
+                return true;
+            }
             engine.close_socket(socket, CloseReason::PingTimeout);
             return false;
         }
