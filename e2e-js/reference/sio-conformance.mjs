@@ -9,6 +9,11 @@
 // Namespace "/":       on connection emit("auth", handshake.auth);
 //                      "message" (...args)        -> emit("message-back", ...args)
 //                      "message-with-ack" (...args, ack) -> ack(...args)
+//                      "stats" (ack)              -> ack({clients: io.engine.clientsCount,
+//                                                     sockets: sockets in "/", tasks: null})
+//                      (beside the conformance contract, for the resource-bound tests; the
+//                      Rust server's "tasks" counts its tokio tasks, and its "flood" has no
+//                      twin here: Node has no send-queue bound)
 // Namespace "/custom": on connection emit("auth", handshake.auth).
 // Any other namespace: CONNECT_ERROR {"message":"Invalid namespace"}.
 // An engine.io connection that joins no namespace within 1000 ms is closed.
@@ -44,6 +49,11 @@ io.on("connection", (socket) => {
     const ack = args.pop();
     // (guard only so that a client omitting the ack cannot crash the reference)
     if (typeof ack === "function") ack(...args);
+  });
+  socket.on("stats", (ack) => {
+    if (typeof ack === "function") {
+      ack({ clients: io.engine.clientsCount, sockets: io.of("/").sockets.size, tasks: null });
+    }
   });
 });
 

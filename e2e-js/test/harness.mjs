@@ -137,15 +137,16 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Spawns the server under test on a free port and waits for its
  * {"event":"listening"} line.
  *
- * @param {{kind?: "eio" | "sio-conformance" | "sio-features", events?: boolean}} [options]
+ * @param {{kind?: "eio" | "sio-conformance" | "sio-features", events?: boolean, env?: object}} [options]
  *   kind: which server (default "eio", the engine.io conformance server);
- *   events: ask for event lines (EIO_EVENTS=1 for "eio", SIO_EVENTS=1 otherwise)
+ *   events: ask for event lines (EIO_EVENTS=1 for "eio", SIO_EVENTS=1 otherwise);
+ *   env: more environment variables for the server (e.g. the limits sio-conformance takes)
  */
-export async function startServer({ kind = "eio", events = false } = {}) {
+export async function startServer({ kind = "eio", events = false, env: extraEnv = {} } = {}) {
   const { cmd, args } = serverCommand(kind);
   const impl = kind === "eio" ? serverKind : sioServerKind;
   const port = await freePort();
-  const env = { ...process.env, PORT: String(port) };
+  const env = { ...process.env, ...extraEnv, PORT: String(port) };
   delete env.EIO_EVENTS;
   delete env.SIO_EVENTS;
   if (events) env[kind === "eio" ? "EIO_EVENTS" : "SIO_EVENTS"] = "1";
@@ -476,10 +477,10 @@ export function asBuffer(data) {
 // ---------------------------------------------------------------------------
 
 /**
- * One HTTP request with its own connection. Resolves with
- * { status, headers, body (string) }.
+ * One HTTP request with its own connection, to `path` (the engine.io path unless given).
+ * Resolves with { status, headers, body (string) }.
  */
-export function httpRequest(server, { method = "GET", query = "", headers = {}, body, timeoutMs = 5000 } = {}) {
+export function httpRequest(server, { method = "GET", path: base = EIO_PATH, query = "", headers = {}, body, timeoutMs = 5000 } = {}) {
   return withTimeout(
     new Promise((resolve, reject) => {
       let response = null;
@@ -491,7 +492,7 @@ export function httpRequest(server, { method = "GET", query = "", headers = {}, 
           host: HOST,
           port: server.port,
           method,
-          path: EIO_PATH + (query ? `?${query}` : ""),
+          path: base + (query ? `?${query}` : ""),
           headers: { connection: "close", ...headers },
           agent: false,
         },
@@ -511,7 +512,7 @@ export function httpRequest(server, { method = "GET", query = "", headers = {}, 
       req.on("close", () => reqs.delete(req));
     }),
     timeoutMs,
-    `${method} ${EIO_PATH}?${query.slice(0, 80)}`,
+    `${method} ${base}?${query.slice(0, 80)}`,
   );
 }
 const reqs = new Set();

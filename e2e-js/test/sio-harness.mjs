@@ -39,14 +39,15 @@ export const SIO_SETUPS = [
 ];
 
 /**
- * Sets up a test file for a socket.io server kind. Returns a context:
+ * Sets up a test file for a socket.io server kind (`env`: more environment variables for the
+ * server). Returns a context:
  *   ctx.server  the running server (after `before`)
  *   ctx.pool    the SioPool closed after each test
  *   ctx.test    node:test's test(), but every test is skipped (with the reason)
  *               when the Rust binary is missing
  * Use ctx.test (never node:test's test) for every test of the file.
  */
-export function useSioServer(kind, { events = false } = {}) {
+export function useSioServer(kind, { events = false, env = {} } = {}) {
   const skip = sioSkipReason(kind);
   const ctx = { kind, server: null, pool: new SioPool(), skip };
   if (skip) {
@@ -57,7 +58,7 @@ export function useSioServer(kind, { events = false } = {}) {
     );
   } else {
     before(async () => {
-      ctx.server = await startServer({ kind, events });
+      ctx.server = await startServer({ kind, events, env });
     });
     afterEach(async () => {
       await ctx.pool.closeAll(ctx.server);

@@ -90,12 +90,22 @@ impl AckEmitter {
 pub struct VolatileEmitter(pub(crate) Socket);
 
 impl VolatileEmitter {
+    /// Sends an event unless the transport is busy (a WebSocket in the middle of a write, a
+    /// polling client with no GET pending) or the socket's send queue is full: `Ok(true)` when
+    /// it was queued, `Ok(false)` when it was dropped. A dropped emit is not an error, as in
+    /// Node; the answer is there for who wants to count.
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
         data: &T,
-    ) -> Result<(), EmitError> {
+    ) -> Result<bool, EmitError> {
         let (packet, attachments) = event_packet(self.0.namespace(), event.into(), Arg::One(data))?;
-        self.0.send(packet, attachments, Some(()))
+        self.0.send_volatile(packet, attachments)
+    }
+
+    /// As [`emit`](Self::emit), with raw JSON arguments and their attachments.
+    pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<bool, EmitError> {
+        let (packet, attachments) = raw_event_packet(self.0.namespace(), event.into(), raw)?;
+        self.0.send_volatile(packet, attachments)
     }
 }

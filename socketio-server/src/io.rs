@@ -309,6 +309,12 @@ impl SocketIo {
         self.main().on_server_side(event, handler);
     }
 
+    /// How many engine.io connections are open, whether or not they joined a namespace (Node's
+    /// `io.engine.clientsCount`).
+    pub fn clients_count(&self) -> usize {
+        self.engine.count()
+    }
+
     /// Disconnects every socket ("server shutting down"), closes every connection, and
     /// takes the server out of its cluster.
     pub fn close(&self) {

@@ -236,7 +236,7 @@ impl Socket {
         data: &T,
     ) -> Result<(), EmitError> {
         let (packet, attachments) = event_packet(self.namespace(), event.into(), Arg::One(data))?;
-        self.send(packet, attachments, None)
+        self.send(packet, attachments)
     }
 
     /// Sends an event with several arguments, given as a tuple (or anything that serializes as
@@ -247,14 +247,14 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let (packet, attachments) = event_packet(self.namespace(), event.into(), Arg::Many(args))?;
-        self.send(packet, attachments, None)
+        self.send(packet, attachments)
     }
 
     /// Sends an event with raw JSON arguments and their attachments, e.g. to pass on what a
     /// client sent without deserializing it.
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
         let (packet, attachments) = raw_event_packet(self.namespace(), event.into(), raw)?;
-        self.send(packet, attachments, None)
+        self.send(packet, attachments)
     }
 
     /// Sends an event and waits for the client's acknowledgement, deserialized from its first
@@ -381,7 +381,7 @@ impl Socket {
         }
         let (tx, rx) = oneshot::channel();
         lock(&self.0.acks).insert(id, AckSlot::One(tx));
-        if let Err(e) = self.send(packet, attachments, None) {
+        if let Err(e) = self.send(packet, attachments) {
             self.forget_ack(id);
             return Err(e.into());
         }
@@ -399,17 +399,9 @@ impl Socket {
     }
 
     /// Queues a packet for this socket alone.
-    pub(crate) fn send(
-        &self,
-        packet: Packet,
-        attachments: Vec<Bytes>,
-        volatile: Option<()>,
-    ) -> Result<(), EmitError> {
+    pub(crate) fn send(&self, packet: Packet, attachments: Vec<Bytes>) -> Result<(), EmitError> {
         if !self.connected() {
             return Err(EmitError::Disconnected);
-        }
-        if volatile.is_some() && !self.is_writable() {
-            return Ok(());
         }
         self.notify_outgoing(&packet, &attachments);
         let frames = payload::frames(&packet, &attachments);
@@ -417,6 +409,26 @@ impl Socket {
             SendError::Closed => EmitError::Disconnected,
             SendError::Full => EmitError::Full,
         })
+    }
+
+    /// Queues a packet that may be dropped: true if queued, false if dropped because the
+    /// transport is busy or the send queue is full.
+    pub(crate) fn send_volatile(
+        &self,
+        packet: Packet,
+        attachments: Vec<Bytes>,
+    ) -> Result<bool, EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        if !self.is_writable() {
+            return Ok(false);
+        }
+        match self.send(packet, attachments) {
+            Ok(()) => Ok(true),
+            Err(EmitError::Full) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Queues frames encoded once for many recipients; false if they could not be queued.
@@ -467,7 +479,7 @@ impl Socket {
     ) -> Result<(), EmitError> {
         let mut packet = Packet::ack(self.namespace().name().clone(), id, args);
         payload::set_attachments(&mut packet, attachments.len());
-        self.send(packet, attachments, None)
+        self.send(packet, attachments)
     }
 
     /// A packet from the client for this namespace (never a CONNECT: the client routes those).

@@ -269,7 +269,7 @@ async fn volatile_emits_to_a_writable_socket_arrive() {
     let addr = serve(&io).await;
     let (mut clients, sockets) = connect_all(&io, addr, 2).await;
     assert!(sockets[0].is_writable());
-    sockets[0].volatile().emit("v", &1).unwrap();
+    assert!(sockets[0].volatile().emit("v", &1).unwrap(), "queued");
     assert_eq!(clients[0].next_args("/", "v").await, [json!(1)]);
     io.volatile().emit("v", &2).unwrap();
     expect_only(&io, &mut clients, &[0, 1], "v", json!(2)).await;

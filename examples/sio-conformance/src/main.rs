@@ -4,7 +4,11 @@
 //! handshake's auth payload, answers `message` with `message-back` carrying the same arguments,
 //! and acknowledges `message-with-ack` with the same arguments; `/custom` emits `auth` too.
 //!
-//! It prints `{"event":"listening","port":N}` once it accepts connections.
+//! It prints `{"event":"listening","port":N}` once it accepts connections. Beside the contract,
+//! `bounds` has the events the resource-bound tests use (`stats`, `flood`) and the limits the
+//! environment may shrink.
+
+mod bounds;
 
 use socketio::{AckSender, RawArgs, Socket, SocketIo, SocketIoConfig};
 use std::time::Duration;
@@ -20,26 +24,32 @@ async fn main() -> std::io::Result<()> {
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200))
         .max_http_buffer_size(1_000_000)
-        .connect_timeout(Duration::from_millis(1000))
-        .build();
+        .connect_timeout(Duration::from_millis(1000));
+    let config = bounds::config(config).build();
     let io = SocketIo::builder()
         .config(config)
         .cors(conformance::any_origin())
         .build();
 
-    io.on_connection(|socket: Socket| async move {
-        socket.on("message", |socket: Socket, args: RawArgs| async move {
-            let _ = socket.emit_raw("message-back", args);
-        });
-        socket.on(
-            "message-with-ack",
-            |args: RawArgs, ack: AckSender| async move {
-                let _ = ack.send_raw(args);
-            },
-        );
-        emit_auth(socket).await;
+    let server = io.clone();
+    io.on_connection(move |socket: Socket| {
+        bounds::handlers(&server, &socket);
+        on_connection(socket)
     });
     io.of("/custom").on_connection(emit_auth);
 
     conformance::serve(io.router(), port, || io.close()).await
+}
+
+async fn on_connection(socket: Socket) {
+    socket.on("message", |socket: Socket, args: RawArgs| async move {
+        let _ = socket.emit_raw("message-back", args);
+    });
+    socket.on(
+        "message-with-ack",
+        |args: RawArgs, ack: AckSender| async move {
+            let _ = ack.send_raw(args);
+        },
+    );
+    emit_auth(socket).await;
 }
