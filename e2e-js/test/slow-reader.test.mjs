@@ -27,11 +27,11 @@ const SIZE = 256 << 10;
 const ATTEMPTS = 10_000;
 /** Clients stalled at once in the measured round, so that per-client figures average out. */
 const STALLED = 4;
-/** What a stalled client may add to the server's resident memory: its queue (the bound), the
- * batch its WebSocket is in the middle of writing (taken from the queue, so at most the bound
- * too), tungstenite's copy of the frame being written, and the emit being encoded. Unbounded,
- * each would add what the flood sent it: hundreds of MiB. */
-const PER_CLIENT_KB = (2 * BOUND + 3 * SIZE) / 1024;
+/** What a stalled client may add to the server's resident memory: the bound (what is queued
+ * and what its WebSocket is in the middle of writing count against it together), the emit
+ * being encoded, and the encoding's growth on the way. Unbounded, each would add what the
+ * flood sent it: hundreds of MiB. */
+const PER_CLIENT_KB = (BOUND + 2 * SIZE) / 1024;
 /** Allocator and runtime slack over the whole round, on top of the per-client allowance. */
 const SLACK_KB = 2048;
 /** Measured rounds of STALLED clients, after a warm-up round of the same shape. */

@@ -61,7 +61,8 @@ pub struct EngineIoConfig {
     /// The most bytes a socket may have queued for sending. Node has no such bound; here a client
     /// that stops reading cannot make the server hold unbounded memory: once the queue holds this
     /// much, [`Socket::send`](crate::Socket::send) fails with [`SendError::Full`](crate::SendError)
-    /// instead. A single message larger than the bound is still accepted into an empty queue.
+    /// instead. What the transport has taken and not yet written counts too. A single message
+    /// larger than the bound is still accepted when nothing is queued or being written.
     pub max_buffer_size: usize,
     /// The read buffer tungstenite keeps for each WebSocket, in bytes: every idle connection
     /// holds one. Reads from the network go through a per-thread 64 KiB buffer first, so this

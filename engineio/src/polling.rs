@@ -78,6 +78,9 @@ async fn poll<H: EngineIoHandler>(
     if !batch.frames.is_empty() {
         engine.handler().on_flush(&socket, &batch.frames);
     }
+    // The answer is hyper's from here (Node's polling drains at the same point): the queue
+    // bound covers what is queued next, so a GET that is never read holds one answer more.
+    socket.written(batch.bytes);
     let body = if batch.closing && batch.frames.is_empty() {
         engine.close_socket(&socket, CloseReason::ForcedClose);
         encode_payload(&[CLOSE])
@@ -99,6 +102,7 @@ async fn wait_for_batch<D>(socket: &Socket<D>) -> Batch {
     let single = |frame: Frame| Batch {
         frames: vec![frame],
         closing: false,
+        bytes: 0,
     };
     loop {
         // Created before the checks, so a wake-up between a check and the wait is not lost.

@@ -51,15 +51,20 @@ pub struct Socket<D = ()> {
 struct WriteBuffer {
     frames: Vec<Frame>,
     bytes: usize,
+    /// Bytes taken by the transport and not yet written: they count against the bound too, so
+    /// that a stalled peer holds at most the bound, not the bound plus a batch.
+    in_flight: usize,
     /// `close()` was called: nothing more is queued, and the batch that carries this flag is
     /// the last one, after which the transport closes.
     closing: bool,
 }
 
-/// What a transport takes from the queue in one go.
+/// What a transport takes from the queue in one go. Its bytes stay counted against the
+/// queue bound until the transport calls [`Socket::written`].
 pub(crate) struct Batch {
     pub frames: Vec<Frame>,
     pub closing: bool,
+    pub bytes: usize,
 }
 
 impl<D> Socket<D> {
@@ -142,7 +147,9 @@ impl<D> Socket<D> {
     }
 
     /// Queues frames together: none of them or all of them, contiguous (a socket.io packet and
-    /// its binary attachments).
+    /// its binary attachments). Fails with [`SendError::Full`] when what is queued and what the
+    /// transport is writing would pass `max_buffer_size`; a socket with nothing of either takes
+    /// any one message, however large.
     pub fn send_frames(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
         let frames = frames.into_iter();
         let mut buffer = self.lock_buffer();
@@ -150,13 +157,14 @@ impl<D> Socket<D> {
             return Err(SendError::Closed);
         }
         let was_empty = buffer.frames.is_empty();
+        let idle = was_empty && buffer.in_flight == 0;
         let start = buffer.frames.len();
         let mut added = 0;
         for frame in frames {
             added += frame.len();
             buffer.frames.push(frame);
         }
-        if !was_empty && buffer.bytes + added > self.max_buffer_size {
+        if !idle && buffer.in_flight + buffer.bytes + added > self.max_buffer_size {
             buffer.frames.truncate(start);
             return Err(SendError::Full);
         }
@@ -202,11 +210,19 @@ impl<D> Socket<D> {
     /// Takes everything queued. A transport that gets `closing` writes the frames, then closes.
     pub(crate) fn take_batch(&self) -> Batch {
         let mut buffer = self.lock_buffer();
-        buffer.bytes = 0;
+        let bytes = std::mem::take(&mut buffer.bytes);
+        buffer.in_flight += bytes;
         Batch {
             frames: std::mem::take(&mut buffer.frames),
             closing: buffer.closing,
+            bytes,
         }
+    }
+
+    /// A batch's bytes have been written (or dropped): they no longer count against the bound.
+    pub(crate) fn written(&self, bytes: usize) {
+        let mut buffer = self.lock_buffer();
+        buffer.in_flight = buffer.in_flight.saturating_sub(bytes);
     }
 
     pub(crate) fn has_queued(&self) -> bool {
@@ -230,6 +246,7 @@ impl<D> Socket<D> {
         let mut buffer = self.lock_buffer();
         buffer.frames = Vec::new();
         buffer.bytes = 0;
+        buffer.in_flight = 0;
         true
     }
 

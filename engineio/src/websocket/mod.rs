@@ -174,6 +174,7 @@ fn run<'a, H: EngineIoHandler>(
                         }
                     }
                 };
+                socket.written(batch.bytes);
                 socket.writable.store(true, Ordering::Release);
                 if written.is_err() {
                     break Some(CloseReason::TransportError);
