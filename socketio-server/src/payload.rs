@@ -90,14 +90,18 @@ pub(crate) fn set_attachments(packet: &mut Packet, count: usize) {
 
 /// The engine frames of a packet: its text as an engine.io message, then one binary message per
 /// attachment. Built once per emit, whatever the number of recipients.
-pub(crate) fn frames(packet: &Packet, attachments: &[Bytes]) -> Vec<Frame> {
+///
+/// An iterator, not a list: a socket's queue takes the frames as they come, with no list of
+/// its own to allocate for every emit.
+pub(crate) fn frames<'a>(
+    packet: &Packet,
+    attachments: &'a [Bytes],
+) -> impl Iterator<Item = Frame> + 'a {
     let mut text = String::with_capacity(64);
     text.push('4');
     packet.encode_into(&mut text);
-    let mut frames = Vec::with_capacity(1 + attachments.len());
-    frames.push(Frame::Text(text.into()));
-    frames.extend(attachments.iter().cloned().map(Frame::Binary));
-    frames
+    let text = Frame::Text(text.into());
+    std::iter::once(text).chain(attachments.iter().cloned().map(Frame::Binary))
 }
 
 #[cfg(test)]
@@ -142,7 +146,7 @@ mod tests {
     #[test]
     fn frames_carry_the_engine_prefix() {
         let packet = Packet::event("/chat", "ev", vec!["1".into()]);
-        let frames = frames(&packet, &[]);
+        let frames: Vec<Frame> = frames(&packet, &[]).collect();
         assert_eq!(frames, vec![Frame::Text(r#"42/chat,["ev",1]"#.into())]);
     }
 }

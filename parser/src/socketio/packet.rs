@@ -328,29 +328,48 @@ fn json_object_or_string(payload: Str) -> Result<Str, DecodeError> {
     }
 }
 
-/// The elements of a JSON array, each as raw JSON sharing the payload's memory.
+/// The elements of a JSON array, each as raw JSON sharing the payload's memory. Read straight
+/// into the list of slices: every event goes through here, so no list in between.
 fn json_array(payload: &Str) -> Result<Vec<Str>, DecodeError> {
-    let elements: Vec<&RawValue> =
-        serde_json::from_str(payload.as_str()).map_err(|_| DecodeError::InvalidPayload)?;
-    Ok(elements
-        .into_iter()
-        .map(|raw| payload.slice_ref(raw.get()))
-        .collect())
+    let mut de = serde_json::Deserializer::from_str(payload.as_str());
+    let elements = serde::Deserializer::deserialize_seq(&mut de, Slices(payload))
+        .and_then(|elements| de.end().map(|()| elements));
+    elements.map_err(|_| DecodeError::InvalidPayload)
+}
+
+/// Collects a JSON array's elements as slices of the payload they were read from.
+struct Slices<'p>(&'p Str);
+
+impl<'de> serde::de::Visitor<'de> for Slices<'_> {
+    type Value = Vec<Str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Str>, A::Error> {
+        let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            elements.push(self.0.slice_ref(raw.get()));
+        }
+        Ok(elements)
+    }
 }
 
 /// A string that is not reserved, or a number, as Node accepts for an event name.
 fn event_name(raw: &Str) -> Option<Str> {
     match raw.as_bytes().first()? {
         b'"' => {
-            let name: std::borrow::Cow<'_, str> = serde_json::from_str(raw).ok()?;
-            if RESERVED_EVENTS.contains(&name.as_ref()) {
+            // Without escapes the name is a slice of the frame, no copy (serde reads a
+            // `Cow<str>` as owned always, so the borrowed form is asked for first).
+            let name: Str = match serde_json::from_str::<&str>(raw) {
+                Ok(name) => raw.slice_ref(name),
+                Err(_) => serde_json::from_str::<String>(raw).ok()?.into(),
+            };
+            if RESERVED_EVENTS.contains(&name.as_str()) {
                 return None;
             }
-            Some(match name {
-                // No escapes: the name is a slice of the frame, no copy.
-                std::borrow::Cow::Borrowed(s) => raw.slice_ref(s),
-                std::borrow::Cow::Owned(s) => s.into(),
-            })
+            Some(name)
         }
         b'-' | b'0'..=b'9' => Some(raw.clone()),
         _ => None,
@@ -431,6 +450,8 @@ mod tests {
             "2[null]",
             r#"2["connect"]"#,
             r#"2["disconnecting",1]"#,
+            r#"2["conn\u0065ct"]"#,
+            r#"2["a"] x"#,
             r#"2["a""#,
             "2abc",
             "4abc",
@@ -505,5 +526,6 @@ mod tests {
         let arg = &event(&p).args[0];
         let frame_range = frame.as_bytes().as_ptr_range();
         assert!(frame_range.contains(&arg.as_bytes().as_ptr()));
+        assert!(frame_range.contains(&event(&p).name.as_bytes().as_ptr()));
     }
 }

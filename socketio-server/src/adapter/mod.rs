@@ -69,7 +69,7 @@ impl BroadcastPacket {
     /// The engine frames, encoded once.
     pub fn frames(&self) -> &[Frame] {
         self.frames
-            .get_or_init(|| crate::payload::frames(&self.packet, &self.attachments))
+            .get_or_init(|| crate::payload::frames(&self.packet, &self.attachments).collect())
     }
 }
 
