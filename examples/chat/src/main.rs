@@ -53,6 +53,10 @@ async fn main() -> std::io::Result<()> {
     println!(
         "chat on http://{addr}/ (open it in two tabs; add ?transport=polling for long-polling)"
     );
+    // Small realtime messages must not wait for Nagle's algorithm (Node's ws turns it off too).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

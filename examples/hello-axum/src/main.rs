@@ -26,5 +26,9 @@ async fn main() -> std::io::Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://127.0.0.1:3000");
+    // Small realtime messages must not wait for Nagle's algorithm (Node's ws turns it off too).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await
 }
