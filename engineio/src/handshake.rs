@@ -2,7 +2,6 @@ use crate::Transport;
 use http::{HeaderMap, HeaderValue, Uri};
 use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The HTTP request that opened a session, kept on the socket for the application: Node's
@@ -13,9 +12,7 @@ use std::time::SystemTime;
 #[derive(Debug, Clone)]
 pub struct Handshake {
     pub uri: Uri,
-    /// Shared, not copied, with whatever keeps a view of the handshake (socket.io keeps one per
-    /// namespace a client joins).
-    pub headers: Arc<HeaderMap>,
+    pub headers: HeaderMap,
     pub remote_addr: Option<SocketAddr>,
     /// When the handshake was received.
     pub issued: SystemTime,
@@ -44,7 +41,7 @@ impl Handshake {
             .collect();
         Self {
             uri,
-            headers: Arc::new(headers),
+            headers,
             remote_addr,
             issued: SystemTime::now(),
             transport,

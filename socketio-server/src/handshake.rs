@@ -1,46 +1,148 @@
+use crate::client::EngineSocket;
 use http::HeaderMap;
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// What a socket was opened with (Node's `socket.handshake`).
+/// What a socket was opened with (Node's `socket.handshake`): the headers, query and address of
+/// the engine's first request, and the `auth` payload of the CONNECT packet.
+///
+/// A socket of this server reads all but `auth` from its engine connection's handshake when
+/// asked, rather than keeping copies per socket; a socket of another server of the cluster
+/// (from `fetch_sockets`) carries what that server described.
+///
+/// ```
+/// use socketio::{Handshake, Socket, SocketIo};
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     let handshake: &Handshake = socket.handshake();
+///     let token = handshake.query("token").unwrap_or_default();
+///     let agent = handshake.header("user-agent").unwrap_or("unknown");
+///     println!("{} from {:?} ({agent}), token {token}", handshake.url(), handshake.address());
+/// });
+///
+/// let described = Handshake::described(
+///     Default::default(),
+///     "/socket.io/?EIO=4&transport=websocket&room=a",
+///     None,
+///     std::time::SystemTime::now(),
+///     serde_json::json!({"user": "ann"}),
+/// );
+/// assert_eq!(described.query("room").as_deref(), Some("a"));
+/// assert_eq!(described.auth["user"], "ann");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    /// The headers of the engine's first request, shared by every socket of the connection.
-    pub headers: Arc<HeaderMap>,
-    /// The query string of the engine's first request, decoded.
-    pub query: HashMap<String, String>,
-    /// The client's address, when the app is served with connect info.
-    pub address: Option<SocketAddr>,
-    /// When the engine connection was opened.
-    pub time: SystemTime,
-    /// The path and query of the engine's first request.
-    pub url: String,
+    source: Source,
     /// The `auth` payload of the CONNECT packet (`{}` when none was sent).
     pub auth: serde_json::Value,
 }
 
+#[derive(Clone)]
+enum Source {
+    /// This server's engine connection, shared with the socket that holds it.
+    Engine(Arc<EngineSocket>),
+    /// Another server's description of one of its sockets.
+    Described(Arc<Described>),
+}
+
+#[derive(Debug)]
+struct Described {
+    headers: HeaderMap,
+    url: String,
+    address: Option<SocketAddr>,
+    time: SystemTime,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Engine(conn) => f.debug_tuple("Engine").field(conn.handshake()).finish(),
+            Source::Described(described) => described.fmt(f),
+        }
+    }
+}
+
 impl Handshake {
-    pub(crate) fn new(engine: &engineio::Handshake, auth: serde_json::Value) -> Self {
+    pub(crate) fn new(conn: Arc<EngineSocket>, auth: serde_json::Value) -> Self {
         Self {
-            headers: engine.headers.clone(),
-            query: engine
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-            address: engine.remote_addr,
-            time: engine.issued,
-            url: engine
-                .uri
-                .path_and_query()
-                .map_or_else(|| engine.uri.path().to_owned(), |pq| pq.to_string()),
+            source: Source::Engine(conn),
             auth,
+        }
+    }
+
+    /// A handshake as another server describes it: for an adapter that builds the sockets of
+    /// `fetch_sockets` from other servers' answers. `url` is the path and query of the first
+    /// request, from which [`query`](Self::query) reads.
+    pub fn described(
+        headers: HeaderMap,
+        url: impl Into<String>,
+        address: Option<SocketAddr>,
+        time: SystemTime,
+        auth: serde_json::Value,
+    ) -> Self {
+        Self {
+            source: Source::Described(Arc::new(Described {
+                headers,
+                url: url.into(),
+                address,
+                time,
+            })),
+            auth,
+        }
+    }
+
+    /// The headers of the engine's first request, shared by every socket of the connection.
+    pub fn headers(&self) -> &HeaderMap {
+        match &self.source {
+            Source::Engine(conn) => &conn.handshake().headers,
+            Source::Described(described) => &described.headers,
         }
     }
 
     /// A header as text, when it is valid text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The path and query of the engine's first request (Node's `handshake.url`).
+    pub fn url(&self) -> &str {
+        match &self.source {
+            Source::Engine(conn) => {
+                let uri = &conn.handshake().uri;
+                uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
+            }
+            Source::Described(described) => &described.url,
+        }
+    }
+
+    /// The first value of a query parameter of the engine's first request, URL-decoded
+    /// (Node's `handshake.query[key]`).
+    pub fn query(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Every query parameter in order, URL-decoded.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        let query = self.url().split_once('?').map_or("", |(_, q)| q);
+        form_urlencoded::parse(query.as_bytes())
+    }
+
+    /// The client's address, when the app is served with connect info.
+    pub fn address(&self) -> Option<SocketAddr> {
+        match &self.source {
+            Source::Engine(conn) => conn.handshake().remote_addr,
+            Source::Described(described) => described.address,
+        }
+    }
+
+    /// When the engine connection was opened.
+    pub fn time(&self) -> SystemTime {
+        match &self.source {
+            Source::Engine(conn) => conn.handshake().issued,
+            Source::Described(described) => described.time,
+        }
     }
 }

@@ -240,7 +240,7 @@ impl Namespace {
 
     /// Admits a socket after the middlewares, or answers CONNECT_ERROR.
     pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
-        let handshake = Handshake::new(conn.handshake(), auth);
+        let handshake = Handshake::new(conn.clone(), auth);
         let socket = Socket::new(self.clone(), conn.clone(), handshake);
         let middlewares = read(&self.0.middlewares).clone();
         for middleware in middlewares {

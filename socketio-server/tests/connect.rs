@@ -60,24 +60,25 @@ async fn connection_handler_sees_auth_and_handshake() {
         .await;
     let hs = seen.next("the handshake").await;
     assert_eq!(hs.auth, json!({"token": "abc", "n": 2}));
-    assert_eq!(hs.query.get("foo").map(String::as_str), Some("bar"));
-    assert_eq!(hs.query.get("n").map(String::as_str), Some("1"));
-    assert_eq!(hs.query.get("EIO").map(String::as_str), Some("4"));
-    assert_eq!(
-        hs.query.get("transport").map(String::as_str),
-        Some("websocket")
-    );
+    assert_eq!(hs.query("foo").as_deref(), Some("bar"));
+    assert_eq!(hs.query("n").as_deref(), Some("1"));
+    assert_eq!(hs.query("EIO").as_deref(), Some("4"));
+    assert_eq!(hs.query("transport").as_deref(), Some("websocket"));
+    assert_eq!(hs.query("missing"), None);
     assert_eq!(hs.header("x-custom"), Some("hello"));
     assert_eq!(hs.header("host"), Some(addr.to_string().as_str()));
-    assert_eq!(hs.address, Some(client.local_addr));
-    assert_eq!(hs.url, "/socket.io/?EIO=4&transport=websocket&foo=bar&n=1");
+    assert_eq!(hs.address(), Some(client.local_addr));
+    assert_eq!(
+        hs.url(),
+        "/socket.io/?EIO=4&transport=websocket&foo=bar&n=1"
+    );
 
     // Without an auth payload, the handler sees `{}` (Node's default).
     let mut bare = Client::open(addr).await;
     bare.join_ok("/", None).await;
     let hs = seen.next("the second handshake").await;
     assert_eq!(hs.auth, json!({}));
-    assert_eq!(hs.address, Some(bare.local_addr));
+    assert_eq!(hs.address(), Some(bare.local_addr));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

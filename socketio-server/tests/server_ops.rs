@@ -70,7 +70,7 @@ async fn fetch_sockets_lists_ids_rooms_and_data() {
         }
     );
     assert_eq!(ra.handshake.auth, json!({"user": "alice"}));
-    assert_eq!(ra.handshake.address, Some(a.local_addr));
+    assert_eq!(ra.handshake.address(), Some(a.local_addr));
     assert_eq!(rb.id, b_id.as_str());
     assert_eq!(sorted(&rb.rooms), [b_id.as_str()]);
     assert_eq!(rb.data, Value::Null);

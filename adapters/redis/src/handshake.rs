@@ -8,28 +8,32 @@ use std::time::{Duration, UNIX_EPOCH};
 
 pub fn to_json(handshake: &Handshake) -> Value {
     let mut headers = Map::new();
-    for name in handshake.headers.keys() {
-        let values: Vec<&str> = handshake
-            .headers
+    let header_map = handshake.headers();
+    for name in header_map.keys() {
+        let values: Vec<&str> = header_map
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
         headers.insert(name.as_str().to_owned(), Value::from(values.join(", ")));
     }
+    let query: Map<String, Value> = handshake
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
+        .collect();
     let issued = handshake
-        .time
+        .time()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     json!({
         "headers": headers,
         "time": js_date(issued),
-        "address": handshake.address.map(|a| a.ip().to_string()).unwrap_or_default(),
-        "xdomain": handshake.headers.contains_key("origin"),
+        "address": handshake.address().map(|a| a.ip().to_string()).unwrap_or_default(),
+        "xdomain": header_map.contains_key("origin"),
         "secure": false,
         "issued": issued.as_millis() as u64,
-        "url": handshake.url,
-        "query": handshake.query,
+        "url": handshake.url(),
+        "query": query,
         "auth": handshake.auth,
     })
 }
@@ -47,33 +51,20 @@ pub fn from_json(value: &Value) -> Handshake {
             }
         }
     }
-    let query = value["query"]
-        .as_object()
-        .map(|q| {
-            q.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     // Node gives the address without a port, IPv4 often mapped into IPv6.
     let address = value["address"]
         .as_str()
         .and_then(|a| a.parse::<IpAddr>().ok())
         .map(|ip| SocketAddr::new(ip.to_canonical(), 0));
     let issued = value["issued"].as_u64().unwrap_or_default();
-    Handshake {
-        headers: headers.into(),
-        query,
+    // Node's `query` is parsed from `url`, which is where ours is read from.
+    Handshake::described(
+        headers,
+        value["url"].as_str().unwrap_or_default(),
         address,
-        time: UNIX_EPOCH + Duration::from_millis(issued),
-        url: value["url"].as_str().unwrap_or_default().to_owned(),
-        auth: value.get("auth").cloned().unwrap_or_else(|| json!({})),
-    }
+        UNIX_EPOCH + Duration::from_millis(issued),
+        value.get("auth").cloned().unwrap_or_else(|| json!({})),
+    )
 }
 
 /// JavaScript's `Date.prototype.toString()` in UTC, the form Node's `handshake.time` has:
@@ -136,15 +127,16 @@ mod tests {
             "time": "Sun Nov 22 2026 08:36:39 GMT+0000 (Coordinated Universal Time)",
             "address": "::ffff:127.0.0.1", "xdomain": false, "secure": false,
             "issued": 1_795_336_599_289u64, "url": "/socket.io/?EIO=4&transport=polling",
-            "query": {"EIO": "4"}, "auth": {"token": "t"}
+            "query": {"EIO": "4", "transport": "polling"}, "auth": {"token": "t"}
         });
         let handshake = from_json(&node);
-        assert_eq!(handshake.address, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(handshake.address(), Some("127.0.0.1:0".parse().unwrap()));
         assert_eq!(handshake.auth["token"], "t");
         let back = to_json(&handshake);
         assert_eq!(back["headers"], node["headers"]);
         assert_eq!(back["issued"], node["issued"]);
         assert_eq!(back["time"], node["time"]);
         assert_eq!(back["query"], node["query"]);
+        assert_eq!(back["url"], node["url"]);
     }
 }

@@ -23,7 +23,10 @@ async fn fetch_sockets_sees_the_other_servers_sockets_and_reaches_them() {
     assert_eq!(remote.id.as_str(), on_b.id);
     assert!(remote.rooms.iter().any(|r| r.as_str() == "room1"));
     assert_eq!(remote.data, json!({"name": "bee"}));
-    assert_eq!(remote.handshake.url.split('?').next(), Some("/socket.io/"));
+    assert_eq!(
+        remote.handshake.url().split('?').next(),
+        Some("/socket.io/")
+    );
 
     // What a does to the remote socket happens on b.
     remote.emit("direct", "hi").expect("emit");

@@ -290,7 +290,7 @@ impl EngineIoHandler for Recorder {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
             remote_addr: handshake.remote_addr,
-            headers: (*handshake.headers).clone(),
+            headers: handshake.headers.clone(),
             uri: handshake.uri.to_string(),
         };
         lock(&self.connects).push(info);

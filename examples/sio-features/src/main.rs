@@ -271,10 +271,10 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
     socket.on("handshake", |socket: Socket, ack: AckSender| async move {
         let hs = socket.handshake();
         let _ = ack.send(&json!({
-            "query": hs.query,
+            "query": hs.query_pairs().collect::<std::collections::HashMap<_, _>>(),
             "auth": hs.auth,
-            "url": hs.url,
-            "address": hs.address.map(|a| a.ip().to_string()),
+            "url": hs.url(),
+            "address": hs.address().map(|a| a.ip().to_string()),
             "headers": { "x-test": hs.header("x-test") },
             "id": socket.id().as_str(),
             "connected": socket.connected(),
