@@ -21,6 +21,9 @@ fi
 cargo build --workspace --bins
 cargo test --workspace
 
+# A short run of every fuzz target (fuzz/README.md), over its seeds and then 15 s each.
+./scripts/fuzz.sh
+
 cd e2e-js
 npm ci --no-audit --no-fund
 # The binaries were built above: a missing one is a failure here, never a skip.

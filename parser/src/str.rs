@@ -23,6 +23,11 @@ impl Str {
     /// # Safety
     /// `bytes` must be valid UTF-8.
     pub unsafe fn from_utf8_unchecked(bytes: Bytes) -> Self {
+        // Debug and fuzz builds check the caller's promise.
+        debug_assert!(
+            std::str::from_utf8(&bytes).is_ok(),
+            "Str from invalid UTF-8"
+        );
         Str(bytes)
     }
 
