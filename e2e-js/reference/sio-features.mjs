@@ -30,8 +30,9 @@ function emitLine(obj) {
 const httpServer = createServer();
 const io = new Server(httpServer, {
   path: "/socket.io/",
-  pingInterval: 300,
-  pingTimeout: 200,
+  // the contract's heartbeat, unless the environment sets another
+  pingInterval: Number(process.env.PING_INTERVAL_MS ?? 300),
+  pingTimeout: Number(process.env.PING_TIMEOUT_MS ?? 200),
   maxHttpBufferSize: 1e6,
   connectTimeout: 1000,
   cors: { origin: "*" },

@@ -316,9 +316,14 @@ async fn hello(socket: Socket) {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port = conformance::init();
+    // The contract's heartbeat, unless the environment sets another (milliseconds).
+    let ms = |name: &str, default: u64| {
+        let ms = std::env::var(name).ok().and_then(|v| v.parse().ok());
+        Duration::from_millis(ms.unwrap_or(default))
+    };
     let config = SocketIoConfig::builder()
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200))
+        .ping_interval(ms("PING_INTERVAL_MS", 300))
+        .ping_timeout(ms("PING_TIMEOUT_MS", 200))
         .max_http_buffer_size(1_000_000)
         .connect_timeout(Duration::from_millis(1000))
         .build();
