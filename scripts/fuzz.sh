@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with libFuzzer's coverage instrumentation and runs each one over its
 # seeds and then for FUZZ_SECONDS (default 15) of fuzzing, FUZZ_JOBS (default 2) targets at a
-# time. Any crash, panic or leak fails the run and leaves the input under fuzz/artifacts/.
+# time. Any crash, panic or failed check fails the run and leaves the input and the log under
+# fuzz/artifacts/.
 #
 #   scripts/fuzz.sh                          # the CI smoke run, about a minute after the build
 #   FUZZ_SECONDS=3600 scripts/fuzz.sh        # a long run; new inputs are kept in fuzz/corpus/
@@ -32,7 +33,8 @@ mkdir -p artifacts corpus
 run() {
   local target="$1"
   mkdir -p "corpus/$target"
-  local log="artifacts/$target.log"
+  # One log per run, so that a smoke run beside a long one does not write over its log.
+  local log="artifacts/$target.$$.log"
   if "target/$triple/release/$target" -max_total_time="$seconds" -max_len=8192 \
       -artifact_prefix="artifacts/$target-" -print_final_stats=1 \
       "corpus/$target" "seeds/$target" >"$log" 2>&1; then
