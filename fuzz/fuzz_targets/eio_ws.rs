@@ -8,10 +8,9 @@
 use arbitrary::Arbitrary;
 use axum::body::Body;
 use http::Request;
-use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use libfuzzer_sys::fuzz_target;
-use socketio_fuzz::{assert_all_closed, engine, run, sid_in, MAX_BODY};
+use socketio_fuzz::{answer, assert_all_closed, engine, run, sid_in, MAX_BODY};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -123,8 +122,7 @@ fuzz_target!(|input: Input| {
             let handshake = Request::get("/engine.io/?EIO=4&transport=polling")
                 .body(Body::empty())
                 .expect("a request");
-            let body = engine.handle(handshake).await.into_body().collect().await;
-            let body = body.map(|b| b.to_bytes()).unwrap_or_default();
+            let (_, body) = answer(engine.handle(handshake).await).await;
             Some(sid_in(&body).expect("a polling handshake succeeds"))
         } else {
             None

@@ -10,10 +10,9 @@ use axum::body::Body;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use http::Request;
-use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use socketio::{AckSender, ConnectError, Data, RawArgs, Socket, SocketIo, SocketIoConfig};
-use socketio_fuzz::{run, sid_in, MAX_BODY};
+use socketio_fuzz::{answer, assert_none_left, run, sid_in, MAX_BODY};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -216,14 +215,7 @@ async fn send(app: &axum::Router, req: Request<Body>) -> (http::StatusCode, byte
         Ok(response) => response,
         Err(never) => match never {},
     };
-    let status = response.status();
-    let body = tokio::time::timeout(Duration::from_secs(5), response.into_body().collect())
-        .await
-        .expect("a response body ends")
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    assert!(!status.is_server_error(), "{status}: {body:?}");
-    (status, body)
+    answer(response).await
 }
 
 fuzz_target!(|input: Input| {
@@ -256,12 +248,6 @@ fuzz_target!(|input: Input| {
             }
         }
         io.close();
-        for _ in 0..50 {
-            if io.clients_count() == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{} clients outlived the server's close", io.clients_count());
+        assert_none_left("clients outlived the server's close", || io.clients_count()).await;
     });
 });

@@ -2,7 +2,11 @@
 //! that echoes and can be asked to flood, and a runtime whose clock jumps ahead whenever every
 //! task waits, so that heartbeats and long polls end within one fuzz iteration.
 
+use axum::response::Response;
+use bytes::Bytes;
 use engineio::{CloseReason, EngineIo, EngineIoConfig, EngineIoHandler, Message, Socket};
+use http::StatusCode;
+use http_body_util::BodyExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,13 +58,31 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 /// After the engine is closed, every session must be gone once the heartbeat deadlines pass.
 pub async fn assert_all_closed(engine: &EngineIo<Echo>) {
     engine.close();
+    assert_none_left("sessions outlived the engine's close", || engine.count()).await;
+}
+
+/// Waits (on paused time: 5 s pass in an instant) for `count` to reach zero.
+pub async fn assert_none_left(what: &str, count: impl Fn() -> usize) {
     for _ in 0..50 {
-        if engine.count() == 0 {
+        if count() == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{} sessions outlived the engine's close", engine.count());
+    panic!("{} {what}", count());
+}
+
+/// A response's status and whole body, which must not be a server error. A long poll ends at the
+/// latest with its session's heartbeat deadline, so a body that does not end within 5 s is a bug.
+pub async fn answer(response: Response) -> (StatusCode, Bytes) {
+    let status = response.status();
+    let body = tokio::time::timeout(Duration::from_secs(5), response.into_body().collect())
+        .await
+        .expect("a response body ends")
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    assert!(!status.is_server_error(), "{status}: {body:?}");
+    (status, body)
 }
 
 /// The session id in an open packet (`0{"sid":..}`), wherever it appears in a polling body.
