@@ -256,6 +256,11 @@ impl<H: EngineIoHandler> EngineIo<H> {
         // Node tests the sid for truth: `sid=` is no sid, so the request is a handshake.
         if let Some(sid) = param("sid").filter(|sid| !sid.is_empty()) {
             let socket = self.socket(sid).ok_or(RequestError::UnknownSid)?;
+            // Past its heartbeat deadline the session is over, even if its timer is running late.
+            if socket.heartbeat_expired() {
+                self.close_socket(&socket, CloseReason::PingTimeout);
+                return Err(RequestError::UnknownSid);
+            }
             if !upgrade && socket.transport() != transport {
                 return Err(RequestError::BadRequest);
             }
@@ -315,6 +320,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
             H::Data::default(),
             transport,
             config.max_buffer_size,
+            config.ping_interval + config.ping_timeout,
         ));
         let open = OpenPacket {
             sid: sid.as_str(),
@@ -344,7 +350,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
                 .inner
                 .handler
                 .on_message(socket, Message::Binary(bytes)),
-            Packet::Pong(_) => heartbeat::on_pong(socket),
+            Packet::Pong(_) => heartbeat::on_pong(self, socket),
             Packet::Close => self.close_socket(socket, CloseReason::TransportClose),
             // In v4 only the server pings; a ping from the client breaks the protocol.
             Packet::Ping(_) => self.close_socket(socket, CloseReason::TransportError),

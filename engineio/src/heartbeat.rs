@@ -1,5 +1,12 @@
 //! The v4 heartbeat: the server pings every `ping_interval` and closes the session when no pong
 //! comes within `ping_timeout`, with no grace period.
+//!
+//! Every deadline is an instant on the session's own clock, fixed when it is set: the first
+//! ping is due `ping_interval` after the session opened, the close `ping_timeout` after that,
+//! and each answered ping moves both on from the moment its pong arrived. Nothing is re-armed
+//! from "now" when a timer happens to run, so a late scheduler delays the ping's sending but
+//! never the session's end; and a request for a session past its deadline finds it gone
+//! whether or not the timer has fired yet (as Node's, whose timers run on the clock too).
 
 use crate::{CloseReason, EngineIo, EngineIoHandler, Socket};
 use parser::engineio::Frame;
@@ -8,28 +15,29 @@ use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::{sleep, Instant, Sleep};
+use tokio::time::{sleep_until, Instant, Sleep};
 
 const PING: Frame = Frame::Text(Str::from_static("2"));
 
 /// Where a socket's heartbeat is: waiting to ping, or waiting for the pong. Its timer is kept
 /// by whoever drives it, so that a WebSocket's task holds one timer and no second task.
 pub(crate) struct Heartbeat {
-    interval: Duration,
     timeout: Duration,
     pinging: bool,
 }
 
 impl Heartbeat {
-    /// A heartbeat, and its timer set for the first ping.
-    pub fn start<H: EngineIoHandler>(engine: &EngineIo<H>) -> (Self, Sleep) {
-        let config = engine.config();
+    /// A heartbeat, and its timer set for the socket's first ping.
+    pub fn start<H: EngineIoHandler>(
+        engine: &EngineIo<H>,
+        socket: &Socket<H::Data>,
+    ) -> (Self, Sleep) {
+        let timeout = engine.config().ping_timeout;
         let heartbeat = Self {
-            interval: config.ping_interval,
-            timeout: config.ping_timeout,
+            timeout,
             pinging: false,
         };
-        (heartbeat, sleep(config.ping_interval))
+        (heartbeat, sleep_until(socket.expires_at() - timeout))
     }
 
     /// Waits for the timer, then pings, or closes the socket when the last ping went
@@ -43,7 +51,7 @@ impl Heartbeat {
     ) -> bool {
         timer.as_mut().await;
         if self.pinging {
-            // A pong handled but not yet checked, at the deadline, still counts.
+            // A pong that arrived before the deadline counts, even if it was not seen yet.
             if !socket.awaiting_pong.load(Ordering::Acquire) {
                 self.check_pong(timer, socket);
                 return true;
@@ -54,15 +62,16 @@ impl Heartbeat {
         socket.awaiting_pong.store(true, Ordering::Release);
         socket.send_control(PING);
         self.pinging = true;
-        timer.reset(Instant::now() + self.timeout);
+        // Due when the ping was due plus the timeout, however late this ran.
+        timer.reset(socket.expires_at());
         true
     }
 
-    /// Once the pong to the last ping has come, the next ping is due an interval from now.
+    /// Once the pong to the last ping has come, the next ping is due an interval after it came.
     pub fn check_pong<D>(&mut self, timer: Pin<&mut Sleep>, socket: &Socket<D>) {
         if self.pinging && !socket.awaiting_pong.load(Ordering::Acquire) {
             self.pinging = false;
-            timer.reset(Instant::now() + self.interval);
+            timer.reset(socket.expires_at() - self.timeout);
         }
     }
 
@@ -76,7 +85,7 @@ impl Heartbeat {
 /// heartbeat driven by the WebSocket's task instead, which saves a task per connection.
 pub(crate) fn spawn<H: EngineIoHandler>(engine: EngineIo<H>, socket: Arc<Socket<H::Data>>) {
     tokio::spawn(async move {
-        let (mut heartbeat, timer) = Heartbeat::start(&engine);
+        let (mut heartbeat, timer) = Heartbeat::start(&engine, &socket);
         let mut timer = pin!(timer);
         loop {
             tokio::select! {
@@ -90,9 +99,17 @@ pub(crate) fn spawn<H: EngineIoHandler>(engine: EngineIo<H>, socket: Arc<Socket<
     });
 }
 
-/// A pong counts only as the answer to an outstanding ping; an unsolicited one changes nothing.
-pub(crate) fn on_pong<D>(socket: &Socket<D>) {
-    if socket.awaiting_pong.swap(false, Ordering::AcqRel) {
-        socket.pong.notify_one();
+/// A pong counts only as the answer to an outstanding ping, and only before the session's
+/// deadline: one that comes later finds the session already over, timer or no timer.
+pub(crate) fn on_pong<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Socket<H::Data>) {
+    let now = Instant::now();
+    if now >= socket.expires_at() || !socket.awaiting_pong.load(Ordering::Acquire) {
+        return;
     }
+    let config = engine.config();
+    // The new deadline is in place before the ping counts as answered: whoever sees the answer
+    // reads the deadline that goes with it.
+    socket.set_expiry(now + config.ping_interval + config.ping_timeout);
+    socket.awaiting_pong.store(false, Ordering::Release);
+    socket.pong.notify_one();
 }

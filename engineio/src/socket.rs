@@ -3,9 +3,11 @@ use crate::message::{CloseReason, Message, SendError};
 use crate::signal::Signal;
 use crate::{Sid, Transport};
 use parser::engineio::Frame;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// One engine.io session, whichever transport it is on now.
 ///
@@ -37,6 +39,10 @@ pub struct Socket<D = ()> {
     close_reason: OnceLock<CloseReason>,
     pub(crate) pong: Notify,
     pub(crate) awaiting_pong: AtomicBool,
+    /// When the session was created, before its handshake was answered: the heartbeat's clock.
+    opened: Instant,
+    /// Nanoseconds after `opened` at which the session ends unless a ping is answered first.
+    expiry: AtomicU64,
     transport: AtomicU8,
     /// A WebSocket for this sid has arrived; a second one is refused.
     pub(crate) upgrade_started: AtomicBool,
@@ -74,8 +80,11 @@ impl<D> Socket<D> {
         data: D,
         transport: Transport,
         max_buffer_size: usize,
+        heartbeat_window: Duration,
     ) -> Self {
         Self {
+            opened: Instant::now(),
+            expiry: AtomicU64::new(nanos(heartbeat_window)),
             id,
             data,
             max_buffer_size,
@@ -234,6 +243,22 @@ impl<D> Socket<D> {
         self.transport.store(transport as u8, Ordering::Release);
     }
 
+    /// When the heartbeat ends the session unless a ping is answered before.
+    pub(crate) fn expires_at(&self) -> Instant {
+        self.opened + Duration::from_nanos(self.expiry.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set_expiry(&self, at: Instant) {
+        let after_open = at.saturating_duration_since(self.opened);
+        self.expiry.store(nanos(after_open), Ordering::Release);
+    }
+
+    /// The heartbeat's deadline has passed: the session is over, whether or not its timer has
+    /// run yet.
+    pub(crate) fn heartbeat_expired(&self) -> bool {
+        Instant::now() >= self.expires_at()
+    }
+
     /// Marks the session closed; true for the first caller only, who then reports it.
     pub(crate) fn mark_closed(&self, reason: CloseReason) -> bool {
         if self.close_reason.set(reason).is_err() {
@@ -255,6 +280,11 @@ impl<D> Socket<D> {
         // valid queue: keep serving rather than propagate.
         self.buffer.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A duration in nanoseconds, saturating (u64 nanoseconds last 584 years).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl<D> std::fmt::Debug for Socket<D> {

@@ -153,7 +153,7 @@ fn run<'a, H: EngineIoHandler>(
     async move {
         let mut close_code = None;
         // The timer of a socket without its own heartbeat here is never polled.
-        let (mut beat, timer) = Heartbeat::start(engine);
+        let (mut beat, timer) = Heartbeat::start(engine, socket);
         let mut timer = pin!(timer);
         let reason = 'connection: loop {
             if socket.is_closed() {
