@@ -120,6 +120,24 @@ describe("maxPayload over raw polling", () => {
     assert.equal(healthy.readyState, "open");
   });
 
+  test("an oversized POST gets its 413 every time, never a reset", { timeout: 30_000 }, async () => {
+    // The server must read and drop the rest of the body before answering: closing on a
+    // client still sending resets the connection, and the reset loses the answer.
+    const { sid } = await pollingHandshake(server);
+    const body = "4" + "c".repeat(1_100_000);
+    const outcomes = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await pollPost(server, sid, body, { timeoutMs: 10_000 }).then(
+        (r) => String(r.status),
+        (e) => e.code ?? e.message,
+      );
+      outcomes.push(res);
+    }
+    assert.deepEqual(outcomes, Array(10).fill("413"), `answers to ten 1,100,001-byte POSTs: ${outcomes.join(", ")}`);
+    const ok = await pollPost(server, sid, "4still here");
+    assert.equal(ok.status, 200, "the session goes on after the refusals");
+  });
+
   test("after a 413 the polling session is still usable (Node keeps it open)", { timeout: 20_000 }, async () => {
     const { sid } = await pollingHandshake(server);
     const over = await pollPost(server, sid, "4" + "b".repeat(MAX_PAYLOAD + 100), { timeoutMs: 10_000 });

@@ -1,6 +1,8 @@
 //! HTTP long-polling: a GET waits for what the server has queued and takes all of it as one
 //! payload; a POST carries the client's packets.
 
+mod body;
+
 use crate::message::CloseReason;
 use crate::socket::Batch;
 use crate::{EngineIo, EngineIoHandler, RequestError, Socket, Transport};
@@ -159,24 +161,19 @@ async fn post<H: EngineIoHandler>(
         return Err(RequestError::BadRequest);
     }
     let limit = engine.config().max_http_buffer_size;
-    let declared_too_large = req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|len| len > limit as u64);
-    if declared_too_large {
-        guard.finished = true;
-        return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
-    }
-    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let body = match body::read(req.into_body(), declared, limit).await {
         Ok(body) => body,
         // As in Node, only this request is refused; the session goes on.
-        Err(e) if is_length_limit(&e) => {
+        Err(body::BodyError::TooLarge) => {
             guard.finished = true;
             return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
         }
         // The client went away mid-body: the guard closes the session.
-        Err(_) => return Err(RequestError::BadRequest),
+        Err(body::BodyError::Broken) => return Err(RequestError::BadRequest),
     };
     guard.finished = true;
     drop(guard);
@@ -208,15 +205,4 @@ fn respond(content_type: &'static str, body: String) -> Response {
         body,
     )
         .into_response()
-}
-
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
