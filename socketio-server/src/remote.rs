@@ -11,7 +11,7 @@ pub struct RemoteSocket {
     pub id: SocketId,
     pub rooms: Vec<Room>,
     pub handshake: Handshake,
-    /// The socket's data as JSON (`null` when unset).
+    /// The socket's data as JSON (`{}` when unset, as Node's default `socket.data`).
     pub data: serde_json::Value,
     namespace: Namespace,
 }

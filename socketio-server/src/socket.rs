@@ -90,7 +90,10 @@ trait SocketData: Any + Send + Sync {
 
 impl<T: Serialize + Send + Sync + 'static> SocketData for T {
     fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        serde_json::to_value(self).unwrap_or_else(|error| {
+            tracing::warn!(%error, "socket data not serializable: shown as {{}}");
+            unset_data()
+        })
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -98,6 +101,11 @@ impl<T: Serialize + Send + Sync + 'static> SocketData for T {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
+}
+
+/// What a socket's data is until it is set: Node's default `socket.data`, an empty object.
+fn unset_data() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
 }
 
 impl Socket {
@@ -342,11 +350,13 @@ impl Socket {
             .map(f)
     }
 
-    /// The socket's data as JSON (`null` when unset), as other servers see it.
+    /// The socket's data as JSON, as `fetch_sockets` shows it here and to the other servers of
+    /// a cluster: `{}` when it was never set, as Node's default `socket.data` is (Node code
+    /// reads `socket.data.user` of a fetched socket without a check).
     pub fn data_json(&self) -> serde_json::Value {
         lock(&self.0.data)
             .as_ref()
-            .map_or(serde_json::Value::Null, |d| d.to_json())
+            .map_or_else(unset_data, |d| d.to_json())
     }
 
     // --- crate internals ---------------------------------------------------------------

@@ -73,7 +73,8 @@ async fn fetch_sockets_lists_ids_rooms_and_data() {
     assert_eq!(ra.handshake.address(), Some(a.local_addr));
     assert_eq!(rb.id, b_id.as_str());
     assert_eq!(sorted(&rb.rooms), [b_id.as_str()]);
-    assert_eq!(rb.data, Value::Null);
+    // Never set: Node's default `socket.data`, an empty object.
+    assert_eq!(rb.data, json!({}));
 
     let in_r = io.to("r").fetch_sockets().await.unwrap();
     assert_eq!(

@@ -16,7 +16,7 @@
 //! The wire format is described in `WIRE.md` beside this crate.
 
 mod bus;
-mod handshake;
+mod description;
 mod msgpack;
 mod namespace;
 mod requests;

@@ -85,6 +85,22 @@ pub fn to_json(value: &Mp, attachments: &mut Vec<Bytes>) -> Json {
     }
 }
 
+/// A msgpack value as JSON, as Node's `JSON.stringify` writes what notepack decoded: binary
+/// as a Buffer's JSON (`{"type": "Buffer", "data": [bytes]}`), extensions as `null`.
+pub fn to_plain_json(value: &Mp) -> Json {
+    match value {
+        Mp::Binary(bytes) => serde_json::json!({ "type": "Buffer", "data": bytes }),
+        Mp::Array(items) => Json::Array(items.iter().map(to_plain_json).collect()),
+        Mp::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (key(k), to_plain_json(v)))
+                .collect(),
+        ),
+        scalar => to_json(scalar, &mut Vec::new()),
+    }
+}
+
 fn key(k: &Mp) -> String {
     match k {
         Mp::String(s) => s.as_str().unwrap_or_default().to_owned(),

@@ -4,7 +4,7 @@
 use crate::bus::{Bus, Listener, Subscription};
 use crate::msgpack::{self, field, Mp};
 use crate::requests::{self, Answer, Pending};
-use crate::{handshake, RedisAdapter, RedisAdapterConfig};
+use crate::{description, RedisAdapter, RedisAdapterConfig};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use parser::socketio::{Event, Packet, PacketData};
@@ -199,17 +199,7 @@ impl RedisNamespace {
         let Some(Ok(found)) = self.local.fetch_sockets(&opts).now_or_never() else {
             return;
         };
-        let sockets: Vec<Value> = found
-            .iter()
-            .map(|socket| {
-                json!({
-                    "id": socket.id.as_str(),
-                    "handshake": handshake::to_json(&socket.handshake),
-                    "rooms": socket.rooms.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                    "data": socket.data,
-                })
-            })
-            .collect();
+        let sockets: Vec<Value> = found.iter().map(description::describe).collect();
         self.answer(request, json!({ "sockets": sockets }));
     }
 
@@ -245,16 +235,23 @@ impl RedisNamespace {
             }
             return;
         }
-        // msgpack: an acknowledgement, whose argument may hold binary.
         let Some(message) = msgpack::decode(payload) else {
             return;
         };
+        // Node reads any answer in msgpack as well as in JSON: its own are JSON but for the
+        // acknowledgements, whose argument may hold binary and is read as arguments below.
+        let kind = field(&message, "type").and_then(Mp::as_u64);
+        if kind != Some(requests::BROADCAST_ACK) {
+            self.pending
+                .deliver(Answer::json(msgpack::to_plain_json(&message)));
+            return;
+        }
         let (args, attachments) = match field(&message, "packet") {
             Some(packet) => msgpack::msgpack_to_args(std::slice::from_ref(packet)),
             None => (Vec::new(), Vec::new()),
         };
         let value = json!({
-            "type": field(&message, "type").and_then(Mp::as_u64),
+            "type": kind,
             "requestId": field(&message, "requestId").and_then(Mp::as_str),
         });
         self.pending.deliver(Answer {
@@ -354,7 +351,7 @@ fn remote_options(opts: &Value) -> BroadcastOptions {
 }
 
 /// Room names from JSON: strings, or numbers as Node's `io.to(123)` sends them.
-fn rooms_of(value: &Value) -> Vec<Room> {
+pub(crate) fn rooms_of(value: &Value) -> Vec<Room> {
     value
         .as_array()
         .map(|rooms| {
@@ -513,15 +510,8 @@ impl Adapter for RedisNamespace {
                 return Ok(sockets);
             };
             for answer in remote.await? {
-                for socket in answer["sockets"].as_array().into_iter().flatten() {
-                    sockets.push(RemoteSocket::new(
-                        namespace.clone(),
-                        SocketId::from(socket["id"].as_str().unwrap_or_default()),
-                        rooms_of(&socket["rooms"]),
-                        handshake::from_json(&socket["handshake"]),
-                        socket["data"].clone(),
-                    ));
-                }
+                let described = answer["sockets"].as_array().into_iter().flatten();
+                sockets.extend(described.filter_map(|d| description::read(&namespace, d)));
             }
             Ok(sockets)
         })
