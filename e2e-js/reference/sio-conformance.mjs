@@ -17,6 +17,19 @@
 // Namespace "/custom": on connection emit("auth", handshake.auth).
 // Any other namespace: CONNECT_ERROR {"message":"Invalid namespace"}.
 // An engine.io connection that joins no namespace within 1000 ms is closed.
+//
+// With REDIS_URL (e.g. redis://127.0.0.1:6379/): the server joins the Redis cluster there
+// (@socket.io/redis-adapter 8.3 with the redis 4 client), with the handlers of Node's cluster
+// tests (test/redis-conformance.test.mjs drives them):
+//   server-side "hello" (...args)    -> io.emit("hello", ...args) to the whole cluster; with
+//                                       an ack (serverSideEmitWithAck): ack(args[0]) instead
+//                                       (null when there is no argument)
+//   "/": "server-side-emit" (...args, ack?) -> io.serverSideEmit("hello", ...args); ack()
+//   "/": "server-side-emit-with-ack" (...args, ack)
+//                                    -> ack(await io.serverSideEmitWithAck("hello", ...args)),
+//                                       or ack({error: message}) when not every server answered
+//   "/": "set-data" (value, ack?)    -> socket.data = value; ack()
+// Without REDIS_URL none of these is registered.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
@@ -39,6 +52,48 @@ const io = new Server(httpServer, {
   connectTimeout: 1000,
   cors: { origin: "*" },
 });
+
+// The Redis clients, when in a cluster (closed on shutdown).
+let redisClients = [];
+if (process.env.REDIS_URL) {
+  const [{ createAdapter }, { createClient }] = await Promise.all([
+    import("@socket.io/redis-adapter"),
+    import("redis"),
+  ]);
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  redisClients = [pub, sub];
+  io.adapter(createAdapter(pub, sub));
+  io.on("hello", (...args) => {
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    if (ack) ack(args.length ? args[0] : null);
+    else io.emit("hello", ...args);
+  });
+  io.on("connection", (socket) => {
+    socket.on("server-side-emit", (...args) => {
+      const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+      io.serverSideEmit("hello", ...args);
+      if (ack) ack();
+    });
+    socket.on("server-side-emit-with-ack", async (...args) => {
+      const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+      let answer;
+      try {
+        // (bounded by the adapter's requestsTimeout, 5 s)
+        answer = await io.serverSideEmitWithAck("hello", ...args);
+      } catch (error) {
+        answer = { error: error.message };
+      }
+      if (ack) ack(answer);
+    });
+    socket.on("set-data", (...args) => {
+      const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+      socket.data = args.length ? args[0] : null;
+      if (ack) ack();
+    });
+  });
+}
 
 io.on("connection", (socket) => {
   socket.emit("auth", socket.handshake.auth);
@@ -66,6 +121,7 @@ httpServer.listen(port, () => {
 });
 
 function shutdown() {
+  for (const client of redisClients) client.quit().catch(() => {});
   io.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 500).unref();
 }

@@ -309,6 +309,16 @@ impl SocketIo {
         self.main().on_server_side(event, handler);
     }
 
+    /// Handles an event another server sent on `/`, knowing whether it waits for an answer
+    /// (see [`Namespace::on_server_side_with_ack`]).
+    pub fn on_server_side_with_ack<F, Fut>(&self, event: impl Into<Str>, handler: F)
+    where
+        F: Fn(Vec<serde_json::Value>, bool) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<serde_json::Value>> + Send + 'static,
+    {
+        self.main().on_server_side_with_ack(event, handler);
+    }
+
     /// How many engine.io connections are open, whether or not they joined a namespace (Node's
     /// `io.engine.clientsCount`).
     pub fn clients_count(&self) -> usize {

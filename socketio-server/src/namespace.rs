@@ -14,8 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, ()> + Send + Sync>;
+/// A server-side event's handler: its arguments, and whether the sender waits for an answer.
 pub(crate) type ServerSideHandler = Arc<
-    dyn Fn(Vec<serde_json::Value>) -> BoxFuture<'static, Option<serde_json::Value>> + Send + Sync,
+    dyn Fn(Vec<serde_json::Value>, bool) -> BoxFuture<'static, Option<serde_json::Value>>
+        + Send
+        + Sync,
 >;
 pub(crate) type ConnectMiddleware =
     Arc<dyn Fn(Socket) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
@@ -143,8 +146,38 @@ impl Namespace {
         F: Fn(Vec<serde_json::Value>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Option<serde_json::Value>> + Send + 'static,
     {
-        write(&self.0.server_side)
-            .insert(event.into(), Arc::new(move |args| Box::pin(handler(args))));
+        write(&self.0.server_side).insert(
+            event.into(),
+            Arc::new(move |args, _| Box::pin(handler(args))),
+        );
+    }
+
+    /// As [`on_server_side`](Self::on_server_side), the handler also told whether the sender
+    /// waits for an answer (`server_side_emit_with_ack`, Node's `serverSideEmitWithAck`): a
+    /// Node handler sees a callback as its last argument only then. The answer is sent only
+    /// then.
+    ///
+    /// ```
+    /// use serde_json::Value;
+    /// let io = socketio::SocketIo::new();
+    /// let server = io.clone();
+    /// // Node's cluster tests: answer with the first argument, or broadcast the event.
+    /// io.on_server_side_with_ack("hello", move |args: Vec<Value>, ack_requested| {
+    ///     if !ack_requested {
+    ///         let _ = server.broadcast().emit_args("hello", &args);
+    ///     }
+    ///     async move { args.into_iter().next() }
+    /// });
+    /// ```
+    pub fn on_server_side_with_ack<F, Fut>(&self, event: impl Into<Str>, handler: F)
+    where
+        F: Fn(Vec<serde_json::Value>, bool) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<serde_json::Value>> + Send + 'static,
+    {
+        write(&self.0.server_side).insert(
+            event.into(),
+            Arc::new(move |args, ack_requested| Box::pin(handler(args, ack_requested))),
+        );
     }
 
     /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`).
@@ -172,15 +205,17 @@ impl Namespace {
             .map_err(|_| crate::AckError::Timeout)
     }
 
-    /// Runs this server's handler for an event another server sent: for adapters to call.
-    /// Resolves to the handler's answer (`None` without a handler or an answer).
+    /// Runs this server's handler for an event another server sent: for adapters to call,
+    /// with `ack_requested` when the sender waits for an answer. Resolves to the handler's
+    /// answer (`None` without a handler or an answer).
     pub fn dispatch_server_side(
         &self,
         event: &str,
         args: Vec<serde_json::Value>,
+        ack_requested: bool,
     ) -> BoxFuture<'static, Option<serde_json::Value>> {
         match read(&self.0.server_side).get(event).cloned() {
-            Some(handler) => handler(args),
+            Some(handler) => handler(args, ack_requested),
             None => Box::pin(std::future::ready(None)),
         }
     }
@@ -339,10 +374,13 @@ mod tests {
         io.on_server_side("ping", |args| async move { Some(json!({ "pong": args })) });
         let answer = io
             .of("/")
-            .dispatch_server_side("ping", vec![json!(1)])
+            .dispatch_server_side("ping", vec![json!(1)], true)
             .await;
         assert_eq!(answer, Some(json!({ "pong": [1] })));
-        assert_eq!(io.of("/").dispatch_server_side("other", vec![]).await, None);
+        assert_eq!(
+            io.of("/").dispatch_server_side("other", vec![], true).await,
+            None
+        );
 
         // A single server has no other server to tell or to answer.
         io.server_side_emit("ping", &(1, "two")).unwrap();
@@ -352,5 +390,24 @@ mod tests {
             .await
             .unwrap();
         assert!(answers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_server_side_handler_can_tell_whether_an_answer_is_awaited() {
+        let io = SocketIo::new();
+        io.of("/")
+            .on_server_side_with_ack("hello", |args, ack_requested| async move {
+                Some(json!({ "args": args, "ack_requested": ack_requested }))
+            });
+        let nsp = io.of("/");
+        assert_eq!(
+            nsp.dispatch_server_side("hello", vec![json!(1)], false)
+                .await,
+            Some(json!({ "args": [1], "ack_requested": false }))
+        );
+        assert_eq!(
+            nsp.dispatch_server_side("hello", vec![], true).await,
+            Some(json!({ "args": [], "ack_requested": true }))
+        );
     }
 }

@@ -215,8 +215,9 @@ impl RedisNamespace {
         }
         let event = data.remove(0);
         let Some(event) = event.as_str() else { return };
-        let answer = namespace.dispatch_server_side(event, data);
+        // Node's sender asks for answers by giving a request id, and only then.
         let request_id = request["requestId"].as_str().map(str::to_owned);
+        let answer = namespace.dispatch_server_side(event, data, request_id.is_some());
         let (bus, channel) = (self.bus.clone(), self.response_channel.clone());
         tokio::spawn(async move {
             // Node answers only when the handler called its callback, and only then.

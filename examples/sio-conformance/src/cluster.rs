@@ -1,0 +1,62 @@
+//! With `REDIS_URL`: the server joins the Redis cluster there (Node's
+//! `@socket.io/redis-adapter` 8.3 speaks the same), with the handlers of Node's cluster tests
+//! (see the header of `main.rs`).
+
+use serde_json::{json, Value};
+use socketio::{AckSender, Args, Data, Socket, SocketIo};
+use std::time::Duration;
+
+/// How long `server-side-emit-with-ack` waits for the other servers: the adapter's own
+/// `requestsTimeout` (5 s) ends it first.
+const ANSWERS_WAIT: Duration = Duration::from_secs(6);
+
+/// Connects to Redis at `url`, or says why not.
+pub async fn adapter(url: &str) -> std::io::Result<socketio_redis::RedisAdapter> {
+    socketio_redis::RedisAdapter::connect(url)
+        .await
+        .map_err(|error| std::io::Error::other(format!("REDIS_URL {url}: {error}")))
+}
+
+/// Server-side `hello` from another server: broadcast to the whole cluster when no answer is
+/// awaited, otherwise answer with the first argument as it came.
+pub fn server_handlers(io: &SocketIo) {
+    let server = io.clone();
+    io.on_server_side_with_ack("hello", move |args: Vec<Value>, ack_requested| {
+        if !ack_requested {
+            let _ = server.broadcast().emit_args("hello", &args);
+        }
+        let answer = ack_requested.then(|| args.into_iter().next().unwrap_or(Value::Null));
+        async move { answer }
+    });
+}
+
+/// The client events that make this server use the cluster.
+pub fn socket_handlers(socket: &Socket) {
+    socket.on(
+        "server-side-emit",
+        |socket: Socket, Args(args): Args<Vec<Value>>, ack: AckSender| async move {
+            let _ = socket.namespace().server_side_emit("hello", &args);
+            let _ = ack.send_args(&());
+        },
+    );
+    socket.on(
+        "server-side-emit-with-ack",
+        |socket: Socket, Args(args): Args<Vec<Value>>, ack: AckSender| async move {
+            let answers = socket
+                .namespace()
+                .server_side_emit_with_ack("hello", &args, ANSWERS_WAIT)
+                .await;
+            let _ = match answers {
+                Ok(answers) => ack.send(&answers),
+                Err(error) => ack.send(&json!({ "error": error.to_string() })),
+            };
+        },
+    );
+    socket.on(
+        "set-data",
+        |socket: Socket, Data(data): Data<Value>, ack: AckSender| async move {
+            socket.set_data(data);
+            let _ = ack.send_args(&());
+        },
+    );
+}
