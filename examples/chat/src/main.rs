@@ -1,22 +1,30 @@
 //! The chat: an axum app serving one page, with socket.io beside it on the same port.
 //!
 //! `cargo run -p chat`, then open http://127.0.0.1:3000 in two tabs. `PORT` and `HOST` change
-//! where it listens; `SOCKETIO_CLIENT_DIR` names a directory holding npm's
-//! `socket.io-client/dist` to serve the browser client from, for machines without internet
-//! (by default the one `e2e-js/` installs, when present; otherwise the page loads it from the
-//! socket.io CDN). Add `?transport=polling` to the page's address to force long-polling.
+//! where it listens. Add `?transport=polling` to the page's address to force long-polling.
+//!
+//! The page loads the official browser client from this server (`/socket.io/socket.io.min.js`),
+//! so the chat needs no internet beyond the npm registry, and that only once. The server takes
+//! npm's `socket.io-client/dist` (4.8.4) from, in this order: `SOCKETIO_CLIENT_DIR`; the copy
+//! `e2e-js/` installs (`npm ci`); its cache, `~/.cache/socketio-rs/socket.io-client-4.8.4`
+//! (`$XDG_CACHE_HOME/socketio-rs/...` when set). With none of them, it fetches the package into
+//! that cache with `npm pack` before it starts serving (a line says so; at most 30 s). If npm is
+//! missing or fails, a line on stderr says why, the chat starts anyway and the page falls back to
+//! the socket.io CDN. `SOCKETIO_CLIENT_CACHE=<dir>` uses `<dir>` as the cache instead and skips
+//! the e2e-js copy: `e2e-js/test/chat-offline.test.mjs` starts the chat so, with an empty cache.
+//! See `client_files.rs`.
 //!
 //! With `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`) several chat processes form one chat:
 //! `PORT=3000 REDIS_URL=... cargo run -p chat` and `PORT=3001 REDIS_URL=... cargo run -p chat`,
 //! then a tab on each port.
 
+mod client_files;
 mod handlers;
 mod page;
 mod rooms;
 
 use socketio::SocketIo;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -26,9 +34,19 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(std::io::Error::other)?,
+        Err(_) => 3000,
+    };
+    // Bound first: a busy port is said at once, not after fetching the client, and a page
+    // opened while the client is fetched waits in the backlog instead of being refused.
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
+    let addr = listener.local_addr()?;
+
     let rooms = rooms::Rooms::default();
     let mut builder = SocketIo::builder().with_state(rooms.clone());
-    if let Some(dir) = client_dir() {
+    if let Some(dir) = client_files::find_or_fetch().await {
         builder = builder.serve_client(dir);
     }
     if let Ok(url) = std::env::var("REDIS_URL") {
@@ -43,13 +61,9 @@ async fn main() -> std::io::Result<()> {
     handlers::on_cluster_events(&io, rooms);
     let app = page::routes().merge(io.router());
 
-    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port: u16 = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(std::io::Error::other)?,
-        Err(_) => 3000,
-    };
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
-    let addr = listener.local_addr()?;
+    // Caught from here on, before the address is printed: whoever stops the chat as soon as it
+    // says where it listens (a test, a script) gets the graceful shutdown, not the default kill.
+    let shutdown = shutdown_signal();
     println!(
         "chat on http://{addr}/ (open it in two tabs; add ?transport=polling for long-polling)"
     );
@@ -62,36 +76,31 @@ async fn main() -> std::io::Result<()> {
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown.await;
         io.close();
     })
     .await
 }
 
-/// Ctrl-C, or SIGTERM as sent by a service manager or a container runtime.
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM as sent by a service manager or a container runtime. The handlers are
+/// installed by this call, not when the future is first polled (as `tokio::signal::ctrl_c` would).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        },
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        match (interrupt, terminate) {
+            (Ok(mut interrupt), Ok(mut terminate)) => {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            (Ok(mut one), Err(_)) | (Err(_), Ok(mut one)) => {
+                one.recv().await;
+            }
+            // No handler: the signals keep their default, which ends the process.
+            (Err(_), Err(_)) => std::future::pending().await,
         }
     }
-}
-
-/// Where the browser client's files are: `SOCKETIO_CLIENT_DIR`, else the copy `e2e-js/`
-/// installs with npm when this is run from the source tree.
-fn client_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("SOCKETIO_CLIENT_DIR") {
-        return Some(dir.into());
-    }
-    let installed = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../e2e-js/node_modules/socket.io-client/dist");
-    installed
-        .join("socket.io.min.js")
-        .is_file()
-        .then_some(installed)
 }
