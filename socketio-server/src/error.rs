@@ -15,6 +15,13 @@ pub enum EmitError {
     /// The event name is one the protocol reserves.
     #[error("\"{0}\" is a reserved event name")]
     Reserved(String),
+    /// A volatile emit the transport could not take right away, dropped as volatile asks.
+    #[error("volatile packet dropped: the transport was not ready")]
+    Dropped,
+    /// The cluster adapter could not pass the emit on to the other servers; this server's
+    /// sockets had it all the same.
+    #[error(transparent)]
+    Adapter(#[from] crate::adapter::AdapterError),
 }
 
 /// Why an acknowledgement did not come.
@@ -31,6 +38,18 @@ pub enum AckError {
     /// The answer did not deserialize into the expected type.
     #[error("cannot deserialize the acknowledgement: {0}")]
     Deserialize(serde_json::Error),
+    /// The cluster adapter failed (a timeout of the other servers is [`AckError::Timeout`]).
+    #[error("cluster adapter: {0}")]
+    Adapter(crate::adapter::AdapterError),
+}
+
+impl From<crate::adapter::AdapterError> for AckError {
+    fn from(error: crate::adapter::AdapterError) -> Self {
+        match error {
+            crate::adapter::AdapterError::Timeout => AckError::Timeout,
+            other => AckError::Adapter(other),
+        }
+    }
 }
 
 /// What a connect middleware answers to refuse a socket: the client's `connect_error` gets

@@ -98,7 +98,7 @@ impl Default for SocketIoBuilder {
             cors: None,
             engine_hooks: Vec::new(),
             adapter: Box::new(|_: &Str, namespace| {
-                Arc::new(LocalAdapter::new(namespace)) as Arc<dyn crate::Adapter>
+                Arc::new(LocalAdapter::new(namespace)) as Arc<dyn crate::adapter::Adapter>
             }),
             state: http::Extensions::new(),
             client_dir: None,

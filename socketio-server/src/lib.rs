@@ -46,7 +46,7 @@ mod remote;
 mod rooms;
 mod socket;
 
-pub use adapter::{Adapter, LocalAdapter, Room, SocketId};
+pub use adapter::Room;
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use disconnect::DisconnectReason;
 pub use emit::{AckEmitter, VolatileEmitter};
@@ -57,8 +57,9 @@ pub use handler::{
     State,
 };
 pub use handshake::Handshake;
+pub use id::Sid;
 pub use io::{SocketIo, SocketIoBuilder};
-pub use namespace::{Namespace, WeakNamespace};
+pub use namespace::Namespace;
 pub use operators::{BroadcastAckError, BroadcastOperator};
 pub use parser::Str;
 pub use remote::RemoteSocket;

@@ -1,10 +1,10 @@
-use crate::adapter::{Adapter, Room, SocketId};
+use crate::adapter::{Adapter, Room, Sid};
 use crate::client::EngineSocket;
 use crate::error::ConnectError;
 use crate::inline::run_inline;
 use crate::io::ServerInner;
 use crate::operators::BroadcastOperator;
-use crate::{DisconnectReason, Handshake, Socket};
+use crate::{DisconnectReason, Handshake, RemoteSocket, Socket};
 use futures_util::future::BoxFuture;
 use parser::socketio::Packet;
 use parser::Str;
@@ -43,14 +43,15 @@ pub(crate) type ConnectMiddleware =
 #[derive(Clone)]
 pub struct Namespace(Arc<NamespaceInner>);
 
-/// A namespace handle that does not keep it alive: what its adapter holds.
+/// An adapter's handle on its namespace: it does not keep the namespace alive, and it offers
+/// what a cluster adapter needs from the namespace and nothing an application uses.
 #[derive(Clone)]
-pub struct WeakNamespace(Weak<NamespaceInner>);
+pub struct NamespaceRef(Weak<NamespaceInner>);
 
 pub(crate) struct NamespaceInner {
     name: Str,
     server: Weak<ServerInner>,
-    sockets: RwLock<HashMap<SocketId, Socket>>,
+    sockets: RwLock<HashMap<Sid, Socket>>,
     adapter: Arc<dyn Adapter>,
     handlers: RwLock<Vec<ConnectionHandler>>,
     middlewares: RwLock<Vec<ConnectMiddleware>>,
@@ -60,9 +61,65 @@ pub(crate) struct NamespaceInner {
     next_ack_id: AtomicU64,
 }
 
-impl WeakNamespace {
-    pub fn upgrade(&self) -> Option<Namespace> {
+impl NamespaceRef {
+    pub(crate) fn upgrade(&self) -> Option<Namespace> {
         self.0.upgrade().map(Namespace)
+    }
+
+    /// Runs this server's handler for an event another server sent with `server_side_emit`,
+    /// with `ack_requested` when the sender waits for an answer. Resolves to the handler's
+    /// answer (`None` without a handler or an answer, or once the namespace is gone).
+    pub fn dispatch_server_side(
+        &self,
+        event: &str,
+        args: Vec<serde_json::Value>,
+        ack_requested: bool,
+    ) -> BoxFuture<'static, Option<serde_json::Value>> {
+        match self.upgrade() {
+            Some(namespace) => namespace.dispatch_server_side(event, args, ack_requested),
+            None => Box::pin(std::future::ready(None)),
+        }
+    }
+
+    /// A fresh acknowledgement id of the namespace: for delivering another server's broadcast
+    /// with acknowledgements to this server's sockets, all under one id.
+    pub fn next_ack_id(&self) -> u64 {
+        self.upgrade()
+            .map_or(0, |namespace| namespace.next_ack_id())
+    }
+
+    /// Stops waiting for the acknowledgements of the broadcast with id `id` on every local
+    /// socket: for a forwarded broadcast whose wait is over.
+    pub fn forget_ack(&self, id: u64) {
+        if let Some(namespace) = self.upgrade() {
+            namespace.forget_ack(id);
+        }
+    }
+
+    /// A socket of another server, as that server described it, whose operations (emit, join,
+    /// leave, disconnect) reach it through this namespace's adapter; `None` once the namespace
+    /// is gone.
+    pub fn remote_socket(
+        &self,
+        id: Sid,
+        rooms: Vec<Room>,
+        handshake: Handshake,
+        data: serde_json::Value,
+    ) -> Option<RemoteSocket> {
+        let namespace = self.upgrade()?;
+        Some(RemoteSocket::new(namespace, id, rooms, handshake, data))
+    }
+}
+
+impl std::fmt::Debug for NamespaceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.upgrade() {
+            Some(namespace) => f
+                .debug_tuple("NamespaceRef")
+                .field(namespace.name())
+                .finish(),
+            None => f.write_str("NamespaceRef(gone)"),
+        }
     }
 }
 
@@ -71,7 +128,7 @@ impl Namespace {
         Namespace(Arc::new_cyclic(|weak| NamespaceInner {
             adapter: server
                 .adapter_factory
-                .create(&name, WeakNamespace(weak.clone())),
+                .create(&name, NamespaceRef(weak.clone())),
             name,
             server: Arc::downgrade(server),
             sockets: RwLock::default(),
@@ -91,11 +148,6 @@ impl Namespace {
         child
     }
 
-    /// A handle that does not keep the namespace alive.
-    pub fn downgrade(&self) -> WeakNamespace {
-        WeakNamespace(Arc::downgrade(&self.0))
-    }
-
     pub(crate) fn server(&self) -> Option<Arc<ServerInner>> {
         self.0.server.upgrade()
     }
@@ -106,7 +158,7 @@ impl Namespace {
     }
 
     /// The adapter that keeps this namespace's rooms.
-    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
         &self.0.adapter
     }
 
@@ -202,13 +254,13 @@ impl Namespace {
         self.adapter()
             .server_side_emit_with_ack(event.into(), args, timeout)
             .await
-            .map_err(|_| crate::AckError::Timeout)
+            .map_err(crate::AckError::from)
     }
 
     /// Runs this server's handler for an event another server sent: for adapters to call,
     /// with `ack_requested` when the sender waits for an answer. Resolves to the handler's
     /// answer (`None` without a handler or an answer).
-    pub fn dispatch_server_side(
+    pub(crate) fn dispatch_server_side(
         &self,
         event: &str,
         args: Vec<serde_json::Value>,
@@ -226,7 +278,7 @@ impl Namespace {
     }
 
     /// The sockets of these ids that are still here, under one lock.
-    pub(crate) fn sockets_by_id(&self, ids: &[SocketId]) -> Vec<Socket> {
+    pub(crate) fn sockets_by_id(&self, ids: &[Sid]) -> Vec<Socket> {
         let sockets = read(&self.0.sockets);
         ids.iter()
             .filter_map(|id| sockets.get(id).cloned())
@@ -234,18 +286,17 @@ impl Namespace {
     }
 
     /// The ids of this server's sockets in the namespace.
-    pub(crate) fn socket_ids(&self) -> Vec<SocketId> {
+    pub(crate) fn socket_ids(&self) -> Vec<Sid> {
         read(&self.0.sockets).keys().cloned().collect()
     }
 
-    /// Those of `ids` that are ids of this server's sockets in the namespace.
-    pub(crate) fn existing_ids<'a>(
-        &self,
-        ids: impl Iterator<Item = &'a SocketId>,
-    ) -> Vec<SocketId> {
+    /// The ids of this server's sockets that these rooms name: a room named by a socket's id
+    /// is that socket's own room.
+    pub(crate) fn existing_ids<'a>(&self, rooms: impl Iterator<Item = &'a Room>) -> Vec<Sid> {
         let sockets = read(&self.0.sockets);
-        ids.filter(|id| sockets.contains_key(*id))
-            .cloned()
+        rooms
+            .filter_map(|room| sockets.get_key_value(room.as_str()))
+            .map(|(id, _)| id.clone())
             .collect()
     }
 
@@ -261,7 +312,7 @@ impl Namespace {
 
     /// Stops waiting for the acknowledgements of the broadcast with id `id` on every socket:
     /// for an adapter whose forwarding of another server's broadcast timed out.
-    pub fn forget_ack(&self, id: u64) {
+    pub(crate) fn forget_ack(&self, id: u64) {
         for socket in self.sockets() {
             socket.forget_ack(id);
         }
@@ -269,7 +320,7 @@ impl Namespace {
 
     /// A fresh acknowledgement id of this namespace: for an adapter that delivers another
     /// server's broadcast with acknowledgements to this server's sockets.
-    pub fn next_ack_id(&self) -> u64 {
+    pub(crate) fn next_ack_id(&self) -> u64 {
         self.0.next_ack_id.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -302,7 +353,7 @@ impl Namespace {
         }
         write(&self.0.sockets).insert(socket.id().clone(), socket.clone());
         self.adapter()
-            .add_all(socket.id(), std::slice::from_ref(socket.id()));
+            .add_all(socket.id(), std::slice::from_ref(socket.id().as_room()));
         conn.data().add_socket(self.name().clone(), socket.clone());
         if conn.is_closed() {
             // The connection closed while the socket was being admitted: its close handler may
@@ -324,12 +375,12 @@ impl Namespace {
     }
 
     /// Forgets a socket that has left: its rooms and its place in the namespace.
-    pub(crate) fn remove_socket(&self, id: &SocketId) {
+    pub(crate) fn remove_socket(&self, id: &Sid) {
         self.adapter().del_all(id);
         write(&self.0.sockets).remove(id);
     }
 
-    pub(crate) fn join(&self, id: &SocketId, rooms: &[Room]) {
+    pub(crate) fn join(&self, id: &Sid, rooms: &[Room]) {
         self.adapter().add_all(id, rooms);
     }
 }

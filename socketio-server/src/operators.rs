@@ -124,21 +124,21 @@ impl BroadcastOperator {
     /// Sends an event with raw JSON arguments and their attachments to every recipient.
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
         let (packet, attachments) = raw_event_packet(&self.namespace, event.into(), raw)?;
-        self.broadcast_packet(packet, attachments);
-        Ok(())
+        self.broadcast_packet(packet, attachments)
     }
 
     fn send<T: Serialize + ?Sized>(&self, event: Str, arg: Arg<'_, T>) -> Result<(), EmitError> {
         let (packet, attachments) = event_packet(&self.namespace, event, arg)?;
-        self.broadcast_packet(packet, attachments);
-        Ok(())
+        self.broadcast_packet(packet, attachments)
     }
 
-    fn broadcast_packet(&self, packet: parser::socketio::Packet, attachments: Vec<bytes::Bytes>) {
-        self.namespace.adapter().broadcast(
-            Arc::new(BroadcastPacket::new(packet, attachments)),
-            &self.opts,
-        );
+    fn broadcast_packet(
+        &self,
+        packet: parser::socketio::Packet,
+        attachments: Vec<bytes::Bytes>,
+    ) -> Result<(), EmitError> {
+        let packet = Arc::new(BroadcastPacket::new(packet, attachments));
+        Ok(self.namespace.adapter().broadcast(packet, &self.opts)?)
     }
 
     /// Sends an event that every recipient acknowledges, and collects the answers (each
@@ -228,7 +228,7 @@ impl BroadcastOperator {
     }
 
     /// The ids of this server's sockets among the recipients.
-    pub fn socket_ids(&self) -> Vec<Str> {
+    pub fn socket_ids(&self) -> Vec<crate::Sid> {
         self.namespace.adapter().local_sockets(&self.opts)
     }
 

@@ -1,4 +1,4 @@
-use crate::adapter::{Room, SocketId};
+use crate::adapter::{Room, Sid};
 use crate::error::EmitError;
 use crate::{Handshake, IntoRooms, Namespace, Socket};
 use parser::Str;
@@ -8,7 +8,7 @@ use serde::Serialize;
 /// of it, and the operations that reach it wherever it is (through the adapter).
 #[derive(Debug, Clone)]
 pub struct RemoteSocket {
-    pub id: SocketId,
+    pub id: Sid,
     pub rooms: Vec<Room>,
     pub handshake: Handshake,
     /// The socket's data as JSON (`{}` when unset, as Node's default `socket.data`).
@@ -27,10 +27,11 @@ impl RemoteSocket {
         }
     }
 
-    /// A socket known from another server's description of it.
-    pub fn new(
+    /// A socket known from another server's description of it (adapters make them with
+    /// [`NamespaceRef::remote_socket`](crate::adapter::NamespaceRef::remote_socket)).
+    pub(crate) fn new(
         namespace: Namespace,
-        id: SocketId,
+        id: Sid,
         rooms: Vec<Room>,
         handshake: Handshake,
         data: serde_json::Value,

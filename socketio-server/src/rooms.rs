@@ -31,6 +31,16 @@ impl IntoRooms for &Str {
         vec![self.clone()]
     }
 }
+impl IntoRooms for crate::Sid {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.into()]
+    }
+}
+impl IntoRooms for &crate::Sid {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.into()]
+    }
+}
 impl<T: IntoRooms> IntoRooms for Vec<T> {
     fn into_rooms(self) -> Vec<Room> {
         self.into_iter().flat_map(IntoRooms::into_rooms).collect()

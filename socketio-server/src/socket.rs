@@ -1,4 +1,4 @@
-use crate::adapter::{AckData, AckSink, BroadcastPacket, Room, SocketId};
+use crate::adapter::{AckData, AckSink, BroadcastPacket, Room, Sid};
 use crate::client::EngineSocket;
 use crate::emit::{event_packet, raw_event_packet, AckEmitter, Arg, VolatileEmitter};
 use crate::error::{AckError, EmitError};
@@ -58,7 +58,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Socket(Arc<SocketInner>);
 
 struct SocketInner {
-    id: SocketId,
+    id: Sid,
     namespace: Namespace,
     conn: Arc<EngineSocket>,
     handshake: Handshake,
@@ -111,7 +111,7 @@ fn unset_data() -> serde_json::Value {
 impl Socket {
     pub(crate) fn new(namespace: Namespace, conn: Arc<EngineSocket>, handshake: Handshake) -> Self {
         Socket(Arc::new(SocketInner {
-            id: crate::id::random_id(),
+            id: crate::Sid::random(),
             namespace,
             conn,
             handshake,
@@ -131,7 +131,7 @@ impl Socket {
 
     /// The socket's id: distinct from the connection's engine.io id, and the name of the room
     /// only this socket is in.
-    pub fn id(&self) -> &SocketId {
+    pub fn id(&self) -> &Sid {
         &self.0.id
     }
 

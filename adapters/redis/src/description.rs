@@ -10,8 +10,8 @@
 
 use crate::namespace::rooms_of;
 use serde_json::{json, Map, Value};
-use socketio::adapter::SocketId;
-use socketio::{Handshake, Namespace, RemoteSocket};
+use socketio::adapter::{NamespaceRef, RemoteSocket, Sid};
+use socketio::Handshake;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -28,17 +28,16 @@ pub fn describe(socket: &RemoteSocket) -> Value {
 }
 
 /// Another server's socket from its description; `None` without an id.
-pub fn read(namespace: &Namespace, description: &Value) -> Option<RemoteSocket> {
+pub fn read(namespace: &NamespaceRef, description: &Value) -> Option<RemoteSocket> {
     let id = description.get("id")?.as_str()?;
     // A missing `data` is Node's `undefined`: shown as Node's default.
     let data = description.get("data").cloned().unwrap_or_else(empty);
-    Some(RemoteSocket::new(
-        namespace.clone(),
-        SocketId::from(id),
+    namespace.remote_socket(
+        Sid::from_remote(id),
         rooms_of(&description["rooms"]),
         handshake_from_json(&description["handshake"]),
         data,
-    ))
+    )
 }
 
 fn empty() -> Value {
@@ -189,8 +188,18 @@ mod tests {
 
     #[test]
     fn what_another_server_leaves_out_reads_as_node_defaults_and_is_described_in_full() {
-        let io = socketio::SocketIo::new();
-        let nsp = io.of("/");
+        use socketio::adapter::{Adapter, LocalAdapter};
+        use std::sync::{Arc, Mutex};
+        // The adapter's handle on `/`, as a cluster adapter gets it.
+        let handle = Arc::new(Mutex::new(None));
+        let keep = handle.clone();
+        let _io = socketio::SocketIo::builder()
+            .adapter(move |_: &parser::Str, namespace: NamespaceRef| {
+                *keep.lock().unwrap() = Some(namespace.clone());
+                Arc::new(LocalAdapter::new(namespace)) as Arc<dyn Adapter>
+            })
+            .build();
+        let nsp = handle.lock().unwrap().clone().expect("the adapter of /");
         for sent in [
             json!({"id": "a"}),
             json!({"id": "a", "handshake": null, "rooms": null}),

@@ -23,8 +23,8 @@ mod requests;
 
 use bus::Bus;
 use parser::Str;
+use socketio::adapter::NamespaceRef;
 use socketio::adapter::{Adapter, AdapterFactory};
-use socketio::WeakNamespace;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,7 +75,7 @@ impl RedisAdapter {
 }
 
 impl AdapterFactory for RedisAdapter {
-    fn create(&self, name: &Str, namespace: WeakNamespace) -> Arc<dyn Adapter> {
+    fn create(&self, name: &Str, namespace: NamespaceRef) -> Arc<dyn Adapter> {
         namespace::RedisNamespace::new(self, name.clone(), namespace)
     }
 }

@@ -11,10 +11,9 @@ use parser::socketio::{Event, Packet, PacketData};
 use parser::Str;
 use serde_json::{json, Value};
 use socketio::adapter::{
-    AckSink, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, BroadcastPacket, Room,
-    SocketId,
+    AckSink, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, BroadcastPacket, Room, Sid,
 };
-use socketio::{LocalAdapter, RemoteSocket, WeakNamespace};
+use socketio::adapter::{LocalAdapter, NamespaceRef, RemoteSocket};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::Weak;
@@ -39,12 +38,12 @@ pub(crate) struct RedisNamespace {
     /// `{key}-response#{nsp}#`: every server's answers.
     response_channel: String,
     pending: Arc<Pending>,
-    namespace: WeakNamespace,
+    namespace: NamespaceRef,
     me: Weak<RedisNamespace>,
 }
 
 impl RedisNamespace {
-    pub(crate) fn new(factory: &RedisAdapter, name: Str, namespace: WeakNamespace) -> Arc<Self> {
+    pub(crate) fn new(factory: &RedisAdapter, name: Str, namespace: NamespaceRef) -> Arc<Self> {
         let key = &factory.config.key;
         let adapter = Arc::new_cyclic(|me| Self {
             local: LocalAdapter::new(namespace.clone()),
@@ -204,9 +203,6 @@ impl RedisNamespace {
     }
 
     fn answer_server_side_emit(&self, request: Value) {
-        let Some(namespace) = self.namespace.upgrade() else {
-            return;
-        };
         let Value::Array(mut data) = request["data"].clone() else {
             return;
         };
@@ -217,7 +213,9 @@ impl RedisNamespace {
         let Some(event) = event.as_str() else { return };
         // Node's sender asks for answers by giving a request id, and only then.
         let request_id = request["requestId"].as_str().map(str::to_owned);
-        let answer = namespace.dispatch_server_side(event, data, request_id.is_some());
+        let answer = self
+            .namespace
+            .dispatch_server_side(event, data, request_id.is_some());
         let (bus, channel) = (self.bus.clone(), self.response_channel.clone());
         tokio::spawn(async move {
             // Node answers only when the handler called its callback, and only then.
@@ -456,33 +454,37 @@ fn decode_event(nsp: &Str, packet: &Mp) -> Option<BroadcastPacket> {
 }
 
 impl Adapter for RedisNamespace {
-    fn add_all(&self, id: &SocketId, rooms: &[Room]) {
+    fn add_all(&self, id: &Sid, rooms: &[Room]) {
         self.local.add_all(id, rooms);
     }
 
-    fn del(&self, id: &SocketId, room: &Room) {
+    fn del(&self, id: &Sid, room: &Room) {
         self.local.del(id, room);
     }
 
-    fn del_all(&self, id: &SocketId) {
+    fn del_all(&self, id: &Sid) {
         self.local.del_all(id);
     }
 
-    fn socket_rooms(&self, id: &SocketId) -> Vec<Room> {
+    fn socket_rooms(&self, id: &Sid) -> Vec<Room> {
         self.local.socket_rooms(id)
     }
 
-    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketId> {
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
         self.local.local_sockets(opts)
     }
 
-    fn broadcast(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions) {
+    fn broadcast(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError> {
         if !opts.flags.local {
             if let Some(message) = self.encode_broadcast(&packet, opts) {
                 self.bus.publish(self.channel_for(opts), message);
             }
         }
-        self.local.broadcast(packet, opts);
+        self.local.broadcast(packet, opts)
     }
 
     fn broadcast_with_ack(
@@ -507,9 +509,6 @@ impl Adapter for RedisNamespace {
         let namespace = self.namespace.clone();
         Box::pin(async move {
             let mut sockets = local.await?;
-            let Some(namespace) = namespace.upgrade() else {
-                return Ok(sockets);
-            };
             for answer in remote.await? {
                 let described = answer["sockets"].as_array().into_iter().flatten();
                 sockets.extend(described.filter_map(|d| description::read(&namespace, d)));

@@ -1,5 +1,5 @@
-use super::{AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room, SocketId};
-use crate::namespace::WeakNamespace;
+use super::{AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room, Sid};
+use crate::namespace::NamespaceRef;
 use crate::RemoteSocket;
 use futures_util::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
@@ -11,29 +11,29 @@ use std::sync::{Arc, RwLock};
 /// it is implied by the socket being in the namespace. Only rooms joined by name take memory,
 /// which spares every connection two single-member sets and their entries.
 pub struct LocalAdapter {
-    namespace: WeakNamespace,
+    namespace: NamespaceRef,
     rooms: RwLock<Rooms>,
 }
 
 #[derive(Default)]
 struct Rooms {
     /// The members of each room joined by name.
-    members: HashMap<Room, HashSet<SocketId>>,
+    members: HashMap<Room, HashSet<Sid>>,
     /// The rooms joined by name of each socket that has joined any.
-    of_socket: HashMap<SocketId, HashSet<Room>>,
+    of_socket: HashMap<Sid, HashSet<Room>>,
     /// Sockets that left their own room (Node allows it), until they join it again.
-    left_own: HashSet<SocketId>,
+    left_own: HashSet<Sid>,
 }
 
 impl Rooms {
-    fn in_room(&self, id: &SocketId, room: &Room) -> bool {
+    fn in_room(&self, id: &Sid, room: &Room) -> bool {
         (room == id && !self.left_own.contains(id))
             || self.members.get(room).is_some_and(|m| m.contains(id))
     }
 }
 
 impl LocalAdapter {
-    pub fn new(namespace: WeakNamespace) -> Self {
+    pub fn new(namespace: NamespaceRef) -> Self {
         Self {
             namespace,
             rooms: RwLock::default(),
@@ -46,13 +46,13 @@ impl LocalAdapter {
         let ids = self.socket_ids();
         let state = self.read();
         let own = ids.into_iter().filter(|id| !state.left_own.contains(id));
-        let mut rooms: HashSet<Room> = own.collect();
+        let mut rooms: HashSet<Room> = own.map(Room::from).collect();
         rooms.extend(state.members.keys().cloned());
         rooms.into_iter().collect()
     }
 
     /// The ids of the namespace's sockets, taken before the rooms' lock, never under it.
-    fn socket_ids(&self) -> Vec<SocketId> {
+    fn socket_ids(&self) -> Vec<Sid> {
         self.namespace
             .upgrade()
             .map(|namespace| namespace.socket_ids())
@@ -85,7 +85,7 @@ impl LocalAdapter {
 }
 
 impl Adapter for LocalAdapter {
-    fn add_all(&self, id: &SocketId, rooms: &[Room]) {
+    fn add_all(&self, id: &Sid, rooms: &[Room]) {
         let mut state = self.write();
         for room in rooms {
             if room == id {
@@ -105,7 +105,7 @@ impl Adapter for LocalAdapter {
         }
     }
 
-    fn del(&self, id: &SocketId, room: &Room) {
+    fn del(&self, id: &Sid, room: &Room) {
         let mut state = self.write();
         if room == id {
             state.left_own.insert(id.clone());
@@ -125,7 +125,7 @@ impl Adapter for LocalAdapter {
         }
     }
 
-    fn del_all(&self, id: &SocketId) {
+    fn del_all(&self, id: &Sid) {
         let mut state = self.write();
         state.left_own.remove(id);
         let Some(rooms) = state.of_socket.remove(id) else {
@@ -141,18 +141,18 @@ impl Adapter for LocalAdapter {
         }
     }
 
-    fn socket_rooms(&self, id: &SocketId) -> Vec<Room> {
+    fn socket_rooms(&self, id: &Sid) -> Vec<Room> {
         let here = self
             .namespace
             .upgrade()
-            .is_some_and(|namespace| namespace.get_socket(id).is_some());
+            .is_some_and(|namespace| namespace.get_socket(id.as_str()).is_some());
         let state = self.read();
-        let own = (here && !state.left_own.contains(id)).then(|| id.clone());
+        let own = (here && !state.left_own.contains(id)).then(|| id.as_room().clone());
         let named = state.of_socket.get(id).into_iter().flatten().cloned();
         own.into_iter().chain(named).collect()
     }
 
-    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketId> {
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
         // Rooms named by a socket id reach that socket: which of the asked rooms are ids of
         // sockets here is looked up before the rooms' lock is taken.
         let (everyone, own_rooms) = match self.namespace.upgrade() {
@@ -161,7 +161,7 @@ impl Adapter for LocalAdapter {
             None => return Vec::new(),
         };
         let state = self.read();
-        let excluded = |id: &SocketId| opts.except.iter().any(|room| state.in_room(id, room));
+        let excluded = |id: &Sid| opts.except.iter().any(|room| state.in_room(id, room));
         if opts.rooms.is_empty() {
             return everyone.into_iter().filter(|id| !excluded(id)).collect();
         }
@@ -179,13 +179,18 @@ impl Adapter for LocalAdapter {
             .collect()
     }
 
-    fn broadcast(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions) {
+    fn broadcast(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError> {
         self.apply(opts, |socket| {
             if opts.flags.volatile && !socket.is_writable() {
                 return;
             }
             socket.send_shared(&packet);
         });
+        Ok(())
     }
 
     fn broadcast_with_ack(

@@ -9,8 +9,9 @@ mod local;
 
 pub use local::LocalAdapter;
 
-use crate::namespace::WeakNamespace;
-use crate::RemoteSocket;
+pub use crate::id::Sid;
+pub use crate::namespace::NamespaceRef;
+pub use crate::remote::RemoteSocket;
 use bytes::Bytes;
 use engineio::Frame;
 use futures_util::future::BoxFuture;
@@ -22,8 +23,6 @@ use tokio::sync::mpsc;
 
 /// A room name. Every socket is in the room named by its own id.
 pub type Room = Str;
-/// A socket's id within its namespace.
-pub type SocketId = Str;
 
 /// Who a broadcast is for.
 #[derive(Debug, Clone, Default)]
@@ -96,18 +95,24 @@ pub enum AdapterError {
 /// room storage.
 pub trait Adapter: Send + Sync + 'static {
     /// Puts a socket in rooms.
-    fn add_all(&self, id: &SocketId, rooms: &[Room]);
+    fn add_all(&self, id: &Sid, rooms: &[Room]);
     /// Takes a socket out of a room.
-    fn del(&self, id: &SocketId, room: &Room);
+    fn del(&self, id: &Sid, room: &Room);
     /// Takes a socket out of every room (it is leaving).
-    fn del_all(&self, id: &SocketId);
+    fn del_all(&self, id: &Sid);
     /// The rooms a local socket is in.
-    fn socket_rooms(&self, id: &SocketId) -> Vec<Room>;
+    fn socket_rooms(&self, id: &Sid) -> Vec<Room>;
     /// The local sockets a broadcast with these options reaches.
-    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketId>;
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid>;
 
-    /// Sends a packet to every matching socket.
-    fn broadcast(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions);
+    /// Sends a packet to every matching socket. An `Err` says the packet did not reach the
+    /// whole cluster (the local sockets have it all the same): the emitter sees it as
+    /// [`EmitError::Adapter`](crate::EmitError::Adapter).
+    fn broadcast(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError>;
 
     /// Sends a packet that asks each recipient for an acknowledgement, answers going to `acks`
     /// as they come; resolves to how many answers to expect in all (a cluster adapter adds the
@@ -164,14 +169,14 @@ pub trait Adapter: Send + Sync + 'static {
 /// Makes the adapter of each namespace as it is created, from the namespace's name and a handle
 /// to it (for delivering to its sockets).
 pub trait AdapterFactory: Send + Sync + 'static {
-    fn create(&self, name: &Str, namespace: WeakNamespace) -> Arc<dyn Adapter>;
+    fn create(&self, name: &Str, namespace: NamespaceRef) -> Arc<dyn Adapter>;
 }
 
 impl<F> AdapterFactory for F
 where
-    F: Fn(&Str, WeakNamespace) -> Arc<dyn Adapter> + Send + Sync + 'static,
+    F: Fn(&Str, NamespaceRef) -> Arc<dyn Adapter> + Send + Sync + 'static,
 {
-    fn create(&self, name: &Str, namespace: WeakNamespace) -> Arc<dyn Adapter> {
+    fn create(&self, name: &Str, namespace: NamespaceRef) -> Arc<dyn Adapter> {
         self(name, namespace)
     }
 }

@@ -67,13 +67,11 @@ impl RedisNamespace {
         let Some(id) = field(request, "requestId").and_then(Mp::as_str) else {
             return;
         };
-        let (Some(namespace), Some(packet)) = (
-            self.namespace.upgrade(),
-            field(request, "packet").and_then(|p| decode_event(&self.name, p)),
-        ) else {
+        let Some(mut packet) = field(request, "packet").and_then(|p| decode_event(&self.name, p))
+        else {
             return;
         };
-        let mut packet = packet;
+        let namespace = self.namespace.clone();
         let ack_id = namespace.next_ack_id();
         if let PacketData::Event(event) = &mut packet.packet.data {
             event.id = Some(ack_id);
