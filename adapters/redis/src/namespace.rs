@@ -321,7 +321,8 @@ impl RedisNamespace {
             return;
         };
         let opts = decode_options(opts);
-        self.local.broadcast(Arc::new(packet), &opts);
+        // Local delivery has nothing to forward, so it cannot fail.
+        let _ = self.local.broadcast(Arc::new(packet), &opts);
     }
 }
 
