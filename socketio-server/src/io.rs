@@ -2,7 +2,7 @@ use crate::adapter::{AdapterFactory, LocalAdapter};
 use crate::client::EngineHandler;
 use crate::namespace::{read, write};
 use crate::operators::BroadcastOperator;
-use crate::{ConnectError, DisconnectReason, Namespace, Socket, SocketIoConfig};
+use crate::{DisconnectReason, Namespace, SocketIoConfig};
 use axum::Router;
 use engineio::cors::CorsLayer;
 use engineio::{EngineIo, EngineIoBuilder};
@@ -269,19 +269,19 @@ impl SocketIo {
     }
 
     /// Handles connections to `/` (Node's `io.on("connection")`).
-    pub fn on_connection<F, Fut>(&self, handler: F)
+    pub fn on_connection<H, T>(&self, handler: H)
     where
-        F: Fn(Socket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        H: crate::ConnectHandler<T>,
+        T: Send + Sync + 'static,
     {
         self.main().on_connection(handler);
     }
 
     /// Adds a connect middleware to `/` (Node's `io.use`).
-    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    pub fn use_middleware<M, T>(&self, middleware: M)
     where
-        F: Fn(Socket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+        M: crate::ConnectMiddleware<T>,
+        T: Send + Sync + 'static,
     {
         self.main().use_middleware(middleware);
     }

@@ -53,8 +53,9 @@ pub use emit::{AckEmitter, VolatileEmitter};
 pub use engineio::cors;
 pub use error::{AckError, ConnectError, EmitError};
 pub use handler::{
-    AckSender, Args, Data, EventContext, EventHandler, EventName, ExtractError, FromEvent, RawArgs,
-    State,
+    AckSender, Args, ConnectHandler, ConnectMiddleware, ConnectParts, Data, DisconnectHandler,
+    DisconnectParts, EventHandler, EventName, EventParts, ExtractError, FromConnectParts,
+    FromDisconnectParts, FromEventParts, RawArgs, State,
 };
 pub use handshake::Handshake;
 pub use id::Sid;

@@ -1,6 +1,10 @@
 use crate::adapter::{Adapter, Room, Sid};
 use crate::client::EngineSocket;
 use crate::error::ConnectError;
+use crate::handler::{
+    ConnectHandler, ConnectMiddleware, ConnectParts, Erased, ErasedConnectHandler,
+    ErasedConnectMiddleware,
+};
 use crate::inline::run_inline;
 use crate::io::ServerInner;
 use crate::operators::BroadcastOperator;
@@ -13,15 +17,14 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
-pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, ()> + Send + Sync>;
+pub(crate) type ConnectionHandler = Arc<dyn ErasedConnectHandler>;
 /// A server-side event's handler: its arguments, and whether the sender waits for an answer.
 pub(crate) type ServerSideHandler = Arc<
     dyn Fn(Vec<serde_json::Value>, bool) -> BoxFuture<'static, Option<serde_json::Value>>
         + Send
         + Sync,
 >;
-pub(crate) type ConnectMiddleware =
-    Arc<dyn Fn(Socket) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
+pub(crate) type Middleware = Arc<dyn ErasedConnectMiddleware>;
 
 /// A namespace: its sockets, its rooms (through its adapter), and what happens when a socket
 /// connects (Node's `io.of(name)`).
@@ -54,7 +57,7 @@ pub(crate) struct NamespaceInner {
     sockets: RwLock<HashMap<Sid, Socket>>,
     adapter: Arc<dyn Adapter>,
     handlers: RwLock<Vec<ConnectionHandler>>,
-    middlewares: RwLock<Vec<ConnectMiddleware>>,
+    middlewares: RwLock<Vec<Middleware>>,
     server_side: RwLock<HashMap<Str, ServerSideHandler>>,
     /// Ack ids come from one counter per namespace, so a broadcast can give every recipient the
     /// same id, and the same encoded packet.
@@ -171,23 +174,32 @@ impl Namespace {
     /// Runs `handler` for every socket that connects (Node's `connection` event). Its code up
     /// to its first `.await` runs before the socket's first event is handled: register event
     /// handlers there.
-    pub fn on_connection<F, Fut>(&self, handler: F)
+    ///
+    /// Its arguments are extractors ([`Socket`], [`Data`](crate::Data) of the CONNECT's
+    /// `auth`, [`State`](crate::State), or your own [`FromConnectParts`](crate::FromConnectParts)):
+    /// when one fails the handler does not run and the socket is disconnected ("server namespace
+    /// disconnect"). To refuse a socket with a message the client sees, check in a middleware.
+    pub fn on_connection<H, T>(&self, handler: H)
     where
-        F: Fn(Socket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        H: ConnectHandler<T>,
+        T: Send + Sync + 'static,
     {
-        write(&self.0.handlers).push(Arc::new(move |socket| Box::pin(handler(socket))));
+        write(&self.0.handlers).push(Arc::new(Erased::new(handler)));
     }
 
     /// Adds a connect middleware (Node's `namespace.use`): each runs in order before a socket
     /// is admitted; an `Err` refuses it, and the client's `connect_error` gets the message and
     /// data.
-    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    ///
+    /// It takes the same extractors as [`on_connection`](Self::on_connection); one that fails
+    /// refuses the socket with its message. The socket is not
+    /// [`connected`](Socket::connected) yet while middlewares run, as in Node.
+    pub fn use_middleware<M, T>(&self, middleware: M)
     where
-        F: Fn(Socket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+        M: ConnectMiddleware<T>,
+        T: Send + Sync + 'static,
     {
-        write(&self.0.middlewares).push(Arc::new(move |socket| Box::pin(middleware(socket))));
+        write(&self.0.middlewares).push(Arc::new(Erased::new(middleware)));
     }
 
     /// Handles an event sent by another server of the cluster with `server_side_emit` (Node's
@@ -328,23 +340,17 @@ impl Namespace {
     pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
         let handshake = Handshake::new(conn.clone(), auth);
         let socket = Socket::new(self.clone(), conn.clone(), handshake);
+        let parts = ConnectParts {
+            socket: socket.clone(),
+        };
         let middlewares = read(&self.0.middlewares).clone();
         for middleware in middlewares {
-            if let Err(error) = middleware(socket.clone()).await {
-                // `message` first, as Node writes it.
-                #[derive(serde::Serialize)]
-                struct Refusal {
-                    message: String,
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    data: Option<serde_json::Value>,
-                }
-                let body = serde_json::to_string(&Refusal {
-                    message: error.message,
-                    data: error.data,
-                })
-                .unwrap_or_default();
-                let packet = Packet::connect_error(self.name().clone(), body.into());
-                let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
+            let verdict = match middleware.call(&parts) {
+                Ok(future) => future.await,
+                Err(refused) => Err(ConnectError::new(refused.to_string())),
+            };
+            if let Err(error) = verdict {
+                refuse(&conn, self.name(), error);
                 return;
             }
         }
@@ -364,13 +370,21 @@ impl Namespace {
             socket.close(reason);
             return;
         }
+        socket.admit();
         let reply = serde_json::json!({ "sid": socket.id().as_str() }).to_string();
         let packet = Packet::connect(self.name().clone(), Some(reply.into()));
         let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
-
-        let handlers = read(&self.0.handlers).clone();
-        for handler in handlers {
-            run_inline(handler(socket.clone()));
+        for handler in read(&self.0.handlers).clone() {
+            match handler.call(&parts) {
+                Ok(future) => run_inline(future),
+                Err(refused) => {
+                    // The socket cannot be served as the application asked: it is sent away
+                    // rather than left connected with no handler.
+                    tracing::warn!(nsp = %self.name(), %refused, "connection handler's extractor refused");
+                    socket.disconnect(false);
+                    return;
+                }
+            }
         }
     }
 
@@ -403,6 +417,23 @@ fn server_side_args<T: serde::Serialize + ?Sized>(
         serde_json::Value::Null => Vec::new(),
         one => vec![one],
     })
+}
+
+/// Answers a CONNECT with CONNECT_ERROR: `message` first, as Node writes it, then `data`.
+fn refuse(conn: &EngineSocket, namespace: &Str, error: ConnectError) {
+    #[derive(serde::Serialize)]
+    struct Refusal {
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<serde_json::Value>,
+    }
+    let body = serde_json::to_string(&Refusal {
+        message: error.message,
+        data: error.data,
+    })
+    .unwrap_or_default();
+    let packet = Packet::connect_error(namespace.clone(), body.into());
+    let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
 }
 
 pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

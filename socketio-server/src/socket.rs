@@ -2,7 +2,10 @@ use crate::adapter::{AckData, AckSink, BroadcastPacket, Room, Sid};
 use crate::client::EngineSocket;
 use crate::emit::{event_packet, raw_event_packet, AckEmitter, Arg, VolatileEmitter};
 use crate::error::{AckError, EmitError};
-use crate::handler::{ErasedEventHandler, EventContext, EventHandler};
+use crate::handler::{
+    DisconnectHandler as OnDisconnect, DisconnectParts, Erased, ErasedDisconnectHandler,
+    ErasedEventHandler, EventHandler, EventParts,
+};
 use crate::inline::run_inline;
 use crate::namespace::{read, write};
 use crate::operators::BroadcastOperator;
@@ -24,8 +27,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 type AnyHandler = Arc<dyn Fn(Socket, Str, RawArgs) -> BoxFuture<'static, ()> + Send + Sync>;
-type DisconnectHandler =
-    Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
+type DisconnectHandler = Arc<dyn ErasedDisconnectHandler>;
 type MessageMiddleware =
     Arc<dyn Fn(Socket, Str, RawArgs) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(Socket, Arc<BoxError>) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -62,7 +64,10 @@ struct SocketInner {
     namespace: Namespace,
     conn: Arc<EngineSocket>,
     handshake: Handshake,
+    /// Open for sending: from creation until it leaves.
     connected: AtomicBool,
+    /// Past every middleware and told so: what `connected()` reports, as Node's.
+    admitted: AtomicBool,
     closing: AtomicBool,
     handlers: RwLock<HashMap<Str, Arc<dyn ErasedEventHandler>>>,
     any: RwLock<Vec<AnyHandler>>,
@@ -116,6 +121,7 @@ impl Socket {
             conn,
             handshake,
             connected: AtomicBool::new(true),
+            admitted: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             handlers: RwLock::default(),
             any: RwLock::default(),
@@ -151,7 +157,7 @@ impl Socket {
     }
 
     pub fn connected(&self) -> bool {
-        self.0.connected.load(Ordering::Acquire)
+        self.0.admitted.load(Ordering::Acquire) && self.is_open()
     }
 
     /// Whether an emit now goes out without queueing (volatile emits are dropped otherwise).
@@ -220,21 +226,23 @@ impl Socket {
     }
 
     /// Runs when the socket is leaving, while it is still in its rooms (Node's `disconnecting`).
-    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    /// Its arguments are extractors: [`Socket`], [`DisconnectReason`], [`State`](crate::State).
+    pub fn on_disconnecting<H, T>(&self, handler: H)
     where
-        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        H: OnDisconnect<T>,
+        T: Send + Sync + 'static,
     {
-        write(&self.0.on_disconnecting).push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        write(&self.0.on_disconnecting).push(Arc::new(Erased::new(handler)));
     }
 
     /// Runs when the socket has left (Node's `disconnect`).
-    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    /// Its arguments are extractors: [`Socket`], [`DisconnectReason`], [`State`](crate::State).
+    pub fn on_disconnect<H, T>(&self, handler: H)
     where
-        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        H: OnDisconnect<T>,
+        T: Send + Sync + 'static,
     {
-        write(&self.0.on_disconnect).push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        write(&self.0.on_disconnect).push(Arc::new(Erased::new(handler)));
     }
 
     /// Sends an event with one argument.
@@ -361,6 +369,16 @@ impl Socket {
 
     // --- crate internals ---------------------------------------------------------------
 
+    /// Open for sending: created and not yet gone.
+    fn is_open(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// Every middleware has passed and the client is told: from now on `connected()`.
+    pub(crate) fn admit(&self) {
+        self.0.admitted.store(true, Ordering::Release);
+    }
+
     fn default_ack_timeout(&self) -> Duration {
         self.namespace()
             .server()
@@ -410,7 +428,7 @@ impl Socket {
 
     /// Queues a packet for this socket alone.
     pub(crate) fn send(&self, packet: Packet, attachments: Vec<Bytes>) -> Result<(), EmitError> {
-        if !self.connected() {
+        if !self.is_open() {
             return Err(EmitError::Disconnected);
         }
         self.notify_outgoing(&packet, &attachments);
@@ -428,7 +446,7 @@ impl Socket {
         packet: Packet,
         attachments: Vec<Bytes>,
     ) -> Result<bool, EmitError> {
-        if !self.connected() {
+        if !self.is_open() {
             return Err(EmitError::Disconnected);
         }
         if !self.is_writable() {
@@ -443,7 +461,7 @@ impl Socket {
 
     /// Queues frames encoded once for many recipients; false if they could not be queued.
     pub(crate) fn send_shared(&self, packet: &BroadcastPacket) -> bool {
-        if !self.connected() {
+        if !self.is_open() {
             return false;
         }
         self.notify_outgoing(&packet.packet, &packet.attachments);
@@ -531,7 +549,7 @@ impl Socket {
         let handler = read(&self.0.handlers).get(&event.name).cloned();
         let middlewares = read(&self.0.middlewares).clone();
         let raw = (!middlewares.is_empty()).then(raw);
-        let ctx = EventContext {
+        let ctx = EventParts {
             socket: self.clone(),
             event: event.name,
             args: event.args,
@@ -539,7 +557,7 @@ impl Socket {
             ack_id: event.id,
         };
         if middlewares.is_empty() {
-            if let Some(future) = handler.and_then(|h| h.call(ctx)) {
+            if let Some(future) = handler.and_then(|h| call_event_handler(&*h, &ctx)) {
                 run_inline(future);
             }
             return;
@@ -559,7 +577,7 @@ impl Socket {
             if !ctx.socket.connected() {
                 return;
             }
-            if let Some(future) = handler.and_then(|h| h.call(ctx)) {
+            if let Some(future) = handler.and_then(|h| call_event_handler(&*h, &ctx)) {
                 future.await;
             }
         });
@@ -585,16 +603,16 @@ impl Socket {
             return;
         }
         // Still connected while `disconnecting` runs, as in Node.
-        for handler in read(&self.0.on_disconnecting).clone() {
-            run_inline(handler(self.clone(), reason));
-        }
+        let parts = DisconnectParts {
+            socket: self.clone(),
+            reason,
+        };
+        run_disconnect_handlers(&read(&self.0.on_disconnecting).clone(), &parts);
         self.0.connected.store(false, Ordering::Release);
         self.namespace().remove_socket(self.id());
         self.0.conn.data().remove_socket(self.namespace().name());
         lock(&self.0.acks).clear();
-        for handler in read(&self.0.on_disconnect).clone() {
-            run_inline(handler(self.clone(), reason));
-        }
+        run_disconnect_handlers(&read(&self.0.on_disconnect).clone(), &parts);
         // Handlers may hold clones of this socket: dropping them breaks the cycle that would
         // keep a departed socket alive.
         write(&self.0.handlers).clear();
@@ -613,6 +631,26 @@ impl std::fmt::Debug for Socket {
             .field("id", self.id())
             .field("namespace", self.namespace().name())
             .finish()
+    }
+}
+
+/// The handler's future, or `None` (logged) when one of its extractors refused the event.
+fn call_event_handler(
+    handler: &dyn ErasedEventHandler,
+    parts: &EventParts,
+) -> Option<BoxFuture<'static, ()>> {
+    handler
+        .call(parts)
+        .map_err(|error| tracing::debug!(event = %parts.event, %error, "event not handled"))
+        .ok()
+}
+
+fn run_disconnect_handlers(handlers: &[DisconnectHandler], parts: &DisconnectParts) {
+    for handler in handlers {
+        match handler.call(parts) {
+            Ok(future) => run_inline(future),
+            Err(error) => tracing::debug!(%error, "disconnect handler not called"),
+        }
     }
 }
 

@@ -509,3 +509,92 @@ async fn allow_request_refuses_a_connection_with_403_and_initial_headers_add_to_
     assert!(body.starts_with("0{"), "{body}");
     assert!(head.contains("set-cookie: io=1"), "{head}");
 }
+
+#[derive(Debug, Clone, Deserialize)]
+struct Auth {
+    token: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn middlewares_and_handlers_take_the_auth_typed_and_the_socket_is_not_connected_before() {
+    let io = new_io();
+    let (tx, mut seen) = probe();
+    let t = tx.clone();
+    io.use_middleware(move |socket: Socket, Data(auth): Data<Auth>| {
+        let _ = t.send(format!(
+            "middleware {} connected={}",
+            auth.token,
+            socket.connected()
+        ));
+        async move {
+            match auth.token.as_str() {
+                "good" => Ok(()),
+                _ => Err(ConnectError::new("bad token")),
+            }
+        }
+    });
+    io.on_connection(move |socket: Socket, Data(auth): Data<Auth>| {
+        let _ = tx.send(format!(
+            "connection {} connected={}",
+            auth.token,
+            socket.connected()
+        ));
+        async {}
+    });
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    client.join_ok("/", Some(json!({"token": "good"}))).await;
+    assert_eq!(
+        seen.next("the middleware").await,
+        "middleware good connected=false"
+    );
+    assert_eq!(
+        seen.next("the handler").await,
+        "connection good connected=true"
+    );
+
+    // The middleware's own refusal, then an auth of the wrong shape: the extractor's refusal.
+    let mut refused = Client::open(addr).await;
+    let error = refused
+        .join("/", Some(json!({"token": "bad"})))
+        .await
+        .unwrap_err();
+    assert_eq!(error["message"], "bad token");
+    let error = refused
+        .join("/", Some(json!({"user": 1})))
+        .await
+        .unwrap_err();
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("token"),
+        "refusal names the missing field: {message}"
+    );
+    assert_eq!(
+        seen.next("the refused middleware").await,
+        "middleware bad connected=false"
+    );
+    seen.assert_none("a handler for a refused socket", QUIET)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_handler_whose_extractor_refuses_sends_the_socket_away() {
+    let io = new_io();
+    let (tx, mut seen) = probe();
+    io.on_connection(move |Data(auth): Data<Auth>| {
+        let _ = tx.send(auth.token);
+        async {}
+    });
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    client.join_ok("/", Some(json!({"nothing": true}))).await;
+    let next = client.next().await;
+    assert!(
+        next.is_disconnect(),
+        "expected a DISCONNECT, got {}",
+        next.raw
+    );
+    seen.assert_none("the handler", QUIET).await;
+}

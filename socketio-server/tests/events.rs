@@ -468,7 +468,7 @@ async fn a_client_event_with_a_reserved_name_closes_the_connection() {
             async {}
         });
         let tx = tx.clone();
-        socket.on_disconnect(move |_: Socket, reason| {
+        socket.on_disconnect(move |_: Socket, reason: DisconnectReason| {
             let _ = tx.send(format!("disconnect {reason}"));
             async {}
         });

@@ -367,7 +367,7 @@ async fn rooms_are_left_on_disconnect() {
     io.on_connection(move |socket: Socket| {
         socket.join("r");
         let tx = tx.clone();
-        socket.on_disconnect(move |socket: Socket, _| {
+        socket.on_disconnect(move |socket: Socket, _: DisconnectReason| {
             let _ = tx.send(socket.id().to_string());
             async {}
         });

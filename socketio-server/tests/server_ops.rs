@@ -243,7 +243,7 @@ async fn disconnecting_sees_the_rooms_and_disconnect_gets_the_reason() {
     io.on_connection(move |socket: Socket| {
         socket.join(["r1", "r2"]);
         let t = tx.clone();
-        socket.on_disconnecting(move |socket: Socket, reason| {
+        socket.on_disconnecting(move |socket: Socket, reason: DisconnectReason| {
             let _ = t.send((
                 "disconnecting".to_owned(),
                 reason.to_string(),
@@ -252,7 +252,7 @@ async fn disconnecting_sees_the_rooms_and_disconnect_gets_the_reason() {
             async {}
         });
         let t = tx.clone();
-        socket.on_disconnect(move |socket: Socket, reason| {
+        socket.on_disconnect(move |socket: Socket, reason: DisconnectReason| {
             let _ = t.send((
                 "disconnect".to_owned(),
                 reason.to_string(),
@@ -312,12 +312,12 @@ async fn a_disconnecting_socket_is_still_connected() {
     let (tx, mut log) = probe::<(&'static str, bool)>();
     io.on_connection(move |socket: Socket| {
         let t = tx.clone();
-        socket.on_disconnecting(move |socket: Socket, _| {
+        socket.on_disconnecting(move |socket: Socket, _: DisconnectReason| {
             let _ = t.send(("disconnecting", socket.connected()));
             async {}
         });
         let t = tx.clone();
-        socket.on_disconnect(move |socket: Socket, _| {
+        socket.on_disconnect(move |socket: Socket, _: DisconnectReason| {
             let _ = t.send(("disconnect", socket.connected()));
             async {}
         });
@@ -502,7 +502,7 @@ async fn a_client_that_stops_answering_pings_leaves_with_ping_timeout() {
     let (tx, mut reasons) = probe::<String>();
     io.on_connection(move |socket: Socket| {
         let tx = tx.clone();
-        socket.on_disconnect(move |_: Socket, reason| {
+        socket.on_disconnect(move |_: Socket, reason: DisconnectReason| {
             let _ = tx.send(reason.to_string());
             async {}
         });

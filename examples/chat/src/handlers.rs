@@ -67,7 +67,7 @@ pub async fn on_connection(socket: Socket) {
     socket.on("leave", leave);
     socket.on("message", message);
     socket.on("typing", typing);
-    socket.on_disconnect(|socket: Socket, _reason| async move {
+    socket.on_disconnect(|socket: Socket| async move {
         // The socket has left its rooms by now, so the lists sent no longer name it.
         if let Some(user) = socket.data::<User>() {
             for room in &user.rooms {

@@ -7,7 +7,9 @@
 //! connection, disconnecting and disconnect.
 
 use serde_json::{json, Value};
-use socketio::{AckSender, ConnectError, Data, RawArgs, Socket, SocketIo, SocketIoConfig, Str};
+use socketio::{
+    AckSender, ConnectError, Data, DisconnectReason, RawArgs, Socket, SocketIo, SocketIoConfig, Str,
+};
 use std::time::Duration;
 
 fn report(event: Value) {
@@ -20,7 +22,7 @@ fn report(event: Value) {
 fn track(socket: &Socket) {
     let nsp = socket.namespace().name().to_string();
     report(json!({"event": "connection", "nsp": nsp, "id": socket.id().as_str()}));
-    socket.on_disconnecting(|socket: Socket, reason| async move {
+    socket.on_disconnecting(|socket: Socket, reason: DisconnectReason| async move {
         report(json!({
             "event": "disconnecting",
             "nsp": socket.namespace().name().as_str(),
@@ -29,7 +31,7 @@ fn track(socket: &Socket) {
             "rooms": sorted_rooms(&socket),
         }));
     });
-    socket.on_disconnect(|socket: Socket, reason| async move {
+    socket.on_disconnect(|socket: Socket, reason: DisconnectReason| async move {
         report(json!({
             "event": "disconnect",
             "nsp": socket.namespace().name().as_str(),
