@@ -55,57 +55,110 @@ fn check_event_name(event: &Str) -> Result<(), EmitError> {
     Ok(())
 }
 
-/// An emit with a bounded wait for the acknowledgement, from [`Socket::timeout`].
-pub struct AckEmitter {
-    pub(crate) socket: Socket,
-    pub(crate) timeout: Duration,
+/// An emit to one socket with flags, from [`Socket::volatile`] and [`Socket::timeout`]: the
+/// same emit family as [`Socket`], each flag chaining onto the others.
+///
+/// ```no_run
+/// # use socketio::{AckError, Socket};
+/// # async fn f(socket: Socket) -> Result<(), AckError> {
+/// use std::time::Duration;
+///
+/// // Dropped rather than queued when the transport is busy: fine for a position update.
+/// let _ = socket.volatile().emit("position", &(3, 4));
+/// // At most two seconds for the client's answer.
+/// let answer: String = socket.timeout(Duration::from_secs(2)).emit_with_ack("name?", &()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "an operator does nothing until one of its emit methods is called"]
+pub struct SocketOperator {
+    socket: Socket,
+    volatile: bool,
+    timeout: Option<Duration>,
 }
 
-impl AckEmitter {
-    /// Sends an event and waits at most the timeout for the client's answer.
+impl SocketOperator {
+    pub(crate) fn new(socket: Socket) -> Self {
+        Self {
+            socket,
+            volatile: false,
+            timeout: None,
+        }
+    }
+
+    /// Drops the emit, with [`EmitError::Dropped`], when the transport cannot take it right
+    /// away (a WebSocket in the middle of a write, a polling client with no GET pending) or the
+    /// send queue is full, rather than queueing it (Node's `volatile`).
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// How long `emit_with_ack` waits for the answer (Node's `timeout`); the server's
+    /// `ack_timeout` otherwise.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends an event with one argument.
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.send(event.into(), Arg::One(data))
+    }
+
+    /// Sends an event with several arguments, given as a tuple or sequence.
+    pub fn emit_args<T: Serialize + ?Sized>(
+        &self,
+        event: impl Into<Str>,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.send(event.into(), Arg::Many(args))
+    }
+
+    /// Sends an event with raw JSON arguments and their attachments.
+    pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
+        self.send::<()>(event.into(), Arg::Raw(raw))
+    }
+
+    /// Sends an event and waits for the client's answer, deserialized from its first argument.
     pub async fn emit_with_ack<T, R>(&self, event: impl Into<Str>, data: &T) -> Result<R, AckError>
     where
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.socket
-            .emit_with_ack_within(self.timeout, event.into(), Arg::One(data))
-            .await
+        let answer = self.ack(event.into(), Arg::One(data)).await?;
+        payload::from_first_arg(&answer.args, &answer.attachments).map_err(AckError::Deserialize)
     }
 
-    /// Sends raw JSON arguments (with their attachments) and waits at most the timeout for
-    /// the client's answer, raw too: to pass events and answers on without knowing their types.
+    /// Sends raw JSON arguments (with their attachments) and waits for the client's answer,
+    /// raw too: to pass events and answers on without knowing their types.
     pub async fn emit_with_ack_raw(
         &self,
         event: impl Into<Str>,
         args: crate::RawArgs,
     ) -> Result<crate::RawArgs, AckError> {
-        self.socket
-            .ack_within::<()>(self.timeout, event.into(), Arg::Raw(args))
-            .await
+        self.ack::<()>(event.into(), Arg::Raw(args)).await
     }
-}
 
-/// An emit dropped when the transport is not ready, from [`Socket::volatile`].
-pub struct VolatileEmitter(pub(crate) Socket);
+    fn send<T: Serialize + ?Sized>(&self, event: Str, arg: Arg<'_, T>) -> Result<(), EmitError> {
+        let (packet, attachments) = event_packet(self.socket.namespace(), event, arg)?;
+        self.socket.deliver(packet, attachments, self.volatile)
+    }
 
-impl VolatileEmitter {
-    /// Sends an event unless the transport is busy (a WebSocket in the middle of a write, a
-    /// polling client with no GET pending) or the socket's send queue is full: `Ok(true)` when
-    /// it was queued, `Ok(false)` when it was dropped. A dropped emit is not an error, as in
-    /// Node; the answer is there for who wants to count.
-    pub fn emit<T: Serialize + ?Sized>(
+    async fn ack<T: Serialize + ?Sized>(
         &self,
-        event: impl Into<Str>,
-        data: &T,
-    ) -> Result<bool, EmitError> {
-        let (packet, attachments) = event_packet(self.0.namespace(), event.into(), Arg::One(data))?;
-        self.0.send_volatile(packet, attachments)
-    }
-
-    /// As [`emit`](Self::emit), with raw JSON arguments and their attachments.
-    pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<bool, EmitError> {
-        let (packet, attachments) = raw_event_packet(self.0.namespace(), event.into(), raw)?;
-        self.0.send_volatile(packet, attachments)
+        event: Str,
+        arg: Arg<'_, T>,
+    ) -> Result<crate::RawArgs, AckError> {
+        let timeout = self
+            .timeout
+            .unwrap_or_else(|| self.socket.default_ack_timeout());
+        self.socket
+            .ack_within(timeout, event, arg, self.volatile)
+            .await
     }
 }

@@ -49,7 +49,7 @@ mod socket;
 pub use adapter::Room;
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use disconnect::DisconnectReason;
-pub use emit::{AckEmitter, VolatileEmitter};
+pub use emit::SocketOperator;
 pub use engineio::cors;
 pub use error::{AckError, ConnectError, EmitError};
 pub use handler::{

@@ -23,32 +23,62 @@ use tokio::sync::mpsc;
 /// io.of("/admin").volatile().emit("tick", &42)?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
+#[must_use = "an operator does nothing until one of its emit or socket methods is called"]
 pub struct BroadcastOperator {
     namespace: Namespace,
     opts: BroadcastOptions,
     timeout: Option<Duration>,
 }
 
-/// Not every recipient acknowledged in time; `received` holds the answers that came.
+/// Why a broadcast with acknowledgements did not collect every answer.
 #[derive(Debug)]
-pub struct BroadcastAckError<R> {
-    pub received: Vec<R>,
-    /// How many answers were due; `None` when the adapter could not count the recipients in
-    /// time (other servers of a cluster did not report).
-    pub expected: Option<usize>,
+pub enum BroadcastAckError<R> {
+    /// The broadcast did not go out: its payload could not be serialized, its event name is
+    /// reserved, or the cluster adapter could not forward it.
+    Emit(EmitError),
+    /// Not every recipient answered in time; `received` holds the answers that came.
+    Timeout {
+        /// The answers that came in time.
+        received: Vec<R>,
+        /// How many answers were due; `None` when the adapter could not count the recipients
+        /// in time (other servers of a cluster did not report).
+        expected: Option<usize>,
+    },
+}
+
+impl<R> BroadcastAckError<R> {
+    /// The answers that came before the error: none when the broadcast did not go out.
+    pub fn received(&self) -> &[R] {
+        match self {
+            BroadcastAckError::Emit(_) => &[],
+            BroadcastAckError::Timeout { received, .. } => received,
+        }
+    }
 }
 
 impl<R> fmt::Display for BroadcastAckError<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.expected {
-            Some(expected) => write!(
+        match self {
+            BroadcastAckError::Emit(error) => error.fmt(f),
+            BroadcastAckError::Timeout {
+                received,
+                expected: Some(expected),
+            } => write!(
                 f,
                 "operation has timed out ({} of {expected} acknowledged)",
-                self.received.len()
+                received.len()
             ),
-            None => write!(f, "operation has timed out (recipients not counted)"),
+            BroadcastAckError::Timeout { expected: None, .. } => {
+                write!(f, "operation has timed out (recipients not counted)")
+            }
         }
+    }
+}
+
+impl<R> From<EmitError> for BroadcastAckError<R> {
+    fn from(error: EmitError) -> Self {
+        BroadcastAckError::Emit(error)
     }
 }
 
@@ -152,15 +182,8 @@ impl BroadcastOperator {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let no_answers = |expected| BroadcastAckError {
-            received: Vec::new(),
-            expected: Some(expected),
-        };
-        let Ok((mut packet, attachments)) =
-            event_packet(&self.namespace, event.into(), Arg::One(data))
-        else {
-            return Err(no_answers(0));
-        };
+        let (mut packet, attachments) =
+            event_packet(&self.namespace, event.into(), Arg::One(data))?;
         let id = self.namespace.next_ack_id();
         if let PacketData::Event(event) = &mut packet.data {
             event.id = Some(id);
@@ -191,7 +214,7 @@ impl BroadcastOperator {
             for socket in self.namespace.sockets() {
                 socket.forget_ack(id);
             }
-            return Err(BroadcastAckError {
+            return Err(BroadcastAckError::Timeout {
                 received,
                 expected: None,
             });
@@ -220,7 +243,7 @@ impl BroadcastOperator {
         if received.len() == expected {
             Ok(received)
         } else {
-            Err(BroadcastAckError {
+            Err(BroadcastAckError::Timeout {
                 received,
                 expected: Some(expected),
             })
@@ -286,6 +309,10 @@ macro_rules! broadcast_shortcuts {
             pub fn timeout(&self, timeout: std::time::Duration) -> $crate::BroadcastOperator {
                 self.broadcast().timeout(timeout)
             }
+            /// A broadcast with Node's compression hint.
+            pub fn compress(&self, compress: bool) -> $crate::BroadcastOperator {
+                self.broadcast().compress(compress)
+            }
             /// Sends an event with one argument to every socket.
             pub fn emit<T: serde::Serialize + ?Sized>(
                 &self,
@@ -293,6 +320,35 @@ macro_rules! broadcast_shortcuts {
                 data: &T,
             ) -> Result<(), $crate::EmitError> {
                 self.broadcast().emit(event, data)
+            }
+            /// Sends an event with several arguments (a tuple or sequence) to every socket.
+            pub fn emit_args<T: serde::Serialize + ?Sized>(
+                &self,
+                event: impl Into<parser::Str>,
+                args: &T,
+            ) -> Result<(), $crate::EmitError> {
+                self.broadcast().emit_args(event, args)
+            }
+            /// Sends an event with raw JSON arguments and their attachments to every socket.
+            pub fn emit_raw(
+                &self,
+                event: impl Into<parser::Str>,
+                raw: $crate::RawArgs,
+            ) -> Result<(), $crate::EmitError> {
+                self.broadcast().emit_raw(event, raw)
+            }
+            /// Sends an event every socket acknowledges, and collects the answers within the
+            /// server's `ack_timeout` (narrow it with `timeout`).
+            pub async fn emit_with_ack<T, R>(
+                &self,
+                event: impl Into<parser::Str>,
+                data: &T,
+            ) -> Result<Vec<R>, $crate::BroadcastAckError<R>>
+            where
+                T: serde::Serialize + ?Sized,
+                R: serde::de::DeserializeOwned,
+            {
+                self.broadcast().emit_with_ack(event, data).await
             }
             /// Every socket, on every server (Node's `fetchSockets`).
             pub async fn fetch_sockets(

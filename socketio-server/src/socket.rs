@@ -1,6 +1,6 @@
 use crate::adapter::{AckData, AckSink, BroadcastPacket, Room, Sid};
 use crate::client::EngineSocket;
-use crate::emit::{event_packet, raw_event_packet, AckEmitter, Arg, VolatileEmitter};
+use crate::emit::{event_packet, Arg, SocketOperator};
 use crate::error::{AckError, EmitError};
 use crate::handler::{
     DisconnectHandler as OnDisconnect, DisconnectParts, Erased, ErasedDisconnectHandler,
@@ -251,26 +251,23 @@ impl Socket {
         event: impl Into<Str>,
         data: &T,
     ) -> Result<(), EmitError> {
-        let (packet, attachments) = event_packet(self.namespace(), event.into(), Arg::One(data))?;
-        self.send(packet, attachments)
+        SocketOperator::new(self.clone()).emit(event, data)
     }
 
     /// Sends an event with several arguments, given as a tuple (or anything that serializes as
-    /// a sequence): `socket.emit_args("move", (x, y))` is Node's `socket.emit("move", x, y)`.
+    /// a sequence): `socket.emit_args("move", &(x, y))` is Node's `socket.emit("move", x, y)`.
     pub fn emit_args<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
         args: &T,
     ) -> Result<(), EmitError> {
-        let (packet, attachments) = event_packet(self.namespace(), event.into(), Arg::Many(args))?;
-        self.send(packet, attachments)
+        SocketOperator::new(self.clone()).emit_args(event, args)
     }
 
     /// Sends an event with raw JSON arguments and their attachments, e.g. to pass on what a
     /// client sent without deserializing it.
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
-        let (packet, attachments) = raw_event_packet(self.namespace(), event.into(), raw)?;
-        self.send(packet, attachments)
+        SocketOperator::new(self.clone()).emit_raw(event, raw)
     }
 
     /// Sends an event and waits for the client's acknowledgement, deserialized from its first
@@ -280,17 +277,20 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let timeout = self.default_ack_timeout();
-        self.emit_with_ack_within(timeout, event.into(), Arg::One(data))
+        SocketOperator::new(self.clone())
+            .emit_with_ack(event, data)
             .await
     }
 
-    /// Bounds the wait of the next `emit_with_ack` (Node's `socket.timeout(ms)`).
-    pub fn timeout(&self, timeout: Duration) -> AckEmitter {
-        AckEmitter {
-            socket: self.clone(),
-            timeout,
-        }
+    /// An emit whose acknowledgement is awaited at most `timeout` (Node's `socket.timeout(ms)`).
+    pub fn timeout(&self, timeout: Duration) -> SocketOperator {
+        SocketOperator::new(self.clone()).timeout(timeout)
+    }
+
+    /// An emit dropped, with [`EmitError::Dropped`], when the transport cannot take it right
+    /// away (Node's `socket.volatile`).
+    pub fn volatile(&self) -> SocketOperator {
+        SocketOperator::new(self.clone()).volatile()
     }
 
     /// Puts the socket in rooms.
@@ -299,9 +299,11 @@ impl Socket {
         self.namespace().join(self.id(), &rooms);
     }
 
-    /// Takes the socket out of a room.
-    pub fn leave(&self, room: impl Into<Room>) {
-        self.namespace().adapter().del(self.id(), &room.into());
+    /// Takes the socket out of rooms.
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        for room in rooms.into_rooms() {
+            self.namespace().adapter().del(self.id(), &room);
+        }
     }
 
     /// The rooms the socket is in, its own id's room included.
@@ -322,12 +324,6 @@ impl Socket {
     /// A broadcast to every other socket of the namespace (Node's `socket.broadcast`).
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.namespace().clone()).except(self.id().clone())
-    }
-
-    /// An emit to this socket that is dropped if the transport is not ready (Node's
-    /// `socket.volatile`).
-    pub fn volatile(&self) -> VolatileEmitter {
-        VolatileEmitter(self.clone())
     }
 
     /// Leaves the namespace: the client is told and the `disconnect` handlers run with
@@ -379,20 +375,10 @@ impl Socket {
         self.0.admitted.store(true, Ordering::Release);
     }
 
-    fn default_ack_timeout(&self) -> Duration {
+    pub(crate) fn default_ack_timeout(&self) -> Duration {
         self.namespace()
             .server()
             .map_or(Duration::from_secs(5), |s| s.config.ack_timeout)
-    }
-
-    pub(crate) async fn emit_with_ack_within<R: DeserializeOwned, T: Serialize + ?Sized>(
-        &self,
-        timeout: Duration,
-        event: Str,
-        arg: Arg<'_, T>,
-    ) -> Result<R, AckError> {
-        let answer = self.ack_within(timeout, event, arg).await?;
-        payload::from_first_arg(&answer.args, &answer.attachments).map_err(AckError::Deserialize)
     }
 
     /// Sends an event asking for an acknowledgement and waits for its raw arguments.
@@ -401,6 +387,7 @@ impl Socket {
         timeout: Duration,
         event: Str,
         arg: Arg<'_, T>,
+        volatile: bool,
     ) -> Result<RawArgs, AckError> {
         let (mut packet, attachments) = event_packet(self.namespace(), event, arg)?;
         let id = self.namespace().next_ack_id();
@@ -409,7 +396,7 @@ impl Socket {
         }
         let (tx, rx) = oneshot::channel();
         lock(&self.0.acks).insert(id, AckSlot::One(tx));
-        if let Err(e) = self.send(packet, attachments) {
+        if let Err(e) = self.deliver(packet, attachments, volatile) {
             self.forget_ack(id);
             return Err(e.into());
         }
@@ -439,24 +426,27 @@ impl Socket {
         })
     }
 
-    /// Queues a packet that may be dropped: true if queued, false if dropped because the
+    /// Queues a packet; a volatile one is dropped, with [`EmitError::Dropped`], when the
     /// transport is busy or the send queue is full.
-    pub(crate) fn send_volatile(
+    pub(crate) fn deliver(
         &self,
         packet: Packet,
         attachments: Vec<Bytes>,
-    ) -> Result<bool, EmitError> {
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if !volatile {
+            return self.send(packet, attachments);
+        }
         if !self.is_open() {
             return Err(EmitError::Disconnected);
         }
         if !self.is_writable() {
-            return Ok(false);
+            return Err(EmitError::Dropped);
         }
-        match self.send(packet, attachments) {
-            Ok(()) => Ok(true),
-            Err(EmitError::Full) => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.send(packet, attachments).map_err(|e| match e {
+            EmitError::Full => EmitError::Dropped,
+            e => e,
+        })
     }
 
     /// Queues frames encoded once for many recipients; false if they could not be queued.

@@ -269,7 +269,7 @@ async fn volatile_emits_to_a_writable_socket_arrive() {
     let addr = serve(&io).await;
     let (mut clients, sockets) = connect_all(&io, addr, 2).await;
     assert!(sockets[0].is_writable());
-    assert!(sockets[0].volatile().emit("v", &1).unwrap(), "queued");
+    sockets[0].volatile().emit("v", &1).expect("queued");
     assert_eq!(clients[0].next_args("/", "v").await, [json!(1)]);
     io.volatile().emit("v", &2).unwrap();
     expect_only(&io, &mut clients, &[0, 1], "v", json!(2)).await;
@@ -351,9 +351,15 @@ async fn a_broadcast_ack_with_a_silent_client_returns_the_others_answers_after_t
     let result = within("the broadcast ack timeout", pending).await.unwrap();
     let elapsed = started.elapsed();
     let err = result.expect_err("one client was silent");
-    let mut received = err.received.clone();
+    let BroadcastAckError::Timeout {
+        mut received,
+        expected,
+    } = err
+    else {
+        panic!("expected a timeout, got {err}");
+    };
     received.sort();
-    assert_eq!((received, err.expected), (vec![0, 2], Some(3)));
+    assert_eq!((received, expected), (vec![0, 2], Some(3)));
     assert!(
         elapsed >= Duration::from_millis(290),
         "gave up too early: {elapsed:?}"
@@ -424,4 +430,37 @@ async fn a_binary_broadcast_carries_its_attachments_to_every_recipient() {
         clients[i].next_event("/", "control").await;
     }
     clients[1].next_event("/", "control").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_emitter_has_the_same_family_and_errors_say_what_went_wrong() {
+    let io = new_io();
+    let addr = serve(&io).await;
+    let (mut client, id) = Client::connect(addr, "/").await;
+    let socket = socket_of(&io, "/", &id);
+    socket.join(["a", "b", "c"]);
+    socket.leave(vec!["a", "b"]);
+    assert!(!socket.rooms().iter().any(|r| r == "a" || r == "b"));
+
+    io.emit_args("pair", &(1, "two")).unwrap();
+    assert_eq!(
+        client.next_args("/", "pair").await,
+        [json!(1), json!("two")]
+    );
+    let raw = RawArgs {
+        args: vec![Str::from("{\"k\":3}")],
+        attachments: Vec::new(),
+    };
+    io.of("/").emit_raw("raw", raw).unwrap();
+    assert_eq!(client.next_args("/", "raw").await, [json!({"k": 3})]);
+
+    // A broadcast that cannot go out says why, rather than "nobody answered".
+    let refused = io.emit_with_ack::<_, Value>("disconnect", &1).await;
+    assert!(
+        matches!(
+            refused,
+            Err(BroadcastAckError::Emit(EmitError::Reserved(ref name))) if name == "disconnect"
+        ),
+        "{refused:?}"
+    );
 }

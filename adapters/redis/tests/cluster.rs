@@ -119,8 +119,11 @@ async fn a_broadcast_with_acks_times_out_with_the_answers_that_came() {
     let asked = everyone.emit_with_ack::<_, serde_json::Value>("ping", &1);
     let (result, _) = tokio::join!(asked, on_a.ack_next_event(json!("a")));
     let error = result.expect_err("b's client never answers");
-    assert_eq!(error.received, vec![json!("a")]);
-    assert_eq!(error.expected, Some(2));
+    let socketio::BroadcastAckError::Timeout { received, expected } = error else {
+        panic!("expected a timeout, got {error}");
+    };
+    assert_eq!(received, vec![json!("a")]);
+    assert_eq!(expected, Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -158,7 +158,7 @@ fn cluster_handlers(socket: &Socket) {
         let asked = everyone.emit_with_ack::<_, serde_json::Value>("ping", &1);
         let mut answers: Vec<String> = match asked.await {
             Ok(answers) => answers.iter().map(|a| a.to_string()).collect(),
-            Err(error) => vec![format!("error: {} answers", error.received.len())],
+            Err(error) => vec![format!("error: {} answers", error.received().len())],
         };
         answers.sort();
         let _ = ack.send(&answers);

@@ -84,18 +84,18 @@ async fn flood(socket: Socket, Data(flood): Data<Flood>, ack: AckSender) {
         let went_out = if flood.volatile {
             target.volatile().emit_raw("flood", args)
         } else {
-            target.emit_raw("flood", args).map(|()| true)
+            target.emit_raw("flood", args)
         };
         match went_out {
-            Ok(true) => sent += 1,
-            Ok(false) => dropped += 1,
+            Ok(()) => sent += 1,
+            Err(EmitError::Dropped) => dropped += 1,
             Err(EmitError::Full) => full += 1,
             Err(_) => {
                 disconnected = true;
                 break;
             }
         }
-        if matches!(went_out, Ok(true)) {
+        if went_out.is_ok() {
             tokio::task::yield_now().await;
         } else {
             tokio::time::sleep(Duration::from_millis(flood.pause_ms.min(1000))).await;

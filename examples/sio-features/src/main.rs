@@ -202,7 +202,7 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
                 .await;
             let (error, mut answers) = match result {
                 Ok(answers) => (Value::Null, answers),
-                Err(e) => (json!("operation has timed out"), e.received),
+                Err(e) => (json!("operation has timed out"), e.received().to_vec()),
             };
             answers.sort_by_key(|a| a.to_string());
             let _ = ack.send(&json!({ "error": error, "answers": answers }));

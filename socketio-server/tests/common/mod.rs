@@ -12,7 +12,7 @@ pub use serde::{Deserialize, Serialize};
 pub use serde_json::{json, Value};
 pub use socketio::{
     AckError, AckSender, Args, BroadcastAckError, ConnectError, Data, DisconnectReason, EmitError,
-    EventName, RawArgs, Socket, SocketIo, SocketIoConfig, State,
+    EventName, RawArgs, Socket, SocketIo, SocketIoConfig, State, Str,
 };
 pub use std::net::SocketAddr;
 pub use std::sync::{Arc, Mutex};
