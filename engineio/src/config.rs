@@ -11,6 +11,7 @@ pub enum Transport {
 
 impl Transport {
     /// The name used in the `transport` query parameter.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Transport::Polling => "polling",
@@ -87,6 +88,7 @@ impl Default for EngineIoConfig {
 }
 
 impl EngineIoConfig {
+    /// A builder starting from Node's defaults.
     pub fn builder() -> EngineIoConfigBuilder {
         EngineIoConfigBuilder(Self::default())
     }
@@ -108,12 +110,29 @@ impl EngineIoConfig {
     }
 }
 
-/// Builds an [`EngineIoConfig`]; every setting not given keeps Node's default.
+/// Builds an [`EngineIoConfig`]; every setting not given keeps Node's default. Each setting is
+/// described on the [`EngineIoConfig`] field of the same name.
+///
+/// ```
+/// use engineio::EngineIoConfig;
+/// use std::time::Duration;
+///
+/// let config = EngineIoConfig::builder()
+///     .path("realtime")
+///     .ping_timeout(Duration::from_secs(5))
+///     .max_http_buffer_size(64 * 1024)
+///     .allow_upgrades(false)
+///     .build();
+/// assert_eq!(config.path, "/realtime/");
+/// assert_eq!(config.ping_interval, Duration::from_secs(25));
+/// ```
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct EngineIoConfigBuilder(EngineIoConfig);
 
 impl EngineIoConfigBuilder {
-    /// The mount path. A trailing `/` is added when missing, as Node does.
+    /// The mount path (Node: `path`, `/engine.io/`). A trailing `/` is added when missing, as
+    /// Node does, and a leading one too.
     pub fn path(mut self, path: impl Into<String>) -> Self {
         let mut path = path.into();
         if !path.ends_with('/') {
@@ -125,38 +144,49 @@ impl EngineIoConfigBuilder {
         self.0.path = path;
         self
     }
+    /// How often the server pings (Node: `pingInterval`, 25 s).
     pub fn ping_interval(mut self, d: Duration) -> Self {
         self.0.ping_interval = d;
         self
     }
+    /// How long the server waits for a pong (Node: `pingTimeout`, 20 s).
     pub fn ping_timeout(mut self, d: Duration) -> Self {
         self.0.ping_timeout = d;
         self
     }
+    /// How long a polling to WebSocket upgrade may take (Node: `upgradeTimeout`, 10 s).
     pub fn upgrade_timeout(mut self, d: Duration) -> Self {
         self.0.upgrade_timeout = d;
         self
     }
+    /// The largest POST body or WebSocket message accepted, in bytes (Node:
+    /// `maxHttpBufferSize`, 1e6).
     pub fn max_http_buffer_size(mut self, bytes: usize) -> Self {
         self.0.max_http_buffer_size = bytes;
         self
     }
+    /// Which transports clients may use (Node: `transports`, both).
     pub fn transports(mut self, transports: impl IntoIterator<Item = Transport>) -> Self {
         self.0.transports = transports.into_iter().collect();
         self
     }
+    /// Whether polling clients may upgrade to WebSocket (Node: `allowUpgrades`, true).
     pub fn allow_upgrades(mut self, allow: bool) -> Self {
         self.0.allow_upgrades = allow;
         self
     }
+    /// The most bytes a socket may have queued for sending (4 MiB; Node has no such bound).
     pub fn max_buffer_size(mut self, bytes: usize) -> Self {
         self.0.max_buffer_size = bytes;
         self
     }
+    /// The read buffer tungstenite keeps for each WebSocket, in bytes (256).
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
         self.0.ws_read_buffer_size = bytes;
         self
     }
+    /// The config.
+    #[must_use]
     pub fn build(self) -> EngineIoConfig {
         self.0
     }

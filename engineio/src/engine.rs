@@ -1,15 +1,18 @@
 use crate::config::{EngineIoConfig, Transport};
 use crate::error::RequestError;
-use crate::handshake::Handshake;
+use crate::handshake::{query_param, Handshake};
 use crate::message::{CloseReason, Message};
+use crate::service::{EngineIoLayer, Entry, EntryService};
 use crate::{heartbeat, polling, websocket, EngineIoHandler, Sid, Socket};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use axum::Router;
+use axum::{BoxError, Router};
+use bytes::Bytes;
 use http::{HeaderMap, Method};
 use parser::engineio::Packet;
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -33,7 +36,8 @@ struct OpenPacket<'a> {
 
 /// An engine.io v4 server: the sessions, and the HTTP entry point both transports arrive through.
 ///
-/// Cloning is cheap and every clone is the same server.
+/// Cloning is cheap and every clone is the same server. Mount it with [`router`](Self::router)
+/// in an axum app, or with [`layer`](Self::layer) in front of any tower service.
 ///
 /// ```no_run
 /// use engineio::{CloseReason, EngineIo, EngineIoConfig, EngineIoHandler, Message, Socket};
@@ -80,7 +84,38 @@ impl<H: EngineIoHandler> Clone for EngineIo<H> {
     }
 }
 
-/// Builds an [`EngineIo`] from a handler, a config and the optional hooks.
+impl<H: EngineIoHandler> fmt::Debug for EngineIo<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineIo")
+            .field("config", &self.inner.config)
+            .field("sockets", &self.count())
+            .field("allow_request", &self.inner.allow_request.is_some())
+            .field("initial_headers", &self.inner.initial_headers.is_some())
+            .field("cors", &self.inner.cors)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`EngineIo`] from a handler, a config and the optional hooks: made by
+/// [`EngineIo::builder`]. Everything not given keeps Node's default.
+///
+/// ```
+/// use engineio::cors::CorsLayer;
+/// use engineio::{EngineIo, EngineIoConfig, EngineIoHandler};
+/// use http::HeaderValue;
+/// use std::time::Duration;
+///
+/// # fn build<H: EngineIoHandler>(handler: H) -> EngineIo<H> {
+/// EngineIo::builder(handler)
+///     .config(EngineIoConfig::builder().ping_interval(Duration::from_secs(10)).build())
+///     .cors(CorsLayer::new().allow_origin(HeaderValue::from_static("https://app.example")))
+///     .initial_headers(|_handshake, headers| {
+///         headers.insert("x-served-by", HeaderValue::from_static("engineio"));
+///     })
+///     .build()
+/// # }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct EngineIoBuilder<H: EngineIoHandler> {
     handler: H,
     config: EngineIoConfig,
@@ -89,7 +124,19 @@ pub struct EngineIoBuilder<H: EngineIoHandler> {
     cors: Option<CorsLayer>,
 }
 
+impl<H: EngineIoHandler> fmt::Debug for EngineIoBuilder<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineIoBuilder")
+            .field("config", &self.config)
+            .field("allow_request", &self.allow_request.is_some())
+            .field("initial_headers", &self.initial_headers.is_some())
+            .field("cors", &self.cors)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<H: EngineIoHandler> EngineIoBuilder<H> {
+    /// The engine's settings; [`EngineIoConfig::default`] (Node's defaults) unless given.
     pub fn config(mut self, config: EngineIoConfig) -> Self {
         self.config = config;
         self
@@ -134,12 +181,15 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
         self
     }
 
-    /// Answers cross-origin requests and preflights (Node's `cors` option). Off unless given.
+    /// Answers cross-origin requests and preflights (Node's `cors` option), on every answer
+    /// of [`router`](EngineIo::router) and [`layer`](EngineIo::layer), errors included. Off
+    /// unless given.
     pub fn cors(mut self, cors: CorsLayer) -> Self {
         self.cors = Some(cors);
         self
     }
 
+    /// The engine, ready to mount.
     pub fn build(self) -> EngineIo<H> {
         EngineIo {
             inner: Arc::new(Inner {
@@ -155,6 +205,7 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
 }
 
 impl<H: EngineIoHandler> EngineIo<H> {
+    /// A builder for an engine that reports to `handler`.
     pub fn builder(handler: H) -> EngineIoBuilder<H> {
         EngineIoBuilder {
             handler,
@@ -165,56 +216,79 @@ impl<H: EngineIoHandler> EngineIo<H> {
         }
     }
 
+    /// The engine's settings.
+    #[must_use]
     pub fn config(&self) -> &EngineIoConfig {
         &self.inner.config
     }
 
+    /// The handler the engine reports to.
+    #[must_use]
     pub fn handler(&self) -> &H {
         &self.inner.handler
     }
 
+    pub(crate) fn cors(&self) -> Option<&CorsLayer> {
+        self.inner.cors.as_ref()
+    }
+
     /// The routes of the engine's path, to merge into an app's `Router`; the app's other routes
-    /// are untouched.
+    /// are untouched. The engine's CORS, when it has one, applies to these routes alone.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        let engine = self.clone();
-        let handle = move |req: Request| {
-            let engine = engine.clone();
-            async move { engine.handle(req).await }
-        };
+        let service = EntryService(Arc::new(Entry::new(self)));
         let path = self.inner.config.path.as_str();
-        let router = Router::new()
-            .route(path, any(handle.clone()))
-            .route(&format!("{path}{{*rest}}"), any(handle));
-        match &self.inner.cors {
-            Some(cors) => router.layer(cors.clone()),
-            None => router,
-        }
+        Router::new()
+            .route_service(path, service.clone())
+            .route_service(&format!("{path}{{*rest}}"), service)
     }
 
-    /// Answers one HTTP request addressed to the engine: for mounting it by other means than
-    /// [`router`](Self::router).
-    pub async fn handle(&self, req: Request) -> Response {
-        match self.dispatch(req).await {
+    /// A tower layer that puts the engine in front of any service: requests under the engine's
+    /// path are answered by the engine (CORS included, when it has one) and every other
+    /// request goes to the wrapped service unchanged. For hyper alone, axum or any tower stack;
+    /// see [`EngineIoLayer`].
+    pub fn layer(&self) -> EngineIoLayer {
+        EngineIoLayer::new(self)
+    }
+
+    /// Answers one HTTP request addressed to the engine, whatever its path: for mounting the
+    /// engine by other means than [`router`](Self::router) or [`layer`](Self::layer). The
+    /// engine's CORS is not applied here.
+    ///
+    /// The body may be any body of [`Bytes`] (hyper's `Incoming`, axum's `Body`, ...). A
+    /// WebSocket upgrade needs hyper's `OnUpgrade` in the request's extensions, where hyper
+    /// puts it when the connection is served with upgrades.
+    pub async fn handle<B>(&self, req: http::Request<B>) -> Response
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        match self.dispatch(req.map(Body::new)).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         }
     }
 
     /// A connected socket by id.
+    #[must_use]
     pub fn socket(&self, id: &str) -> Option<Arc<Socket<H::Data>>> {
-        let sid = Sid::parse(id)?;
+        Sid::parse(id).and_then(|sid| self.socket_by_sid(sid))
+    }
+
+    fn socket_by_sid(&self, sid: Sid) -> Option<Arc<Socket<H::Data>>> {
         self.read_sockets().get(&sid).cloned()
     }
 
     /// Every connected socket.
+    #[must_use]
     pub fn sockets(&self) -> Vec<Arc<Socket<H::Data>>> {
         self.read_sockets().values().cloned().collect()
     }
 
     /// How many sockets are connected (Node's `clientsCount`).
+    #[must_use]
     pub fn count(&self) -> usize {
         self.read_sockets().len()
     }
@@ -237,25 +311,26 @@ impl<H: EngineIoHandler> EngineIo<H> {
     }
 
     async fn dispatch(&self, mut req: Request) -> Result<Response, RequestError> {
-        let query: Vec<(String, String)> =
-            form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
-        let param = |key: &str| {
-            query
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        let transport = param("transport")
+        // The query is read in place, and what is needed of it taken out before the request
+        // moves on.
+        let query = req.uri().query().unwrap_or_default();
+        let transport = query_param(query, "transport")
+            .as_deref()
             .and_then(Transport::from_name)
             .filter(|t| self.inner.config.allows(*t))
             .ok_or(RequestError::UnknownTransport)?;
+        // Node tests the sid for truth: `sid=` is no sid, so the request is a handshake. A sid
+        // that is not one of ours in shape is `Some(None)`: unknown.
+        let sid = query_param(query, "sid")
+            .filter(|sid| !sid.is_empty())
+            .map(|sid| Sid::parse(&sid));
+        let eio_v4 = query_param(query, "EIO").as_deref() == Some("4");
         let upgrade = websocket::is_upgrade_request(&req);
 
-        // Node tests the sid for truth: `sid=` is no sid, so the request is a handshake.
-        if let Some(sid) = param("sid").filter(|sid| !sid.is_empty()) {
-            let socket = self.socket(sid).ok_or(RequestError::UnknownSid)?;
+        if let Some(sid) = sid {
+            let socket = sid
+                .and_then(|sid| self.socket_by_sid(sid))
+                .ok_or(RequestError::UnknownSid)?;
             // Past its heartbeat deadline the session is over, even if its timer is running late.
             if socket.heartbeat_expired() {
                 self.close_socket(&socket, CloseReason::PingTimeout);
@@ -276,11 +351,11 @@ impl<H: EngineIoHandler> EngineIo<H> {
         if transport == Transport::Websocket && !upgrade {
             return Err(RequestError::BadRequest);
         }
-        let eio_v4 = param("EIO") == Some("4");
         let remote_addr = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0);
+            .map(|info| info.0)
+            .or_else(|| req.extensions().get::<SocketAddr>().copied());
         let handshake = Handshake::new(
             req.uri().clone(),
             req.headers().clone(),
@@ -374,13 +449,10 @@ impl<H: EngineIoHandler> EngineIo<H> {
     }
 
     fn read_sockets(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Arc<Socket<H::Data>>>> {
-        self.inner.sockets.read().unwrap_or_else(|e| e.into_inner())
+        crate::sync::read(&self.inner.sockets)
     }
 
     fn write_sockets(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Sid, Arc<Socket<H::Data>>>> {
-        self.inner
-            .sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+        crate::sync::write(&self.inner.sockets)
     }
 }

@@ -1,3 +1,9 @@
+//! The request that opened a session, and the lookups into a handshake's query and headers.
+//!
+//! [`query_pairs`], [`query_param`] and [`header`] are the one way the engine reads a query
+//! string or a header; they are public so that crates built on the engine (socket.io's own
+//! handshake, which may come from another server as a URL) read them the same way.
+
 use crate::Transport;
 use http::{HeaderMap, HeaderValue, Uri};
 use std::borrow::Cow;
@@ -7,12 +13,35 @@ use std::time::SystemTime;
 /// The HTTP request that opened a session, kept on the socket for the application: Node's
 /// `socket.request`.
 ///
-/// The remote address is known when the app is served with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
+/// ```
+/// use engineio::{EngineIo, EngineIoHandler, Handshake};
+///
+/// /// Lets in handshakes that carry the right token in the query or in a header.
+/// fn allowed(handshake: &Handshake) -> bool {
+///     let token = handshake.query("token");
+///     token.as_deref() == Some("secret") || handshake.header("x-token") == Some("secret")
+/// }
+///
+/// # fn build<H: EngineIoHandler>(handler: H) -> EngineIo<H> {
+/// EngineIo::builder(handler)
+///     .allow_request(|handshake| {
+///         let ok = allowed(handshake);
+///         async move { if ok { Ok(()) } else { Err("who are you?".to_owned()) } }
+///     })
+///     .build()
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Handshake {
+    /// The request's URI: the engine's path and the query (`EIO`, `transport`, and whatever
+    /// the client added).
     pub uri: Uri,
+    /// The request's headers.
     pub headers: HeaderMap,
+    /// The client's address: known when the request carries axum's
+    /// `ConnectInfo<SocketAddr>` (serve the app with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`) or a plain [`SocketAddr`]
+    /// extension (as a hyper server can insert; see `examples/hyper-only`).
     pub remote_addr: Option<SocketAddr>,
     /// When the handshake was received.
     pub issued: SystemTime,
@@ -50,17 +79,58 @@ impl Handshake {
 
     /// The first value of a query parameter, URL-decoded. The query is decoded from the URI
     /// on each call rather than kept decoded beside it for the session's life.
+    #[must_use]
     pub fn query(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v)
+        query_param(self.uri.query().unwrap_or_default(), key)
     }
 
     /// Every query parameter in order, URL-decoded.
     pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-        form_urlencoded::parse(self.uri.query().unwrap_or_default().as_bytes())
+        query_pairs(self.uri.query().unwrap_or_default())
     }
 
     /// A header value as text, when it is valid text.
+    #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        header(&self.headers, name)
     }
+}
+
+/// Every parameter of a query string (what follows the `?`, without it), in order,
+/// URL-decoded as a form (`+` is a space).
+///
+/// ```
+/// let pairs: Vec<_> = engineio::handshake::query_pairs("EIO=4&name=J%C3%B6rg+B").collect();
+/// assert_eq!(pairs[1], ("name".into(), "Jörg B".into()));
+/// ```
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// The first value of `key` in a query string, URL-decoded; borrowed from `query` unless
+/// decoding changed it.
+///
+/// ```
+/// use engineio::handshake::query_param;
+///
+/// assert_eq!(query_param("EIO=4&transport=polling", "transport").as_deref(), Some("polling"));
+/// assert_eq!(query_param("EIO=4", "sid"), None);
+/// ```
+#[must_use]
+pub fn query_param<'a>(query: &'a str, key: &str) -> Option<Cow<'a, str>> {
+    query_pairs(query).find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// The first value of a header as text, when it is there and valid text (visible ASCII).
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-token", HeaderValue::from_static("secret"));
+/// assert_eq!(engineio::handshake::header(&headers, "X-Token"), Some("secret"));
+/// ```
+#[must_use]
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }

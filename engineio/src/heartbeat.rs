@@ -28,7 +28,7 @@ pub(crate) struct Heartbeat {
 
 impl Heartbeat {
     /// A heartbeat, and its timer set for the socket's first ping.
-    pub fn start<H: EngineIoHandler>(
+    pub(crate) fn start<H: EngineIoHandler>(
         engine: &EngineIo<H>,
         socket: &Socket<H::Data>,
     ) -> (Self, Sleep) {
@@ -43,7 +43,7 @@ impl Heartbeat {
     /// Waits for the timer, then pings, or closes the socket when the last ping went
     /// unanswered; false once it has closed it. Cancelling it before the timer fires loses
     /// nothing.
-    pub async fn tick<H: EngineIoHandler>(
+    pub(crate) async fn tick<H: EngineIoHandler>(
         &mut self,
         mut timer: Pin<&mut Sleep>,
         engine: &EngineIo<H>,
@@ -68,14 +68,14 @@ impl Heartbeat {
     }
 
     /// Once the pong to the last ping has come, the next ping is due an interval after it came.
-    pub fn check_pong<D>(&mut self, timer: Pin<&mut Sleep>, socket: &Socket<D>) {
+    pub(crate) fn check_pong<D>(&mut self, timer: Pin<&mut Sleep>, socket: &Socket<D>) {
         if self.pinging && !socket.awaiting_pong.load(Ordering::Acquire) {
             self.pinging = false;
             timer.reset(socket.expires_at() - self.timeout);
         }
     }
 
-    pub fn awaits_pong(&self) -> bool {
+    pub(crate) fn awaits_pong(&self) -> bool {
         self.pinging
     }
 }

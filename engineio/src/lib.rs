@@ -1,25 +1,29 @@
-//! An engine.io v4 server for axum: the transport layer under socket.io.
+#![doc = include_str!("../README.md")]
 //!
-//! Clients reach a session over HTTP long-polling or a WebSocket, and polling sessions upgrade to
-//! WebSocket when they can. The engine keeps them alive with heartbeats, queues what the
-//! application sends in a bounded per-socket buffer that each transport drains whole, and reports
-//! everything to an [`EngineIoHandler`]. It behaves as Node's `engine.io` 6.6 does on the wire,
-//! so every engine.io v4 client works with it unchanged.
+//! ## Where to start
 //!
-//! Start with [`EngineIo::builder`], mount [`EngineIo::router`] in an axum app, and implement
-//! [`EngineIoHandler`] for what happens on connect, message and close.
+//! Build an engine with [`EngineIo::builder`] and an [`EngineIoConfig`], implement
+//! [`EngineIoHandler`] for what happens on connect, message and close, and mount the engine
+//! with [`EngineIo::router`] (axum) or [`EngineIo::layer`] ([`EngineIoLayer`], any tower
+//! stack). A [`Socket`] is one session: [`Socket::send`] queues a [`Message`], and its
+//! [`Handshake`] is the request that opened it.
+//!
+//! [`sync`] and [`handshake`] hold the small helpers the engine uses for its locks and for
+//! reading a handshake's query and headers, public for the crates built on it.
 
 mod config;
 mod engine;
 mod error;
 mod handler;
-mod handshake;
+pub mod handshake;
 mod heartbeat;
 mod message;
 mod polling;
+mod service;
 mod sid;
 mod signal;
 mod socket;
+pub mod sync;
 mod websocket;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, Transport};
@@ -30,6 +34,7 @@ pub use handshake::Handshake;
 pub use message::{CloseReason, Message, SendError};
 pub use parser::engineio::Frame;
 pub use parser::Str;
+pub use service::{EngineIoLayer, EngineIoService, ResponseBody, ResponseFuture};
 pub use sid::Sid;
 pub use socket::Socket;
 pub use tower_http::cors;

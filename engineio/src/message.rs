@@ -4,14 +4,32 @@ use parser::Str;
 use std::fmt;
 
 /// An application message, as the peer sent it or as it will travel.
+///
+/// Text and bytes convert into it, so [`Socket::send`](crate::Socket::send) takes either:
+///
+/// ```
+/// use engineio::{Frame, Message};
+///
+/// let text = Message::from("hello");
+/// assert_eq!(text, Message::Text("hello".into()));
+/// let binary = Message::from(vec![1u8, 2, 3]);
+/// assert!(matches!(binary, Message::Binary(ref b) if b.len() == 3));
+///
+/// // On the wire a text message is packet type `4` and its text; bytes go as they are.
+/// assert_eq!(text.into_frame(), Frame::Text("4hello".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
+    /// A text message (engine.io packet type `4`, in a WebSocket text frame or a polling
+    /// payload).
     Text(Str),
+    /// A binary message (a WebSocket binary frame, or `b` and base64 in a polling payload).
     Binary(Bytes),
 }
 
 impl Message {
     /// The frame this message travels as (`4` + text, or the raw bytes).
+    #[must_use]
     pub fn into_frame(self) -> Frame {
         match self {
             Message::Text(s) => Packet::Message(s).encode(),
@@ -84,6 +102,8 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// The reason as Node names it (`"transport close"`, `"ping timeout"`, ...).
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             CloseReason::TransportClose => "transport close",

@@ -10,7 +10,7 @@ pub(crate) struct Signal {
 
 impl Signal {
     /// Sets the flag; true for the one caller that set it first.
-    pub fn set(&self) -> bool {
+    pub(crate) fn set(&self) -> bool {
         let first = !self.set.swap(true, Ordering::AcqRel);
         if first {
             self.notify.notify_waiters();
@@ -18,11 +18,11 @@ impl Signal {
         first
     }
 
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.set.load(Ordering::Acquire)
     }
 
-    pub async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         // A `Notified` receives `notify_waiters` from its creation on, so checking the flag after
         // creating it cannot miss a `set` in between.
         let notified = self.notify.notified();

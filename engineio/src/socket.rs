@@ -68,9 +68,9 @@ struct WriteBuffer {
 /// What a transport takes from the queue in one go. Its bytes stay counted against the
 /// queue bound until the transport calls [`Socket::written`].
 pub(crate) struct Batch {
-    pub frames: Vec<Frame>,
-    pub closing: bool,
-    pub bytes: usize,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) closing: bool,
+    pub(crate) bytes: usize,
 }
 
 impl<D> Socket<D> {
@@ -106,21 +106,25 @@ impl<D> Socket<D> {
     }
 
     /// The session id.
+    #[must_use]
     pub fn id(&self) -> Sid {
         self.id
     }
 
     /// The request that opened the session.
+    #[must_use]
     pub fn handshake(&self) -> &Handshake {
         &self.handshake
     }
 
     /// The application's data for this socket.
+    #[must_use]
     pub fn data(&self) -> &D {
         &self.data
     }
 
     /// The transport in use now (it changes once, when a polling session upgrades).
+    #[must_use]
     pub fn transport(&self) -> Transport {
         if self.transport.load(Ordering::Acquire) == Transport::Websocket as u8 {
             Transport::Websocket
@@ -131,15 +135,19 @@ impl<D> Socket<D> {
 
     /// Whether a send now would go out without waiting: a polling GET is pending, or the
     /// WebSocket is not in the middle of a write. Volatile messages are dropped when it is false.
+    #[must_use]
     pub fn is_writable(&self) -> bool {
         self.writable.load(Ordering::Acquire) && !self.is_closed()
     }
 
+    /// Whether the session has ended (not merely been asked to close).
+    #[must_use]
     pub fn is_closed(&self) -> bool {
         self.closed.is_set()
     }
 
     /// Why the session closed, once it has.
+    #[must_use]
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.close_reason.get().copied()
     }
@@ -278,7 +286,7 @@ impl<D> Socket<D> {
     fn lock_buffer(&self) -> MutexGuard<'_, WriteBuffer> {
         // The lock is never held across code that can panic, but a poisoned queue is still a
         // valid queue: keep serving rather than propagate.
-        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.buffer)
     }
 }
 

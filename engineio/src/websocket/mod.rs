@@ -117,7 +117,10 @@ async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
             _ = socket.closed.wait() => return false,
         };
         let packet = match message {
-            Some(Ok(WsMessage::Text(text))) => Packet::decode_text(into_str(text)),
+            Some(Ok(WsMessage::Text(text))) => match into_str(text) {
+                Some(text) => Packet::decode_text(text),
+                None => return false,
+            },
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
             _ => return false,
         };
@@ -240,9 +243,9 @@ fn on_message<H: EngineIoHandler>(
     close_code: &mut Option<CloseCode>,
 ) -> Result<(), Option<CloseReason>> {
     match message {
-        Some(Ok(WsMessage::Text(text))) => match Packet::decode_text(into_str(text)) {
-            Ok(packet) => engine.on_packet(socket, packet),
-            Err(_) => return Err(Some(CloseReason::ParseError)),
+        Some(Ok(WsMessage::Text(text))) => match into_str(text).map(Packet::decode_text) {
+            Some(Ok(packet)) => engine.on_packet(socket, packet),
+            Some(Err(_)) | None => return Err(Some(CloseReason::ParseError)),
         },
         Some(Ok(WsMessage::Binary(bytes))) => engine.on_packet(socket, Packet::Binary(bytes)),
         Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
@@ -277,9 +280,11 @@ async fn close_quietly(ws: &mut Ws) {
     let _ = timeout(CLOSE_GRACE, ws.close(None)).await;
 }
 
-fn into_str(text: Utf8Bytes) -> Str {
-    // SAFETY: tungstenite validated the frame as UTF-8.
-    unsafe { Str::from_utf8_unchecked(text.into()) }
+/// The frame's text as a `Str`, sharing its bytes. tungstenite has validated them already; they
+/// are checked again (a fast pass over bytes in cache) because this crate has no unsafe code,
+/// so `None` never happens in practice.
+fn into_str(text: Utf8Bytes) -> Option<Str> {
+    Str::from_utf8(text.into()).ok()
 }
 
 /// Checks the upgrade request and builds the 101 answer; a request that is not a valid

@@ -1,8 +1,8 @@
 //! Shared support for the integration tests: a server on a real TCP port, a handler that records
 //! every event, and tiny raw polling and WebSocket clients. Every wait is bounded by [`WAIT`].
 
-// Each test file uses a part of this support.
-#![allow(dead_code, unused_imports)]
+// Each test file uses a part of this support, and names it `pub` for its sibling modules.
+#![allow(dead_code, unused_imports, unreachable_pub)]
 
 pub use axum::Router;
 pub use bytes::Bytes;

@@ -1,6 +1,7 @@
 //! A handler that records every event the engine reports, for tests to await.
 
 use super::*;
+use engineio::sync::lock;
 
 /// One thing the engine told the handler.
 #[derive(Debug, Clone, PartialEq)]
@@ -271,10 +272,6 @@ fn summarize(events: &[Event]) -> Vec<String> {
             e => format!("{e:?}"),
         })
         .collect()
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl EngineIoHandler for Recorder {

@@ -3,20 +3,37 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
 
-/// The seven engine.io packet types, with their wire digit.
+/// The seven engine.io packet types; each one's value is its wire digit as an ASCII byte.
+///
+/// ```
+/// use parser::engineio::PacketType;
+///
+/// assert_eq!(PacketType::from_byte(b'4'), Some(PacketType::Message));
+/// assert_eq!(PacketType::Message as u8, b'4');
+/// assert_eq!(PacketType::from_byte(b'7'), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum PacketType {
+    /// `0`: the server's handshake.
     Open = b'0',
+    /// `1`: the end of the session.
     Close = b'1',
+    /// `2`: a heartbeat, or the upgrade probe.
     Ping = b'2',
+    /// `3`: the answer to a ping.
     Pong = b'3',
+    /// `4`: a message (binary messages carry no digit on a WebSocket).
     Message = b'4',
+    /// `5`: the end of an upgrade to WebSocket.
     Upgrade = b'5',
+    /// `6`: nothing, sent to end a polling request during an upgrade.
     Noop = b'6',
 }
 
 impl PacketType {
+    /// The type whose wire digit is `b`, if any.
+    #[must_use]
     pub fn from_byte(b: u8) -> Option<Self> {
         Some(match b {
             b'0' => Self::Open,
@@ -35,23 +52,64 @@ impl PacketType {
 ///
 /// Binary messages have no type digit on a WebSocket (the frame opcode says it) and travel as
 /// `b` + base64 in polling payloads; both decode to [`Packet::Binary`].
+///
+/// ```
+/// use bytes::Bytes;
+/// use parser::engineio::{Frame, Packet};
+///
+/// // Encoded once, the frame goes to WebSocket and polling recipients alike.
+/// let frame = Packet::message("hello").encode();
+/// assert_eq!(frame, Frame::Text("4hello".into()));
+///
+/// // What a WebSocket received, whatever its opcode.
+/// assert_eq!(Packet::decode(frame), Ok(Packet::message("hello")));
+/// assert_eq!(
+///     Packet::decode(Frame::Binary(Bytes::from_static(b"\x01\x02"))),
+///     Ok(Packet::Binary(Bytes::from_static(b"\x01\x02")))
+/// );
+///
+/// // The upgrade probe, and a binary message as polling carries it.
+/// assert_eq!(Packet::decode_text("2probe".into()), Ok(Packet::Ping("probe".into())));
+/// assert_eq!(Packet::decode_text("bAQI=".into()), Ok(Packet::Binary(vec![1, 2].into())));
+/// assert!(Packet::decode_text("9".into()).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
     /// The handshake, its JSON body as sent.
     Open(Str),
+    /// The end of the session, from either side.
     Close,
     /// A heartbeat; the data is empty except for the upgrade probe (`2probe`).
     Ping(Str),
+    /// The answer to a ping, with its data (`3probe` answers the probe).
     Pong(Str),
     /// A text message.
     Message(Str),
     /// A binary message.
     Binary(Bytes),
+    /// The client's message on the new WebSocket that completes an upgrade from polling.
     Upgrade,
+    /// Nothing: the server's answer to a polling request it closes during an upgrade.
     Noop,
 }
 
 /// An encoded packet: one WebSocket frame, or one segment of a polling payload.
+///
+/// [`Packet::encode`] makes one; a transport sends it as it is (WebSocket) or joins it with
+/// others in a payload ([`encode_payload`](super::encode_payload), polling).
+///
+/// ```
+/// use parser::engineio::{Frame, Packet};
+///
+/// let text = Packet::message("hi").encode();
+/// let binary = Packet::Binary(vec![1, 2, 3].into()).encode();
+/// assert_eq!((text.len(), binary.len()), (3, 3)); // on a WebSocket
+///
+/// let mut polling = String::new();
+/// binary.write_polling(&mut polling);
+/// assert_eq!(polling, "bAQID");
+/// assert_eq!(binary.polling_len(), polling.len());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// A packet type digit followed by its data, e.g. `4hello`.
@@ -64,22 +122,29 @@ pub enum Frame {
 /// session with the reason `parse error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The frame or polling segment is empty: no packet type.
     #[error("empty packet")]
     Empty,
+    /// The first byte is not a packet type digit (nor `b`); it is the field.
     #[error("unknown packet type {0:#04x}")]
     UnknownType(u8),
+    /// A `b` segment whose rest is not valid base64.
     #[error("invalid base64 in a binary packet")]
     InvalidBase64,
+    /// A polling payload that is not UTF-8 text.
     #[error("payload is not valid UTF-8")]
     InvalidUtf8,
 }
 
 impl Packet {
     /// A text message packet.
+    #[must_use]
     pub fn message(text: impl Into<Str>) -> Self {
         Packet::Message(text.into())
     }
 
+    /// The packet's type; a binary message is a [`PacketType::Message`].
+    #[must_use]
     pub fn packet_type(&self) -> PacketType {
         match self {
             Packet::Open(_) => PacketType::Open,
@@ -93,6 +158,7 @@ impl Packet {
     }
 
     /// Encodes the packet as it travels on a WebSocket (and, for text, in a polling payload).
+    #[must_use]
     pub fn encode(&self) -> Frame {
         let data = match self {
             Packet::Binary(bytes) => return Frame::Binary(bytes.clone()),
@@ -106,6 +172,11 @@ impl Packet {
     }
 
     /// Decodes one frame received on a WebSocket.
+    ///
+    /// # Errors
+    ///
+    /// As [`Packet::decode_text`], for a text frame; a binary frame is always a
+    /// [`Packet::Binary`].
     pub fn decode(frame: Frame) -> Result<Packet, DecodeError> {
         match frame {
             Frame::Text(text) => Self::decode_text(text),
@@ -116,6 +187,12 @@ impl Packet {
     /// Decodes a text frame or one polling segment. A leading `b` marks a base64 binary message,
     /// which Node's parser accepts on both transports, so this does too. Data after the type of a
     /// packet that carries none is ignored, as Node ignores it.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::Empty`] for an empty text, [`DecodeError::UnknownType`] when the first
+    /// byte is neither a type digit nor `b`, [`DecodeError::InvalidBase64`] for a `b` segment
+    /// that is not base64.
     pub fn decode_text(text: Str) -> Result<Packet, DecodeError> {
         let Some(&first) = text.as_bytes().first() else {
             return Err(DecodeError::Empty);
@@ -154,6 +231,7 @@ impl Frame {
     }
 
     /// The length of this frame's polling segment, without encoding it.
+    #[must_use]
     pub fn polling_len(&self) -> usize {
         match self {
             Frame::Text(s) => s.len(),
@@ -161,7 +239,8 @@ impl Frame {
         }
     }
 
-    /// The frame's length on a WebSocket.
+    /// The frame's length on a WebSocket, in bytes.
+    #[must_use]
     pub fn len(&self) -> usize {
         match self {
             Frame::Text(s) => s.len(),
@@ -169,6 +248,9 @@ impl Frame {
         }
     }
 
+    /// Whether the frame has no bytes at all (an encoded text frame has at least its type digit;
+    /// a binary frame may be empty).
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

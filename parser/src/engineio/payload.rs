@@ -6,6 +6,15 @@ use bytes::Bytes;
 pub const SEPARATOR: char = '\x1e';
 
 /// Joins frames into one polling payload: text as is, binary as `b` + base64, `\x1e` between.
+///
+/// ```
+/// use parser::engineio::{encode_payload, Packet};
+///
+/// let frames = [Packet::message("hi").encode(), Packet::Binary(vec![1, 2, 3].into()).encode()];
+/// assert_eq!(encode_payload(&frames), "4hi\x1ebAQID");
+/// assert_eq!(encode_payload(&[]), "");
+/// ```
+#[must_use]
 pub fn encode_payload<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> String {
     let mut out = String::new();
     for (i, frame) in frames.into_iter().enumerate() {
@@ -21,7 +30,18 @@ pub fn encode_payload<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> String
 /// packets before a malformed one are still handled, as Node handles them.
 ///
 /// Like Node's `split("\x1e")`, an empty body or a trailing separator yields an empty segment,
-/// which is an invalid packet.
+/// which is an invalid packet. A body that is not UTF-8 yields one
+/// [`DecodeError::InvalidUtf8`].
+///
+/// ```
+/// use parser::engineio::{decode_payload, DecodeError, Packet};
+///
+/// let mut packets = decode_payload("4hi\x1ebAQID\x1e9\x1e4never");
+/// assert_eq!(packets.next(), Some(Ok(Packet::message("hi"))));
+/// assert_eq!(packets.next(), Some(Ok(Packet::Binary(vec![1, 2, 3].into()))));
+/// assert_eq!(packets.next(), Some(Err(DecodeError::UnknownType(b'9'))));
+/// assert_eq!(packets.next(), None); // nothing after an error
+/// ```
 pub fn decode_payload(body: impl Into<Bytes>) -> PayloadDecoder {
     PayloadDecoder {
         rest: Some(Str::from_utf8(body.into()).map_err(|_| DecodeError::InvalidUtf8)),
@@ -30,6 +50,7 @@ pub fn decode_payload(body: impl Into<Bytes>) -> PayloadDecoder {
 
 /// The iterator of [`decode_payload`]. After an error it yields nothing more.
 #[derive(Debug)]
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct PayloadDecoder {
     /// What is left to split; `None` once the last segment or an error has been yielded.
     rest: Option<Result<Str, DecodeError>>,

@@ -8,13 +8,36 @@ pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
 /// A complete packet with its binary attachments, in placeholder order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
+    /// The packet; its arguments are raw JSON, placeholders included.
     pub packet: Packet,
+    /// The binary attachments: `attachments[n]` is what placeholder `n` stands for. Empty for
+    /// a packet that is not binary.
     pub attachments: Vec<Bytes>,
 }
 
 /// Turns one connection's engine.io messages into complete socket.io packets. A binary packet
 /// is held until its attachments have arrived; anything out of that order is an error, after
 /// which the connection should be closed.
+///
+/// ```
+/// use bytes::Bytes;
+/// use parser::socketio::{from_json_with_attachments, Decoder, PacketData};
+///
+/// let mut decoder = Decoder::default();
+/// // A BINARY_EVENT announcing one attachment, then the attachment.
+/// let header = r#"51-["upload",{"_placeholder":true,"num":0}]"#;
+/// assert_eq!(decoder.decode_text(header.into()), Ok(None));
+/// assert!(decoder.is_pending());
+/// let decoded = decoder.decode_binary(Bytes::from_static(b"\x89PNG")).unwrap().unwrap();
+///
+/// let PacketData::Event(event) = &decoded.packet.data else { unreachable!() };
+/// assert_eq!(event.name, "upload");
+/// let file: Bytes = from_json_with_attachments(&event.args[0], &decoded.attachments).unwrap();
+/// assert_eq!(file, Bytes::from_static(b"\x89PNG"));
+///
+/// // Binary data that no packet announced is an error.
+/// assert!(decoder.decode_binary(Bytes::from_static(b"?")).is_err());
+/// ```
 #[derive(Debug)]
 pub struct Decoder {
     max_attachments: usize,
@@ -29,6 +52,9 @@ impl Default for Decoder {
 }
 
 impl Decoder {
+    /// A decoder that refuses a binary packet announcing more than `max_attachments`
+    /// attachments ([`DEFAULT_MAX_ATTACHMENTS`] by default, as Node).
+    #[must_use]
     pub fn new(max_attachments: usize) -> Self {
         Self {
             max_attachments,
@@ -37,6 +63,11 @@ impl Decoder {
     }
 
     /// A text message: a complete packet, or `None` while its attachments are awaited.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::UnexpectedText`] while a binary packet awaits attachments, or why the
+    /// text is not a packet (as [`Packet::decode`]).
     pub fn decode_text(&mut self, text: Str) -> Result<Option<Decoded>, DecodeError> {
         if self.pending.is_some() {
             return Err(DecodeError::UnexpectedText);
@@ -54,7 +85,12 @@ impl Decoder {
         Ok(None)
     }
 
-    /// A binary message: the next attachment of the pending packet.
+    /// A binary message: the next attachment of the pending packet; the packet once it is
+    /// complete, `None` while more attachments are awaited.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::UnexpectedBinary`] when no binary packet awaits attachments.
     pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Decoded>, DecodeError> {
         let pending = self.pending.as_mut().ok_or(DecodeError::UnexpectedBinary)?;
         pending.attachments.push(data);
@@ -65,6 +101,7 @@ impl Decoder {
     }
 
     /// Whether a binary packet is waiting for attachments.
+    #[must_use]
     pub fn is_pending(&self) -> bool {
         self.pending.is_some()
     }

@@ -1,15 +1,22 @@
 use crate::Str;
 use serde_json::value::RawValue;
 
-/// The seven socket.io packet types, with their wire digit.
+/// The seven socket.io packet types; each one's value is its wire digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketType {
+    /// `0`: a client joins a namespace, or the server accepts it.
     Connect = 0,
+    /// `1`: either side leaves a namespace.
     Disconnect = 1,
+    /// `2`: an event without binary attachments.
     Event = 2,
+    /// `3`: an acknowledgement without binary attachments.
     Ack = 3,
+    /// `4`: the server refuses a CONNECT.
     ConnectError = 4,
+    /// `5`: an event followed by binary attachments.
     BinaryEvent = 5,
+    /// `6`: an acknowledgement followed by binary attachments.
     BinaryAck = 6,
 }
 
@@ -39,19 +46,50 @@ pub const RESERVED_EVENTS: [&str; 6] = [
 ];
 
 /// A socket.io packet: a namespace and what is said in it.
+///
+/// Its text is what an engine.io message carries after the `4`. Arguments are raw JSON text
+/// ([`Str`]), which the caller serializes and deserializes with its own types (binary data
+/// through [`to_json_with_attachments`](super::to_json_with_attachments) and
+/// [`from_json_with_attachments`](super::from_json_with_attachments)).
+///
+/// ```
+/// use parser::socketio::{Packet, PacketData, PacketType, DEFAULT_MAX_ATTACHMENTS};
+///
+/// // socket.emit("chat", "hi", 2) on /rooms, with an ack callback (id 5).
+/// let mut packet = Packet::event("/rooms", "chat", vec![r#""hi""#.into(), "2".into()]);
+/// if let PacketData::Event(event) = &mut packet.data {
+///     event.id = Some(5);
+/// }
+/// let text = packet.encode();
+/// assert_eq!(text, r#"2/rooms,5["chat","hi",2]"#);
+///
+/// let back = Packet::decode(text.into(), DEFAULT_MAX_ATTACHMENTS).unwrap();
+/// assert_eq!(back, packet);
+/// assert_eq!(back.packet_type(), PacketType::Event);
+///
+/// // The namespace `/` is left out on the wire; reserved event names are refused.
+/// assert_eq!(Packet::connect("/", None).encode(), "0");
+/// assert!(Packet::decode(r#"2["disconnect"]"#.into(), DEFAULT_MAX_ATTACHMENTS).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
     /// The namespace, `/` when the wire omits it.
     pub nsp: Str,
+    /// What the packet says, by type.
     pub data: PacketData,
 }
 
+/// What a [`Packet`] says: one variant per type, the binary types folded into
+/// [`PacketData::Event`] and [`PacketData::Ack`] (their `attachments` tell them apart).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PacketData {
     /// From a client: the auth object, if any. From the server: `{"sid":..}`.
     Connect(Option<Str>),
+    /// Leaving the namespace.
     Disconnect,
+    /// An EVENT or BINARY_EVENT.
     Event(Event),
+    /// An ACK or BINARY_ACK.
     Ack(Ack),
     /// Why a CONNECT was refused: a JSON object (`{"message":..,"data":..}`) or string.
     ConnectError(Option<Str>),
@@ -73,6 +111,7 @@ pub struct Event {
 /// An ACK or BINARY_ACK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
+    /// The id of the event being acknowledged.
     pub id: u64,
     /// The acknowledgement's arguments, each raw JSON.
     pub args: Vec<Str>,
@@ -84,24 +123,34 @@ pub struct Ack {
 /// every one of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The text is empty or does not start with a type digit.
     #[error("unknown packet type")]
     UnknownType,
+    /// A binary packet without its `<count>-` prefix.
     #[error("illegal attachments")]
     IllegalAttachments,
+    /// A binary packet announcing more attachments than the decoder accepts.
     #[error("too many attachments")]
     TooManyAttachments,
+    /// An ack id that does not fit a `u64`, or an ACK without one.
     #[error("invalid ack id")]
     InvalidAckId,
+    /// The JSON is malformed or not what the type carries (an object for CONNECT, an array
+    /// starting with an event name that is not reserved for EVENT, ...), or there is data where
+    /// the type carries none.
     #[error("invalid payload")]
     InvalidPayload,
+    /// A text message while a binary packet awaits attachments ([`Decoder`](super::Decoder)).
     #[error("got text data while waiting for binary attachments")]
     UnexpectedText,
+    /// A binary message when no packet awaits attachments ([`Decoder`](super::Decoder)).
     #[error("got binary data when not reconstructing a packet")]
     UnexpectedBinary,
 }
 
 impl Packet {
-    /// A CONNECT answer or request.
+    /// A CONNECT answer or request, with its JSON object if any.
+    #[must_use]
     pub fn connect(nsp: impl Into<Str>, data: Option<Str>) -> Self {
         Self {
             nsp: nsp.into(),
@@ -109,6 +158,8 @@ impl Packet {
         }
     }
 
+    /// A DISCONNECT from the namespace.
+    #[must_use]
     pub fn disconnect(nsp: impl Into<Str>) -> Self {
         Self {
             nsp: nsp.into(),
@@ -116,7 +167,9 @@ impl Packet {
         }
     }
 
-    /// An EVENT with arguments given as raw JSON.
+    /// An EVENT with arguments given as raw JSON, without an ack id or attachments (set them
+    /// on the [`Event`]).
+    #[must_use]
     pub fn event(nsp: impl Into<Str>, name: impl Into<Str>, args: Vec<Str>) -> Self {
         Self {
             nsp: nsp.into(),
@@ -130,6 +183,7 @@ impl Packet {
     }
 
     /// An ACK with arguments given as raw JSON.
+    #[must_use]
     pub fn ack(nsp: impl Into<Str>, id: u64, args: Vec<Str>) -> Self {
         Self {
             nsp: nsp.into(),
@@ -142,6 +196,7 @@ impl Packet {
     }
 
     /// A CONNECT_ERROR carrying raw JSON (an object or a string).
+    #[must_use]
     pub fn connect_error(nsp: impl Into<Str>, data: Str) -> Self {
         Self {
             nsp: nsp.into(),
@@ -149,6 +204,8 @@ impl Packet {
         }
     }
 
+    /// The packet's type on the wire: BINARY_EVENT or BINARY_ACK when attachments are set.
+    #[must_use]
     pub fn packet_type(&self) -> PacketType {
         match &self.data {
             PacketData::Connect(_) => PacketType::Connect,
@@ -162,6 +219,7 @@ impl Packet {
     }
 
     /// How many binary attachments follow this packet.
+    #[must_use]
     pub fn attachments(&self) -> usize {
         match &self.data {
             PacketData::Event(Event { attachments, .. })
@@ -171,6 +229,7 @@ impl Packet {
     }
 
     /// The packet as text.
+    #[must_use]
     pub fn encode(&self) -> String {
         let mut out = String::new();
         self.encode_into(&mut out);
@@ -219,7 +278,13 @@ impl Packet {
     }
 
     /// Decodes the text of one packet. `max_attachments` bounds what a binary packet may
-    /// announce, since the receiver holds them all until the packet completes.
+    /// announce, since the receiver holds them all until the packet completes. A
+    /// [`Decoder`](super::Decoder) also collects the attachments that follow.
+    ///
+    /// # Errors
+    ///
+    /// Why the text is not a packet, as a [`DecodeError`] (never `UnexpectedText` nor
+    /// `UnexpectedBinary`, which are the [`Decoder`](super::Decoder)'s).
     pub fn decode(text: Str, max_attachments: usize) -> Result<Packet, DecodeError> {
         let s = text.as_str();
         let bytes = s.as_bytes();

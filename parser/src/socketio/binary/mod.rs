@@ -49,6 +49,11 @@ use std::cell::RefCell;
 /// packet needs. Without buffers the text is exactly `serde_json::to_string`'s. On error,
 /// `attachments` is left as it was.
 ///
+/// # Errors
+///
+/// What `serde_json::to_string` fails on (a `Serialize` impl's own error, a map key that is not
+/// a string), a buffer used as a map key included.
+///
 /// ```
 /// use bytes::Bytes;
 /// use parser::socketio::to_json_with_attachments;
@@ -85,9 +90,13 @@ pub fn to_json_with_attachments<T: Serialize + ?Sized>(
         attachments.truncate(before);
         return Err(e);
     }
-    // SAFETY: everything was written by serde_json's serializer, placeholders included, and it
-    // writes only valid UTF-8 (`serde_json::to_string` relies on the same).
-    Ok(unsafe { String::from_utf8_unchecked(out) })
+    // SAFETY: `out` is valid UTF-8. Only serde_json's serializer (its compact formatter) wrote
+    // to it: `Ser` holds that serializer, never `out`, and writes placeholders through it too.
+    // serde_json writes only UTF-8: strings from `&str`, escapes, numbers and punctuation in
+    // ASCII, raw values from `&str`; `serde_json::to_string` relies on the same.
+    #[allow(unsafe_code)]
+    let json = unsafe { String::from_utf8_unchecked(out) };
+    Ok(json)
 }
 
 /// Deserializes `json` as `serde_json::from_str` does, except that a bytes request met on a
@@ -97,6 +106,12 @@ pub fn to_json_with_attachments<T: Serialize + ?Sized>(
 /// `attachments.len()`, or without `"_placeholder":true`, is an error wherever bytes are
 /// expected. Types that do not ask for bytes (`serde_json::Value`, a map) see the placeholder as
 /// the object it is.
+///
+/// # Errors
+///
+/// What `serde_json::from_str` fails on (malformed JSON, trailing characters, a value of the
+/// wrong shape, nesting deeper than 128), and a malformed or out-of-range placeholder where
+/// bytes are expected.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -304,11 +319,11 @@ mod tests {
     mod as_bytes {
         use super::*;
 
-        pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
             s.serialize_bytes(v)
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
             struct V;
             impl serde::de::Visitor<'_> for V {
                 type Value = Vec<u8>;
