@@ -12,6 +12,11 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+/// The tower layer of [`SocketIo::layer`]: the engine's, which carries the socket.io server.
+pub type SocketIoLayer = engineio::EngineIoLayer;
+/// The service of [`SocketIoLayer`] around an inner service `S`.
+pub type SocketIoService<S> = engineio::EngineIoService<S>;
+
 type NamespacePredicate = Box<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>;
 
 /// A socket.io server (Node's `io`): its namespaces, mounted on an axum app by
@@ -233,6 +238,28 @@ impl SocketIo {
             )),
             None => router,
         }
+    }
+
+    /// A tower layer that puts the server in front of any service (hyper alone, axum, any tower
+    /// stack): requests under the server's path are answered by it, every other request goes
+    /// to the wrapped service unchanged. The browser client of
+    /// [`serve_client`](SocketIoBuilder::serve_client) is served by [`router`](Self::router)
+    /// only.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let io = socketio::SocketIo::new();
+    /// // As a layer of the app rather than routes merged into it; hyper alone works the same
+    /// // way (`io.layer().layer(my_service)`, see `tests/layer.rs`).
+    /// let app = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "my app" }))
+    ///     .layer(io.layer());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, app).await
+    /// # }
+    /// ```
+    pub fn layer(&self) -> SocketIoLayer {
+        self.engine.layer()
     }
 
     /// The namespace of that name, created if new (Node's `io.of(name)`).

@@ -59,7 +59,7 @@ pub use handler::{
 };
 pub use handshake::Handshake;
 pub use id::Sid;
-pub use io::{SocketIo, SocketIoBuilder};
+pub use io::{SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
 pub use namespace::Namespace;
 pub use operators::{BroadcastAckError, BroadcastOperator};
 pub use parser::Str;

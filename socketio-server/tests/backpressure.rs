@@ -54,7 +54,10 @@ async fn a_client_that_stops_reading_makes_emits_fail_and_volatile_emits_drop() 
     assert_eq!(reader.next_args("/", "news").await, [json!(2)]);
     let reader_socket = socket_of(&io, "/", &reader_id);
     // The server marks the transport writable again just after the client has the frame.
-    eventually("the reader's transport to be writable", || reader_socket.is_writable()).await;
+    eventually("the reader's transport to be writable", || {
+        reader_socket.is_writable()
+    })
+    .await;
     reader_socket.volatile().emit("v", &3).expect("volatile");
     assert_eq!(reader.next_args("/", "v").await, [json!(3)]);
 }
