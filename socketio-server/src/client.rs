@@ -3,8 +3,8 @@
 
 use crate::inline::run_inline;
 use crate::io::ServerInner;
-use crate::namespace::{read, write};
 use crate::{DisconnectReason, Socket};
+use engineio::sync::{lock, read, write};
 use engineio::{CloseReason, EngineIoHandler, Message};
 use parser::socketio::{Decoded, Decoder, Packet, PacketData};
 use parser::Str;
@@ -175,8 +175,4 @@ pub(crate) fn disconnect_all(conn: &Arc<EngineSocket>) {
         socket.disconnect_with(false);
     }
     conn.close();
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

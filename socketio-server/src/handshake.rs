@@ -104,7 +104,7 @@ impl Handshake {
 
     /// A header as text, when it is valid text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers().get(name).and_then(|v| v.to_str().ok())
+        engineio::handshake::header(self.headers(), name)
     }
 
     /// The path and query of the engine's first request (Node's `handshake.url`).
@@ -121,13 +121,17 @@ impl Handshake {
     /// The first value of a query parameter of the engine's first request, URL-decoded
     /// (Node's `handshake.query[key]`).
     pub fn query(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v)
+        engineio::handshake::query_param(self.raw_query(), key)
     }
 
     /// Every query parameter in order, URL-decoded.
     pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-        let query = self.url().split_once('?').map_or("", |(_, q)| q);
-        form_urlencoded::parse(query.as_bytes())
+        engineio::handshake::query_pairs(self.raw_query())
+    }
+
+    /// The query string of the first request, still URL-encoded.
+    fn raw_query(&self) -> &str {
+        self.url().split_once('?').map_or("", |(_, q)| q)
     }
 
     /// The client's address, when the app is served with connect info.

@@ -1,7 +1,5 @@
 //! Socket ids.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use parser::Str;
 use std::fmt;
 
@@ -23,10 +21,9 @@ use std::fmt;
 pub struct Sid(Str);
 
 impl Sid {
-    /// A fresh random id.
+    /// A fresh random id, made as the engine makes its session ids (one helper for both).
     pub(crate) fn random() -> Self {
-        let bytes: [u8; 16] = rand::random();
-        Sid(URL_SAFE_NO_PAD.encode(bytes).into())
+        Sid(Str::from(engineio::Sid::random().as_str()))
     }
 
     /// The id as text.

@@ -1,10 +1,10 @@
 use crate::adapter::{AdapterFactory, LocalAdapter};
 use crate::client::EngineHandler;
-use crate::namespace::{read, write};
 use crate::operators::BroadcastOperator;
 use crate::{DisconnectReason, Namespace, SocketIoConfig};
 use axum::Router;
 use engineio::cors::CorsLayer;
+use engineio::sync::{read, write};
 use engineio::{EngineIo, EngineIoBuilder};
 use parser::Str;
 use std::collections::HashMap;

@@ -9,6 +9,7 @@ use crate::inline::run_inline;
 use crate::io::ServerInner;
 use crate::operators::BroadcastOperator;
 use crate::{DisconnectReason, Handshake, RemoteSocket, Socket};
+use engineio::sync::{read, write};
 use futures_util::future::BoxFuture;
 use parser::socketio::Packet;
 use parser::Str;
@@ -434,14 +435,6 @@ fn refuse(conn: &EngineSocket, namespace: &Str, error: ConnectError) {
     .unwrap_or_default();
     let packet = Packet::connect_error(namespace.clone(), body.into());
     let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
-}
-
-pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
-}
-
-pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@ use crate::handler::{
     ErasedEventHandler, EventHandler, EventParts,
 };
 use crate::inline::run_inline;
-use crate::namespace::{read, write};
 use crate::operators::BroadcastOperator;
 use crate::payload;
 use crate::{DisconnectReason, Handshake, IntoRooms, Namespace, RawArgs};
 use bytes::Bytes;
+use engineio::sync::{lock, read, write};
 use engineio::SendError;
 use futures_util::future::BoxFuture;
 use parser::socketio::{Event, Packet, PacketData};
@@ -642,8 +642,4 @@ fn run_disconnect_handlers(handlers: &[DisconnectHandler], parts: &DisconnectPar
             Err(error) => tracing::debug!(%error, "disconnect handler not called"),
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

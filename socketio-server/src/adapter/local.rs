@@ -60,11 +60,11 @@ impl LocalAdapter {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
-        self.rooms.read().unwrap_or_else(|e| e.into_inner())
+        engineio::sync::read(&self.rooms)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
-        self.rooms.write().unwrap_or_else(|e| e.into_inner())
+        engineio::sync::write(&self.rooms)
     }
 
     /// Calls `f` with each local socket a broadcast with `opts` reaches. The sockets are
