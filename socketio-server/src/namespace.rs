@@ -31,11 +31,14 @@ pub(crate) type Middleware = Arc<dyn ErasedConnectMiddleware>;
 /// connects (Node's `io.of(name)`).
 ///
 /// ```no_run
-/// # use socketio::{SocketIo, Socket, ConnectError};
+/// # use socketio::{SocketIo, Socket, ConnectError, Data};
+/// #[derive(serde::Deserialize)]
+/// struct Auth { token: Option<String> }
+///
 /// let io = SocketIo::new();
 /// let admin = io.of("/admin");
-/// admin.use_middleware(|socket: Socket| async move {
-///     match socket.handshake().auth["token"].as_str() {
+/// admin.use_middleware(|Data(auth): Data<Auth>| async move {
+///     match auth.token.as_deref() {
 ///         Some("secret") => Ok(()),
 ///         _ => Err(ConnectError::new("unauthorized")),
 ///     }

@@ -340,9 +340,22 @@ async fn main() -> std::io::Result<()> {
         std::future::ready(())
     });
 
+    /// What `/admin` reads of the CONNECT's auth; anything else in it is ignored, and a
+    /// token that is not a string counts as none, as Node's check does.
+    #[derive(serde::Deserialize)]
+    struct AdminAuth {
+        #[serde(default, deserialize_with = "text_or_none")]
+        token: Option<String>,
+    }
+    fn text_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match <Value as serde::Deserialize>::deserialize(d)? {
+            Value::String(text) => Some(text),
+            _ => None,
+        })
+    }
     let admin = io.of("/admin");
-    admin.use_middleware(|socket: Socket| async move {
-        match socket.handshake().auth.get("token").and_then(Value::as_str) {
+    admin.use_middleware(|Data(auth): Data<AdminAuth>| async move {
+        match auth.token.as_deref() {
             Some("secret") => Ok(()),
             _ => Err(ConnectError::new("unauthorized").with_data(json!({"reason": "bad token"}))),
         }
