@@ -2,7 +2,7 @@ use crate::adapter::{AdapterFactory, LocalAdapter};
 use crate::client::EngineHandler;
 use crate::namespace::{read, write};
 use crate::operators::BroadcastOperator;
-use crate::{ConnectError, DisconnectReason, Namespace, Socket, SocketIoConfig};
+use crate::{ConnectError, DisconnectReason, Namespace, ParentNamespace, Socket, SocketIoConfig};
 use axum::Router;
 use engineio::cors::CorsLayer;
 use engineio::{EngineIo, EngineIoBuilder};
@@ -11,8 +11,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-
-type NamespacePredicate = Box<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>;
 
 /// A socket.io server (Node's `io`): its namespaces, mounted on an axum app by
 /// [`router`](Self::router). Cloning is cheap and every clone is the same server.
@@ -46,7 +44,7 @@ pub(crate) struct ServerInner {
     pub state: http::Extensions,
     client_dir: Option<PathBuf>,
     namespaces: RwLock<HashMap<Str, Namespace>>,
-    dynamic: RwLock<Vec<(NamespacePredicate, Namespace)>>,
+    dynamic: RwLock<Vec<ParentNamespace>>,
 }
 
 impl ServerInner {
@@ -60,12 +58,16 @@ impl ServerInner {
         if let Some(namespace) = read(&self.namespaces).get(name) {
             return Some(namespace.clone());
         }
-        let dynamic = read(&self.dynamic);
-        let (_, parent) = dynamic.iter().find(|(accepts, _)| accepts(name, auth))?;
+        // The application's predicates run under no lock of ours.
+        let parents = read(&self.dynamic).clone();
+        let parent = parents
+            .into_iter()
+            .find(|parent| parent.accepts(name, auth))?;
         let mut namespaces = write(&self.namespaces);
+        // Another CONNECT may have made it meanwhile: then that one is joined.
         let child = namespaces
             .entry(name.clone())
-            .or_insert_with(|| Namespace::child_of(parent, name.clone(), self));
+            .or_insert_with(|| parent.create_child(name.clone(), self));
         Some(child.clone())
     }
 
@@ -247,8 +249,11 @@ impl SocketIo {
     }
 
     /// A parent for namespaces created on their first CONNECT when `accepts(name, auth)` holds
-    /// (Node's `io.of(regex)` or `io.of(fn)`). Handlers and middlewares given to the returned
-    /// parent apply to each child.
+    /// (Node's `io.of(regex)` or `io.of(fn)`); parents are asked in the order they were made.
+    /// Handlers and middlewares given to the returned parent apply to each child made after,
+    /// a broadcast on it reaches every child, and it has no adapter of its own (see
+    /// [`ParentNamespace`]). [`of`](Self::of) returns a child while it exists; for a name no
+    /// child has, it makes a plain namespace, which CONNECTs then join instead of a child.
     ///
     /// ```
     /// # let io = socketio::SocketIo::new();
@@ -259,12 +264,12 @@ impl SocketIo {
     ///     let _ = socket.emit("hello", socket.namespace().name().as_str());
     /// });
     /// ```
-    pub fn of_dynamic<F>(&self, accepts: F) -> Namespace
+    pub fn of_dynamic<F>(&self, accepts: F) -> ParentNamespace
     where
         F: Fn(&str, &serde_json::Value) -> bool + Send + Sync + 'static,
     {
-        let parent = Namespace::new(Str::from_static("/*"), &self.inner);
-        write(&self.inner.dynamic).push((Box::new(accepts), parent.clone()));
+        let parent = ParentNamespace::new(Box::new(accepts), &self.inner);
+        write(&self.inner.dynamic).push(parent.clone());
         parent
     }
 

@@ -139,6 +139,24 @@ impl Namespace {
         }))
     }
 
+    /// A namespace that only keeps connection handlers and middlewares for others to copy: a
+    /// dynamic parent's. No socket ever joins it, and its adapter is an in-memory one made here
+    /// rather than by the server's factory, so that a cluster adapter knows nothing of it.
+    pub(crate) fn template(name: Str, server: &Arc<ServerInner>) -> Self {
+        Namespace(Arc::new_cyclic(|weak| NamespaceInner {
+            adapter: Arc::new(crate::adapter::LocalAdapter::new(NamespaceRef(
+                weak.clone(),
+            ))),
+            name,
+            server: Arc::downgrade(server),
+            sockets: RwLock::default(),
+            handlers: RwLock::default(),
+            middlewares: RwLock::default(),
+            server_side: RwLock::default(),
+            next_ack_id: AtomicU64::new(0),
+        }))
+    }
+
     /// A namespace created on demand for a dynamic parent: it starts with the parent's
     /// middlewares and connection handlers, as Node's child namespaces do.
     pub(crate) fn child_of(parent: &Namespace, name: Str, server: &Arc<ServerInner>) -> Self {
