@@ -157,6 +157,17 @@ impl Namespace {
         }))
     }
 
+    /// Whether two handles are the same namespace (a dynamic child removed and made again
+    /// has the same name, not the same namespace).
+    pub(crate) fn ptr_eq(&self, other: &Namespace) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Whether no socket of this server is in the namespace.
+    pub(crate) fn is_empty(&self) -> bool {
+        read(&self.0.sockets).is_empty()
+    }
+
     /// A namespace created on demand for a dynamic parent: it starts with the parent's
     /// middlewares and connection handlers, as Node's child namespaces do.
     pub(crate) fn child_of(parent: &Namespace, name: Str, server: &Arc<ServerInner>) -> Self {
@@ -396,6 +407,9 @@ impl Namespace {
     pub(crate) fn remove_socket(&self, id: &Sid) {
         self.adapter().del_all(id);
         write(&self.0.sockets).remove(id);
+        if let Some(server) = self.server() {
+            server.socket_left(self);
+        }
     }
 
     pub(crate) fn join(&self, id: &Sid, rooms: &[Room]) {

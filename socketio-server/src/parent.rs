@@ -33,6 +33,8 @@ type Accepts = Box<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>;
 /// children of the same names on the other servers.
 ///
 /// The parent has no adapter and no sockets of its own: a cluster adapter is never made for it.
+/// With [`SocketIoBuilder::cleanup_empty_child_namespaces`](crate::SocketIoBuilder::cleanup_empty_child_namespaces)
+/// a child is removed when its last socket leaves, and made again on the next CONNECT.
 ///
 /// ```no_run
 /// use socketio::{ConnectError, Data, Socket, SocketIo};
@@ -91,11 +93,23 @@ impl ParentNamespace {
     }
 
     /// Makes the child `name`, with the parent's middlewares and handlers of now. The server
-    /// calls it under its lock of namespaces.
+    /// calls it under its lock of namespaces, which is also what orders it with
+    /// [`forget_child`](Self::forget_child).
     pub(crate) fn create_child(&self, name: Str, server: &Arc<ServerInner>) -> Namespace {
         let child = Namespace::child_of(&self.0.template, name.clone(), server);
         write(&self.0.children).insert(name, child.clone());
         child
+    }
+
+    /// Takes a removed child out of the broadcasts.
+    pub(crate) fn forget_child(&self, child: &Namespace) {
+        let mut children = write(&self.0.children);
+        if children
+            .get(child.name())
+            .is_some_and(|known| known.ptr_eq(child))
+        {
+            children.remove(child.name());
+        }
     }
 
     /// Runs `handler` for every socket that connects to a child made from now on (Node's

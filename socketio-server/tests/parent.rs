@@ -1,6 +1,6 @@
 //! Dynamic namespaces as Node's `ParentNamespace`: the parent's middlewares and connection
-//! handlers run for its children, a broadcast on the parent reaches every child, and the parent
-//! has no adapter of its own.
+//! handlers run for its children, a broadcast on the parent reaches every child, the parent has
+//! no adapter of its own, and `cleanup_empty_child_namespaces` removes an emptied child.
 
 mod common;
 use common::*;
@@ -8,7 +8,7 @@ use socketio::adapter::{Adapter, LocalAdapter, NamespaceRef};
 use socketio::ParentNamespace;
 
 /// A server whose adapter factory reports the name of every namespace it makes an adapter for.
-fn io_recording_adapters() -> (SocketIo, Arc<Mutex<Vec<String>>>) {
+fn io_recording_adapters(cleanup: bool) -> (SocketIo, Arc<Mutex<Vec<String>>>) {
     let created = Arc::new(Mutex::new(Vec::new()));
     let record = created.clone();
     let io = SocketIo::builder()
@@ -16,6 +16,7 @@ fn io_recording_adapters() -> (SocketIo, Arc<Mutex<Vec<String>>>) {
             record.lock().unwrap().push(name.to_string());
             Arc::new(LocalAdapter::new(namespace)) as Arc<dyn Adapter>
         })
+        .cleanup_empty_child_namespaces(cleanup)
         .build();
     (io, created)
 }
@@ -43,7 +44,7 @@ fn child_names(parent: &ParentNamespace) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_parent_middlewares_and_handlers_run_for_every_child() {
-    let (io, created) = io_recording_adapters();
+    let (io, created) = io_recording_adapters(false);
     let rooms = io.of_dynamic(|name, _auth| name.starts_with("/room-"));
     let (mw_tx, mut middlewares) = probe::<(String, bool)>();
     rooms.use_middleware(move |socket: Socket| {
@@ -211,7 +212,7 @@ async fn a_broadcast_on_the_parent_reaches_the_sockets_of_every_child() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_emptied_child_stays_by_default() {
-    let (io, created) = io_recording_adapters();
+    let (io, created) = io_recording_adapters(false);
     let rooms = rooms_parent(&io);
     let addr = serve(&io).await;
 
@@ -233,4 +234,113 @@ async fn an_emptied_child_stays_by_default() {
         .await;
     assert_eq!(child_names(&rooms), ["/room-1"]);
     assert_eq!(sorted(created.lock().unwrap().iter()), ["/", "/room-1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_cleanup_an_emptied_child_is_removed_and_made_again() {
+    let (io, created) = io_recording_adapters(true);
+    let rooms = rooms_parent(&io);
+    let (static_tx, mut static_seen) = probe::<()>();
+    io.of("/static").on_connection(move |_: Socket| {
+        let _ = static_tx.send(());
+        async {}
+    });
+    let addr = serve(&io).await;
+
+    let (a, _) = Client::connect(addr, "/room-1").await;
+    let (b, _) = Client::connect(addr, "/room-1").await;
+    assert_eq!(child_names(&rooms), ["/room-1"]);
+    a.close().await;
+    eventually("a to leave", || io.of("/room-1").sockets().len() == 1).await;
+    // One socket left: the child stays.
+    assert_eq!(child_names(&rooms), ["/room-1"]);
+    b.close().await;
+    eventually("the emptied child to go", || rooms.children().is_empty()).await;
+
+    // The next CONNECT makes it again, with the parent's handlers of now, and a new adapter.
+    let (tx, mut late) = probe::<String>();
+    rooms.on_connection(move |socket: Socket| {
+        let _ = tx.send(socket.namespace().name().to_string());
+        async {}
+    });
+    let (mut c, _) = Client::connect(addr, "/room-1").await;
+    assert_eq!(c.next_args("/room-1", "hello").await, [json!("/room-1")]);
+    assert_eq!(late.next("the new child's handler").await, "/room-1");
+    assert_eq!(child_names(&rooms), ["/room-1"]);
+    assert_eq!(
+        created.lock().unwrap().as_slice(),
+        ["/", "/static", "/room-1", "/room-1"]
+    );
+    rooms.emit("again", &()).unwrap();
+    assert_eq!(c.next_args("/room-1", "again").await, [json!(null)]);
+
+    // A static namespace is never removed.
+    let (d, _) = Client::connect(addr, "/static").await;
+    static_seen.next("the static handler").await;
+    d.close().await;
+    eventually("d to leave", || io.of("/static").sockets().is_empty()).await;
+    let _e = Client::connect(addr, "/static").await;
+    static_seen.next("the static handler again").await;
+    assert_eq!(
+        created.lock().unwrap().as_slice(),
+        ["/", "/static", "/room-1", "/room-1"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_cleanup_a_child_whose_only_socket_is_refused_is_removed() {
+    let (io, _) = io_recording_adapters(true);
+    let rooms = io.of_dynamic(|name, _| name.starts_with("/room-"));
+    let (release_tx, release) = tokio::sync::watch::channel(false);
+    rooms.use_middleware(move |socket: Socket| {
+        let mut release = release.clone();
+        let wait = socket.handshake().auth["wait"] == true;
+        let allowed = socket.handshake().auth["token"] == "ok";
+        async move {
+            if wait {
+                let _ = release.wait_for(|go| *go).await;
+            }
+            match allowed {
+                true => Ok(()),
+                false => Err(ConnectError::new("no token")),
+            }
+        }
+    });
+    let addr = serve(&io).await;
+
+    let mut a = Client::open(addr).await;
+    assert_eq!(
+        a.join("/room-1", None).await,
+        Err(json!({"message": "no token"}))
+    );
+    eventually("the refused child to go", || rooms.children().is_empty()).await;
+
+    // A child with a CONNECT still in the middlewares is not removed when another socket
+    // leaves it empty meanwhile.
+    let mut b = Client::open(addr).await;
+    b.join_ok("/room-2", Some(json!({"token": "ok"}))).await;
+    let mut slow = Client::open(addr).await;
+    slow.send(r#"0/room-2,{"wait":true,"token":"ok"}"#).await;
+    b.close().await;
+    eventually("b to leave", || {
+        rooms
+            .children()
+            .iter()
+            .all(|child| child.sockets().is_empty())
+    })
+    .await;
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(child_names(&rooms), ["/room-2"]);
+    release_tx.send(true).unwrap();
+    let answer = slow.next().await;
+    assert!(
+        matches!(answer.packet.data, PacketData::Connect(Some(_))),
+        "{answer:?}"
+    );
+    let children = rooms.children();
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0].sockets().len(), 1);
+    // That socket is in the child the parent broadcasts to.
+    rooms.emit("still-here", &()).unwrap();
+    assert_eq!(slow.next_args("/room-2", "still-here").await, [json!(null)]);
 }

@@ -1,11 +1,13 @@
 //! Dynamic namespaces in a cluster: the parent `of_dynamic` returns subscribes nothing, so a
 //! server with one hears each broadcast of the others once, on `/` as on its children; a
-//! broadcast on a parent reaches the children of the same names on every server.
+//! broadcast on a parent reaches the children of the same names on every server; a child
+//! removed when empty leaves the cluster and comes back.
 
 mod common;
 use common::*;
 use serde_json::json;
 use socketio::SocketIo;
+use socketio_redis::RedisAdapterConfig;
 use std::time::Duration;
 
 const QUIET: Duration = Duration::from_millis(200);
@@ -111,4 +113,48 @@ async fn a_broadcast_on_a_parent_reaches_the_children_of_every_server_once() {
     }
     two_on_b.assert_no_event(QUIET).await;
     main_on_b.assert_no_event(Duration::ZERO).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_removed_when_empty_leaves_the_cluster_and_comes_back() {
+    let redis = Redis::start();
+    let (a, _) = server(&redis).await;
+    let (b, addr_b) = server_from(
+        &redis,
+        RedisAdapterConfig::default(),
+        SocketIo::builder().cleanup_empty_child_namespaces(true),
+    )
+    .await;
+    let parent = dynamic(&b);
+    cluster_of(2, &[&a, &b]).await;
+    let on_a = a.of("/dyn-1");
+
+    let count_of = |n: usize| {
+        let on_a = on_a.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while on_a.server_count().await != n {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "/dyn-1 never counted {n} servers"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let client = Client::connect_to(addr_b, "/dyn-1").await;
+    count_of(2).await;
+    drop(client);
+    // Its last socket gone, b's child closes its adapter: b no longer serves `/dyn-1`.
+    count_of(1).await;
+    assert!(parent.children().is_empty());
+
+    // The next CONNECT makes it again, in the cluster again, hearing each broadcast once.
+    let mut client = Client::connect_to(addr_b, "/dyn-1").await;
+    count_of(2).await;
+    on_a.emit("hello", "again").expect("emit");
+    assert_eq!(client.next_event().await.0, json!(["hello", "again"]));
+    on_a.emit("marker", &()).expect("emit");
+    assert_eq!(client.next_event().await.0, json!(["marker", null]));
+    client.assert_no_event(QUIET).await;
 }

@@ -69,10 +69,19 @@ pub async fn server_with(
     redis: &Redis,
     config: RedisAdapterConfig,
 ) -> (SocketIo, std::net::SocketAddr) {
+    server_from(redis, config, SocketIo::builder()).await
+}
+
+/// A server of ours built from `builder`, its adapter on `redis`.
+pub async fn server_from(
+    redis: &Redis,
+    config: RedisAdapterConfig,
+    builder: socketio::SocketIoBuilder,
+) -> (SocketIo, std::net::SocketAddr) {
     let adapter = RedisAdapter::connect_with(&redis.url(), config)
         .await
         .expect("redis adapter");
-    let io = SocketIo::builder().adapter(adapter).build();
+    let io = builder.adapter(adapter).build();
     let app = axum::Router::new().merge(io.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
