@@ -1,7 +1,8 @@
 use crate::adapter::{AdapterFactory, LocalAdapter};
 use crate::client::EngineHandler;
+use crate::client::EngineSocket;
 use crate::operators::BroadcastOperator;
-use crate::{DisconnectReason, Namespace, SocketIoConfig};
+use crate::{DisconnectReason, Namespace, ParentNamespace, SocketIoConfig};
 use axum::Router;
 use engineio::cors::CorsLayer;
 use engineio::sync::{read, write};
@@ -10,14 +11,13 @@ use parser::Str;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, Weak};
 
 /// The tower layer of [`SocketIo::layer`]: the engine's, which carries the socket.io server.
 pub type SocketIoLayer = engineio::EngineIoLayer;
 /// The service of [`SocketIoLayer`] around an inner service `S`.
 pub type SocketIoService<S> = engineio::EngineIoService<S>;
-
-type NamespacePredicate = Box<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>;
 
 /// A socket.io server (Node's `io`): its namespaces, mounted on an axum app by
 /// [`router`](Self::router). Cloning is cheap and every clone is the same server.
@@ -50,8 +50,68 @@ pub(crate) struct ServerInner {
     pub adapter_factory: Box<dyn AdapterFactory>,
     pub state: http::Extensions,
     client_dir: Option<PathBuf>,
-    namespaces: RwLock<HashMap<Str, Namespace>>,
-    dynamic: RwLock<Vec<(NamespacePredicate, Namespace)>>,
+    /// Node's `cleanupEmptyChildNamespaces`.
+    cleanup_empty_child_namespaces: bool,
+    /// Every namespace a CONNECT can reach. Its lock also orders the making and the removal
+    /// of dynamic children, and is taken before a parent's list of children.
+    namespaces: RwLock<HashMap<Str, Registered>>,
+    dynamic: RwLock<Vec<ParentNamespace>>,
+}
+
+/// A namespace of the server, and when it is a dynamic child, what its removal depends on.
+struct Registered {
+    namespace: Namespace,
+    child: Option<Child>,
+}
+
+struct Child {
+    parent: ParentNamespace,
+    /// The CONNECTs admitted to the child and not through the middlewares yet: an empty child
+    /// with one pending is not removed under it.
+    connecting: Arc<AtomicUsize>,
+}
+
+impl Registered {
+    /// Counts a CONNECT in; called under the lock of namespaces, which a removal takes to write.
+    fn admit(&self, server: &Arc<ServerInner>) -> Admission {
+        let connecting = self.child.as_ref().map(|child| {
+            child.connecting.fetch_add(1, Ordering::AcqRel);
+            child.connecting.clone()
+        });
+        Admission {
+            namespace: self.namespace.clone(),
+            connecting,
+            server: Arc::downgrade(server),
+        }
+    }
+}
+
+/// A CONNECT on its way into a namespace: a dynamic child counts it until it is through, or
+/// refused, and may be removed then if it is empty.
+pub(crate) struct Admission {
+    namespace: Namespace,
+    connecting: Option<Arc<AtomicUsize>>,
+    server: Weak<ServerInner>,
+}
+
+impl Admission {
+    /// Runs the middlewares and admits the socket, or refuses it (see `Namespace::connect`).
+    pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
+        self.namespace.clone().connect(conn, auth).await;
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let Some(connecting) = &self.connecting else {
+            return;
+        };
+        connecting.fetch_sub(1, Ordering::AcqRel);
+        if let Some(server) = self.server.upgrade() {
+            // Node removes a child whose only socket a middleware refused, too.
+            server.remove_if_empty(self.namespace.name());
+        }
+    }
 }
 
 impl ServerInner {
@@ -61,24 +121,72 @@ impl ServerInner {
         self: &Arc<Self>,
         name: &Str,
         auth: &serde_json::Value,
-    ) -> Option<Namespace> {
-        if let Some(namespace) = read(&self.namespaces).get(name) {
-            return Some(namespace.clone());
+    ) -> Option<Admission> {
+        if let Some(registered) = read(&self.namespaces).get(name) {
+            return Some(registered.admit(self));
         }
-        let dynamic = read(&self.dynamic);
-        let (_, parent) = dynamic.iter().find(|(accepts, _)| accepts(name, auth))?;
+        // The application's predicates run under no lock of ours.
+        let parents = read(&self.dynamic).clone();
+        let parent = parents
+            .into_iter()
+            .find(|parent| parent.accepts(name, auth))?;
         let mut namespaces = write(&self.namespaces);
-        let child = namespaces
+        // Another CONNECT may have made it meanwhile: then that one is joined.
+        let registered = namespaces
             .entry(name.clone())
-            .or_insert_with(|| Namespace::child_of(parent, name.clone(), self));
-        Some(child.clone())
+            .or_insert_with(|| Registered {
+                namespace: parent.create_child(name.clone(), self),
+                child: Some(Child {
+                    parent,
+                    connecting: Arc::default(),
+                }),
+            });
+        Some(registered.admit(self))
     }
 
     fn of(self: &Arc<Self>, name: Str) -> Namespace {
         write(&self.namespaces)
             .entry(name.clone())
-            .or_insert_with(|| Namespace::new(name, self))
+            .or_insert_with(|| Registered {
+                namespace: Namespace::new(name, self),
+                child: None,
+            })
+            .namespace
             .clone()
+    }
+
+    /// A socket has left `namespace`: with `cleanup_empty_child_namespaces`, a dynamic child
+    /// left empty is removed.
+    pub(crate) fn socket_left(&self, namespace: &Namespace) {
+        if self.cleanup_empty_child_namespaces && namespace.is_empty() {
+            self.remove_if_empty(namespace.name());
+        }
+    }
+
+    /// Removes the dynamic child `name` when no socket is in it and no CONNECT is on its way
+    /// into it, with `cleanup_empty_child_namespaces` (Node's: its adapter is closed, it leaves
+    /// the server and its parent, and the next CONNECT makes it again).
+    fn remove_if_empty(&self, name: &Str) {
+        if !self.cleanup_empty_child_namespaces {
+            return;
+        }
+        let mut namespaces = write(&self.namespaces);
+        let Some(Registered {
+            namespace,
+            child: Some(child),
+        }) = namespaces.get(name)
+        else {
+            return;
+        };
+        if child.connecting.load(Ordering::Acquire) > 0 || !namespace.is_empty() {
+            return;
+        }
+        let namespace = namespace.clone();
+        child.parent.forget_child(&namespace);
+        namespaces.remove(name);
+        // Closed under the lock: the child's next self is made only after this one has let go
+        // of what its adapter holds (a cluster adapter's subscriptions of the same channels).
+        namespace.adapter().close();
     }
 }
 
@@ -94,6 +202,7 @@ pub struct SocketIoBuilder {
     adapter: Box<dyn AdapterFactory>,
     state: http::Extensions,
     client_dir: Option<PathBuf>,
+    cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for SocketIoBuilder {
@@ -107,6 +216,7 @@ impl Default for SocketIoBuilder {
             }),
             state: http::Extensions::new(),
             client_dir: None,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
@@ -178,12 +288,32 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Removes a child of a dynamic parent ([`SocketIo::of_dynamic`]) when its last socket
+    /// leaves, closing its adapter (Node's `cleanupEmptyChildNamespaces`, off by default); the
+    /// next CONNECT to that name makes it again, with the parent's handlers of then. A child
+    /// is kept while a CONNECT to it is in its middlewares, and removed when the only socket
+    /// that asked for it is refused. A removed child's [`Namespace`] handle reaches no one;
+    /// [`ParentNamespace::children`] has the current ones.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .cleanup_empty_child_namespaces(true)
+    ///     .build();
+    /// // A namespace per user, gone when the user's last tab closes.
+    /// let users = io.of_dynamic(|name, _| name.starts_with("/user-"));
+    /// ```
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.cleanup_empty_child_namespaces = cleanup;
+        self
+    }
+
     pub fn build(self) -> SocketIo {
         let inner = Arc::new(ServerInner {
             config: self.config,
             adapter_factory: self.adapter,
             state: self.state,
             client_dir: self.client_dir,
+            cleanup_empty_child_namespaces: self.cleanup_empty_child_namespaces,
             namespaces: RwLock::default(),
             dynamic: RwLock::default(),
         });
@@ -274,8 +404,11 @@ impl SocketIo {
     }
 
     /// A parent for namespaces created on their first CONNECT when `accepts(name, auth)` holds
-    /// (Node's `io.of(regex)` or `io.of(fn)`). Handlers and middlewares given to the returned
-    /// parent apply to each child.
+    /// (Node's `io.of(regex)` or `io.of(fn)`); parents are asked in the order they were made.
+    /// Handlers and middlewares given to the returned parent apply to each child made after,
+    /// a broadcast on it reaches every child, and it has no adapter of its own (see
+    /// [`ParentNamespace`]). [`of`](Self::of) returns a child while it exists; for a name no
+    /// child has, it makes a plain namespace, which CONNECTs then join instead of a child.
     ///
     /// ```
     /// # let io = socketio::SocketIo::new();
@@ -286,12 +419,12 @@ impl SocketIo {
     ///     let _ = socket.emit("hello", socket.namespace().name().as_str());
     /// });
     /// ```
-    pub fn of_dynamic<F>(&self, accepts: F) -> Namespace
+    pub fn of_dynamic<F>(&self, accepts: F) -> ParentNamespace
     where
         F: Fn(&str, &serde_json::Value) -> bool + Send + Sync + 'static,
     {
-        let parent = Namespace::new(Str::from_static("/*"), &self.inner);
-        write(&self.inner.dynamic).push((Box::new(accepts), parent.clone()));
+        let parent = ParentNamespace::new(Box::new(accepts), &self.inner);
+        write(&self.inner.dynamic).push(parent.clone());
         parent
     }
 
@@ -355,12 +488,21 @@ impl SocketIo {
     /// Disconnects every socket ("server shutting down"), closes every connection, and
     /// takes the server out of its cluster.
     pub fn close(&self) {
-        let namespaces: Vec<Namespace> = read(&self.inner.namespaces).values().cloned().collect();
+        let namespaces: Vec<Namespace> = read(&self.inner.namespaces)
+            .values()
+            .map(|registered| registered.namespace.clone())
+            .collect();
         for namespace in namespaces {
             for socket in namespace.sockets() {
                 socket.close(DisconnectReason::ServerShuttingDown);
             }
-            namespace.adapter().close();
+            // A child emptied just now was removed, its adapter closed with it.
+            let registered = read(&self.inner.namespaces)
+                .get(namespace.name())
+                .is_some_and(|r| r.namespace.ptr_eq(&namespace));
+            if registered {
+                namespace.adapter().close();
+            }
         }
         self.engine.close();
     }

@@ -146,6 +146,35 @@ impl Namespace {
         }))
     }
 
+    /// A namespace that only keeps connection handlers and middlewares for others to copy: a
+    /// dynamic parent's. No socket ever joins it, and its adapter is an in-memory one made here
+    /// rather than by the server's factory, so that a cluster adapter knows nothing of it.
+    pub(crate) fn template(name: Str, server: &Arc<ServerInner>) -> Self {
+        Namespace(Arc::new_cyclic(|weak| NamespaceInner {
+            adapter: Arc::new(crate::adapter::LocalAdapter::new(NamespaceRef(
+                weak.clone(),
+            ))),
+            name,
+            server: Arc::downgrade(server),
+            sockets: RwLock::default(),
+            handlers: RwLock::default(),
+            middlewares: RwLock::default(),
+            server_side: RwLock::default(),
+            next_ack_id: AtomicU64::new(0),
+        }))
+    }
+
+    /// Whether two handles are the same namespace (a dynamic child removed and made again
+    /// has the same name, not the same namespace).
+    pub(crate) fn ptr_eq(&self, other: &Namespace) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Whether no socket of this server is in the namespace.
+    pub(crate) fn is_empty(&self) -> bool {
+        read(&self.0.sockets).is_empty()
+    }
+
     /// A namespace created on demand for a dynamic parent: it starts with the parent's
     /// middlewares and connection handlers, as Node's child namespaces do.
     pub(crate) fn child_of(parent: &Namespace, name: Str, server: &Arc<ServerInner>) -> Self {
@@ -396,6 +425,9 @@ impl Namespace {
     pub(crate) fn remove_socket(&self, id: &Sid) {
         self.adapter().del_all(id);
         write(&self.0.sockets).remove(id);
+        if let Some(server) = self.server() {
+            server.socket_left(self);
+        }
     }
 
     pub(crate) fn join(&self, id: &Sid, rooms: &[Room]) {

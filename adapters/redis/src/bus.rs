@@ -26,12 +26,17 @@ enum Change {
     Remove(Subscription),
 }
 
+struct Routed {
+    listener: Weak<dyn Listener>,
+    patterns: Vec<String>,
+}
+
 pub(crate) struct Bus {
     publications: mpsc::UnboundedSender<(String, Vec<u8>)>,
     subscriptions: mpsc::UnboundedSender<Change>,
     commands: ConnectionManager,
-    /// Listeners by the prefix of the channels they own.
-    listeners: RwLock<HashMap<String, Weak<dyn Listener>>>,
+    /// Listeners by the prefix of the channels they own, with the patterns they subscribed.
+    listeners: RwLock<HashMap<String, Routed>>,
 }
 
 impl Bus {
@@ -70,9 +75,20 @@ impl Bus {
         listener: Weak<dyn Listener>,
         wanted: Vec<Subscription>,
     ) {
+        let patterns: Vec<String> = wanted
+            .iter()
+            .filter_map(|subscription| match subscription {
+                Subscription::Pattern(pattern) => Some(pattern.clone()),
+                Subscription::Channel(_) => None,
+            })
+            .collect();
         let mut listeners = self.listeners.write().unwrap_or_else(|e| e.into_inner());
         for prefix in prefixes {
-            listeners.insert(prefix.clone(), listener.clone());
+            let routed = Routed {
+                listener: listener.clone(),
+                patterns: patterns.clone(),
+            };
+            listeners.insert(prefix.clone(), routed);
         }
         drop(listeners);
         for subscription in wanted {
@@ -97,7 +113,10 @@ impl Bus {
         self.commands.clone()
     }
 
-    fn route(&self, channel: &str, payload: &[u8]) {
+    /// Hands a message to the listener that owns its channel. A message that came through a
+    /// pattern (`pmessage`) comes once per pattern of this connection that matches its
+    /// channel: only the copy of the owner's own pattern is handed on.
+    fn route(&self, channel: &str, pattern: Option<&str>, payload: &[u8]) {
         let listener = {
             let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
             // The longest prefix wins: `/chat` must not take the messages of `/chat-admin`.
@@ -105,7 +124,10 @@ impl Bus {
                 .iter()
                 .filter(|(prefix, _)| channel.starts_with(prefix.as_str()))
                 .max_by_key(|(prefix, _)| prefix.len())
-                .and_then(|(_, listener)| listener.upgrade())
+                .filter(|(_, routed)| {
+                    pattern.is_none_or(|pattern| routed.patterns.iter().any(|p| p == pattern))
+                })
+                .and_then(|(_, routed)| routed.listener.upgrade())
         };
         if let Some(listener) = listener {
             listener.on_message(channel, payload);
@@ -184,7 +206,15 @@ async fn subscribe(
                     message = messages.next() => {
                         let Some(message) = message else { break };
                         let Some(bus) = bus.upgrade() else { return };
-                        bus.route(message.get_channel_name(), message.get_payload_bytes());
+                        let pattern = message
+                            .from_pattern()
+                            .then(|| message.get_pattern::<String>().ok())
+                            .flatten();
+                        bus.route(
+                            message.get_channel_name(),
+                            pattern.as_deref(),
+                            message.get_payload_bytes(),
+                        );
                     }
                 }
             }

@@ -77,7 +77,8 @@ impl RedisNamespace {
 
     fn subscriptions(&self) -> Vec<Subscription> {
         vec![
-            Subscription::Pattern(format!("{}*", self.channel)),
+            // The namespace's name taken literally: in `/*`, `*` is no wildcard.
+            Subscription::Pattern(format!("{}*", glob_escape(&self.channel))),
             Subscription::Channel(self.response_channel.clone()),
             // Where Node's servers answer with `publishOnSpecificResponseChannel`.
             Subscription::Channel(format!("{}{}#", self.response_channel, self.uid)),
@@ -338,6 +339,19 @@ impl Listener for RedisNamespace {
     }
 }
 
+/// `text` as a Redis glob that matches only itself: Node's adapter does not escape, but the
+/// pattern is this server's own business, and the channels it matches are the same.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// The `opts` of a request (`{rooms, except}`), as options for this server's sockets.
 fn remote_options(opts: &Value) -> BroadcastOptions {
     BroadcastOptions {
@@ -572,5 +586,17 @@ impl Adapter for RedisNamespace {
     fn server_count(&self) -> BoxFuture<'static, usize> {
         let count = self.count_servers();
         Box::pin(async move { count.await.unwrap_or(1) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_escape;
+
+    #[test]
+    fn a_namespace_pattern_matches_only_its_own_channels() {
+        assert_eq!(glob_escape("socket.io#/#"), "socket.io#/#");
+        assert_eq!(glob_escape("socket.io#/*#"), r"socket.io#/\*#");
+        assert_eq!(glob_escape(r"k#/a?[b]\#"), r"k#/a\?\[b\]\\#");
     }
 }

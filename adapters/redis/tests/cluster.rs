@@ -149,3 +149,43 @@ async fn the_key_option_separates_clusters_on_one_redis() {
     on_b.assert_no_event(std::time::Duration::from_millis(300))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_whose_channels_overlap_hear_each_broadcast_once() {
+    let redis = Redis::start();
+    let (a, _) = server(&redis).await;
+    let (b, addr_b) = server(&redis).await;
+    // `*` in a name is no wildcard: `/*` hears neither `/` nor `/a`. And `/a`'s pattern also
+    // matches `/a#b`'s channels: `/a#b` is still told once.
+    for name in ["/*", "/a", "/a#b"] {
+        b.of(name);
+    }
+    cluster_of(2, &[&a, &b]).await;
+    let mut on_main = Client::connect(addr_b).await;
+    let mut on_star = Client::connect_to(addr_b, "/*").await;
+    let mut on_a = Client::connect_to(addr_b, "/a").await;
+    let mut on_ab = Client::connect_to(addr_b, "/a#b").await;
+    for name in ["/*", "/a", "/a#b"] {
+        while a.of(name).server_count().await != 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    for (name, client) in [
+        ("/", &mut on_main),
+        ("/*", &mut on_star),
+        ("/a", &mut on_a),
+        ("/a#b", &mut on_ab),
+    ] {
+        a.of(name).emit("hello", name).expect("emit");
+        assert_eq!(client.next_event().await.0, json!(["hello", name]));
+        // A marker after it: a second copy would come before the marker.
+        a.of(name).emit("marker", &()).expect("emit");
+        assert_eq!(client.next_event().await.0, json!(["marker", null]));
+    }
+    for client in [&mut on_main, &mut on_star, &mut on_a, &mut on_ab] {
+        client
+            .assert_no_event(std::time::Duration::from_millis(100))
+            .await;
+    }
+}

@@ -30,9 +30,12 @@ async fn not_found(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
 async fn main() -> std::io::Result<()> {
     let io = SocketIo::new();
     io.on_connection(|socket: Socket| async move {
-        socket.on("hello", |Data(name): Data<String>, ack: AckSender| async move {
-            let _ = ack.send(&format!("hello, {name}"));
-        });
+        socket.on(
+            "hello",
+            |Data(name): Data<String>, ack: AckSender| async move {
+                let _ = ack.send(&format!("hello, {name}"));
+            },
+        );
     });
     let service = io.layer().layer(tower::service_fn(not_found));
 

@@ -69,10 +69,19 @@ pub async fn server_with(
     redis: &Redis,
     config: RedisAdapterConfig,
 ) -> (SocketIo, std::net::SocketAddr) {
+    server_from(redis, config, SocketIo::builder()).await
+}
+
+/// A server of ours built from `builder`, its adapter on `redis`.
+pub async fn server_from(
+    redis: &Redis,
+    config: RedisAdapterConfig,
+    builder: socketio::SocketIoBuilder,
+) -> (SocketIo, std::net::SocketAddr) {
     let adapter = RedisAdapter::connect_with(&redis.url(), config)
         .await
         .expect("redis adapter");
-    let io = SocketIo::builder().adapter(adapter).build();
+    let io = builder.adapter(adapter).build();
     let app = axum::Router::new().merge(io.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -113,6 +122,11 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: std::net::SocketAddr) -> Self {
+        Self::connect_to(addr, "/").await
+    }
+
+    /// A client connected to the namespace `nsp`.
+    pub async fn connect_to(addr: std::net::SocketAddr, nsp: &str) -> Self {
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
@@ -122,14 +136,19 @@ impl Client {
             id: String::new(),
         };
         client.next_text().await; // the engine's open packet
+        let prefix = match nsp {
+            "/" => "40".to_owned(),
+            nsp => format!("40{nsp},"),
+        };
         client
             .ws
-            .send(Message::text("40"))
+            .send(Message::text(prefix.clone()))
             .await
             .expect("send connect");
         let connected = client.next_text().await;
         let json: serde_json::Value =
-            serde_json::from_str(connected.strip_prefix("40").expect("a CONNECT")).expect("json");
+            serde_json::from_str(connected.strip_prefix(&prefix).expect("a CONNECT"))
+                .expect("json");
         client.id = json["sid"].as_str().expect("sid").to_string();
         client
     }
@@ -168,6 +187,11 @@ impl Client {
                     (n.parse().expect("a count"), json)
                 }
                 _ => continue,
+            };
+            // A namespace other than `/` comes next, up to a comma.
+            let json = match json.strip_prefix('/') {
+                Some(_) => json.split_once(',').expect("the namespace's comma").1,
+                None => json,
             };
             let mut binary = Vec::new();
             for _ in 0..attachments {
