@@ -143,7 +143,7 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`); they
-    /// hand it to [`Namespace::dispatch_server_side`](crate::Namespace::dispatch_server_side).
+    /// hand it to [`NamespaceRef::dispatch_server_side`].
     /// A single server has no one to tell.
     fn server_side_emit(&self, event: Str, args: Vec<serde_json::Value>) {
         let _ = (event, args);
