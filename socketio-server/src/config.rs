@@ -69,24 +69,31 @@ impl SocketIoConfigBuilder {
         self.0.engine.transports = transports.into_iter().collect();
         self
     }
+    /// How long a connection may stay without joining a namespace before it is closed (Node:
+    /// `connectTimeout`, 45 s).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.0.connect_timeout = d;
         self
     }
+    /// How long `emit_with_ack` waits when no `timeout` is given (5 s; Node waits forever).
     pub fn ack_timeout(mut self, d: Duration) -> Self {
         self.0.ack_timeout = d;
         self
     }
+    /// The most binary attachments one packet may announce (10, as Node's parser); a packet
+    /// announcing more closes its connection.
     pub fn max_attachments(mut self, n: usize) -> Self {
         self.0.max_attachments = n;
         self
     }
+    /// The settings, for [`SocketIoBuilder::config`](crate::SocketIoBuilder::config).
     pub fn build(self) -> SocketIoConfig {
         self.0
     }
 }
 
 impl SocketIoConfig {
+    /// A builder starting from Node's defaults.
     pub fn builder() -> SocketIoConfigBuilder {
         SocketIoConfigBuilder::default()
     }

@@ -27,6 +27,7 @@ pub enum EmitError {
 /// Why an acknowledgement did not come.
 #[derive(Debug, thiserror::Error)]
 pub enum AckError {
+    /// The event did not go out, so no answer can come.
     #[error(transparent)]
     Emit(#[from] EmitError),
     /// No answer within the timeout (Node: "operation has timed out").
@@ -56,11 +57,14 @@ impl From<crate::adapter::AdapterError> for AckError {
 /// `message` and, when set, `data`.
 #[derive(Debug, Clone)]
 pub struct ConnectError {
+    /// What the client reads as `err.message`.
     pub message: String,
+    /// What the client reads as `err.data`; left out of the packet when `None`.
     pub data: Option<serde_json::Value>,
 }
 
 impl ConnectError {
+    /// A refusal with this message and no data.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),

@@ -112,6 +112,7 @@ impl Default for SocketIoBuilder {
 }
 
 impl SocketIoBuilder {
+    /// The server's settings ([`SocketIoConfig::builder`]); Node's defaults otherwise.
     pub fn config(mut self, config: SocketIoConfig) -> Self {
         self.config = config;
         self
@@ -178,6 +179,7 @@ impl SocketIoBuilder {
         self
     }
 
+    /// The server, its namespace `/` created, ready to mount.
     pub fn build(self) -> SocketIo {
         let inner = Arc::new(ServerInner {
             config: self.config,
@@ -211,16 +213,43 @@ impl Default for SocketIo {
     }
 }
 
+/// Shows the path and the namespaces, not the handlers.
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut namespaces: Vec<Str> = read(&self.inner.namespaces).keys().cloned().collect();
+        namespaces.sort();
+        f.debug_struct("SocketIo")
+            .field("path", &self.inner.config.engine.path)
+            .field("namespaces", &namespaces)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shows the settings and which options are set, not the hooks and the adapter factory.
+impl std::fmt::Debug for SocketIoBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoBuilder")
+            .field("config", &self.config)
+            .field("cors", &self.cors.is_some())
+            .field("engine_hooks", &self.engine_hooks.len())
+            .field("state", &self.state)
+            .field("client_dir", &self.client_dir)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SocketIo {
     /// A server with Node's defaults.
     pub fn new() -> Self {
         Self::builder().build()
     }
 
+    /// A builder for a server with settings, CORS, hooks, an adapter or state.
     pub fn builder() -> SocketIoBuilder {
         SocketIoBuilder::default()
     }
 
+    /// The server's settings.
     pub fn config(&self) -> &SocketIoConfig {
         &self.inner.config
     }

@@ -8,8 +8,11 @@ use serde::Serialize;
 /// of it, and the operations that reach it wherever it is (through the adapter).
 #[derive(Debug, Clone)]
 pub struct RemoteSocket {
+    /// The socket's id.
     pub id: Sid,
+    /// The rooms the socket is in, its own id's room included.
     pub rooms: Vec<Room>,
+    /// What the socket was opened with.
     pub handshake: Handshake,
     /// The socket's data as JSON (`{}` when unset, as Node's default `socket.data`).
     pub data: serde_json::Value,
@@ -50,6 +53,7 @@ impl RemoteSocket {
         T::deserialize(&self.data)
     }
 
+    /// Sends the socket an event with one argument, wherever it is.
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -58,14 +62,18 @@ impl RemoteSocket {
         self.namespace.to(self.id.clone()).emit(event, data)
     }
 
+    /// Puts the socket in rooms, wherever it is.
     pub fn join(&self, rooms: impl IntoRooms) {
         self.namespace.to(self.id.clone()).sockets_join(rooms);
     }
 
+    /// Takes the socket out of rooms, wherever it is.
     pub fn leave(&self, rooms: impl IntoRooms) {
         self.namespace.to(self.id.clone()).sockets_leave(rooms);
     }
 
+    /// Disconnects the socket, wherever it is; `close` closes its whole connection (see
+    /// [`Socket::disconnect`]).
     pub fn disconnect(&self, close: bool) {
         self.namespace.to(self.id.clone()).disconnect_sockets(close);
     }

@@ -3,6 +3,7 @@ use parser::Str;
 
 /// One room or several: what `join`, `to` and `except` accept.
 pub trait IntoRooms {
+    /// The rooms, in order.
     fn into_rooms(self) -> Vec<Room>;
 }
 

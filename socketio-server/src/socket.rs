@@ -156,6 +156,8 @@ impl Socket {
         self.0.conn.id()
     }
 
+    /// Whether the socket is connected (Node's `socket.connected`): false while connect
+    /// middlewares run, true once it is admitted, false again once it has left.
     pub fn connected(&self) -> bool {
         self.0.admitted.load(Ordering::Acquire) && self.is_open()
     }

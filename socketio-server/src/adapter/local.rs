@@ -33,6 +33,9 @@ impl Rooms {
 }
 
 impl LocalAdapter {
+    /// The adapter of the namespace behind `namespace`, with no room joined yet: what the
+    /// default [`AdapterFactory`](super::AdapterFactory) makes, and what a cluster adapter
+    /// wraps for local delivery.
     pub fn new(namespace: NamespaceRef) -> Self {
         Self {
             namespace,
@@ -81,6 +84,15 @@ impl LocalAdapter {
         for socket in &sockets {
             f(socket);
         }
+    }
+}
+
+/// Shows the namespace, not the rooms, which can be many.
+impl std::fmt::Debug for LocalAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalAdapter")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
     }
 }
 
