@@ -29,6 +29,7 @@ impl Default for SocketIoConfig {
 
 /// Builds a [`SocketIoConfig`]; what is not set keeps Node's default.
 #[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct SocketIoConfigBuilder(SocketIoConfig);
 
 macro_rules! engine_option {
@@ -87,6 +88,7 @@ impl SocketIoConfigBuilder {
         self
     }
     /// The settings, for [`SocketIoBuilder::config`](crate::SocketIoBuilder::config).
+    #[must_use]
     pub fn build(self) -> SocketIoConfig {
         self.0
     }

@@ -29,6 +29,7 @@ pub enum DisconnectReason {
 impl DisconnectReason {
     /// Node's text for the reason, e.g. `"transport close"`: what a Node client's `disconnect`
     /// listener receives, and what [`Display`](fmt::Display) writes.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::TransportError => "transport error",

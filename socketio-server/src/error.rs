@@ -65,6 +65,7 @@ pub struct ConnectError {
 
 impl ConnectError {
     /// A refusal with this message and no data.
+    #[must_use]
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
@@ -73,6 +74,7 @@ impl ConnectError {
     }
 
     /// Extra details the client reads as `err.data`.
+    #[must_use]
     pub fn with_data(mut self, data: impl serde::Serialize) -> Self {
         self.data = serde_json::to_value(data).ok();
         self

@@ -86,6 +86,7 @@ type EngineHook =
     Box<dyn FnOnce(EngineIoBuilder<EngineHandler>) -> EngineIoBuilder<EngineHandler> + Send>;
 
 /// Builds a [`SocketIo`] with settings, CORS, an adapter and application state.
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct SocketIoBuilder {
     config: SocketIoConfig,
     cors: Option<CorsLayer>,
@@ -240,6 +241,7 @@ impl std::fmt::Debug for SocketIoBuilder {
 
 impl SocketIo {
     /// A server with Node's defaults.
+    #[must_use]
     pub fn new() -> Self {
         Self::builder().build()
     }
@@ -250,6 +252,7 @@ impl SocketIo {
     }
 
     /// The server's settings.
+    #[must_use]
     pub fn config(&self) -> &SocketIoConfig {
         &self.inner.config
     }
@@ -377,6 +380,7 @@ impl SocketIo {
 
     /// How many engine.io connections are open, whether or not they joined a namespace (Node's
     /// `io.engine.clientsCount`).
+    #[must_use]
     pub fn clients_count(&self) -> usize {
         self.engine.count()
     }

@@ -72,6 +72,7 @@ impl NamespaceRef {
     /// Runs this server's handler for an event another server sent with `server_side_emit`,
     /// with `ack_requested` when the sender waits for an answer. Resolves to the handler's
     /// answer (`None` without a handler or an answer, or once the namespace is gone).
+    #[must_use = "the handler runs to its end only when the future is awaited"]
     pub fn dispatch_server_side(
         &self,
         event: &str,
@@ -86,6 +87,7 @@ impl NamespaceRef {
 
     /// A fresh acknowledgement id of the namespace: for delivering another server's broadcast
     /// with acknowledgements to this server's sockets, all under one id.
+    #[must_use]
     pub fn next_ack_id(&self) -> u64 {
         self.upgrade()
             .map_or(0, |namespace| namespace.next_ack_id())
@@ -102,6 +104,7 @@ impl NamespaceRef {
     /// A socket of another server, as that server described it, whose operations (emit, join,
     /// leave, disconnect) reach it through this namespace's adapter; `None` once the namespace
     /// is gone.
+    #[must_use]
     pub fn remote_socket(
         &self,
         id: Sid,
@@ -156,6 +159,7 @@ impl Namespace {
     }
 
     /// The namespace's name, e.g. `/` or `/admin`.
+    #[must_use]
     pub fn name(&self) -> &Str {
         &self.0.name
     }
@@ -285,6 +289,7 @@ impl Namespace {
     }
 
     /// This server's sockets in the namespace.
+    #[must_use]
     pub fn sockets(&self) -> Vec<Socket> {
         read(&self.0.sockets).values().cloned().collect()
     }
@@ -313,6 +318,7 @@ impl Namespace {
     }
 
     /// One of this server's sockets, by id.
+    #[must_use]
     pub fn get_socket(&self, id: &str) -> Option<Socket> {
         read(&self.0.sockets).get(id).cloned()
     }

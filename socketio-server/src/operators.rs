@@ -49,6 +49,7 @@ pub enum BroadcastAckError<R> {
 
 impl<R> BroadcastAckError<R> {
     /// The answers that came before the error: none when the broadcast did not go out.
+    #[must_use]
     pub fn received(&self) -> &[R] {
         match self {
             BroadcastAckError::Emit(_) => &[],
@@ -251,6 +252,7 @@ impl BroadcastOperator {
     }
 
     /// The ids of this server's sockets among the recipients.
+    #[must_use]
     pub fn socket_ids(&self) -> Vec<crate::Sid> {
         self.namespace.adapter().local_sockets(&self.opts)
     }

@@ -137,37 +137,44 @@ impl Socket {
 
     /// The socket's id: distinct from the connection's engine.io id, and the name of the room
     /// only this socket is in.
+    #[must_use]
     pub fn id(&self) -> &Sid {
         &self.0.id
     }
 
     /// The namespace the socket is in.
+    #[must_use]
     pub fn namespace(&self) -> &Namespace {
         &self.0.namespace
     }
 
     /// What the socket connected with.
+    #[must_use]
     pub fn handshake(&self) -> &Handshake {
         &self.0.handshake
     }
 
     /// The id of the engine.io connection, shared by the client's sockets in every namespace.
+    #[must_use]
     pub fn conn_id(&self) -> engineio::Sid {
         self.0.conn.id()
     }
 
     /// Whether the socket is connected (Node's `socket.connected`): false while connect
     /// middlewares run, true once it is admitted, false again once it has left.
+    #[must_use]
     pub fn connected(&self) -> bool {
         self.0.admitted.load(Ordering::Acquire) && self.is_open()
     }
 
     /// Whether an emit now goes out without queueing (volatile emits are dropped otherwise).
+    #[must_use]
     pub fn is_writable(&self) -> bool {
         self.0.conn.is_writable()
     }
 
     /// The transport in use now.
+    #[must_use]
     pub fn transport(&self) -> engineio::Transport {
         self.0.conn.transport()
     }
@@ -309,6 +316,7 @@ impl Socket {
     }
 
     /// The rooms the socket is in, its own id's room included.
+    #[must_use]
     pub fn rooms(&self) -> Vec<Room> {
         self.namespace().adapter().socket_rooms(self.id())
     }
@@ -341,6 +349,7 @@ impl Socket {
     }
 
     /// A copy of the socket's data, if it holds a `T`.
+    #[must_use]
     pub fn data<T: Clone + 'static>(&self) -> Option<T> {
         lock(&self.0.data)
             .as_ref()
@@ -359,6 +368,7 @@ impl Socket {
     /// The socket's data as JSON, as `fetch_sockets` shows it here and to the other servers of
     /// a cluster: `{}` when it was never set, as Node's default `socket.data` is (Node code
     /// reads `socket.data.user` of a fetched socket without a check).
+    #[must_use]
     pub fn data_json(&self) -> serde_json::Value {
         lock(&self.0.data)
             .as_ref()

@@ -36,6 +36,7 @@ impl LocalAdapter {
     /// The adapter of the namespace behind `namespace`, with no room joined yet: what the
     /// default [`AdapterFactory`](super::AdapterFactory) makes, and what a cluster adapter
     /// wraps for local delivery.
+    #[must_use]
     pub fn new(namespace: NamespaceRef) -> Self {
         Self {
             namespace,
@@ -45,6 +46,7 @@ impl LocalAdapter {
 
     /// Every room that has a member on this server, the rooms named by socket ids included
     /// (Node's `adapter.rooms` keys).
+    #[must_use]
     pub fn rooms(&self) -> Vec<Room> {
         let ids = self.socket_ids();
         let state = self.read();

@@ -63,6 +63,7 @@ pub struct BroadcastPacket {
 impl BroadcastPacket {
     /// A packet and its attachments, not encoded until [`frames`](Self::frames) is first
     /// called: a cluster adapter that only forwards it never pays for the encoding.
+    #[must_use]
     pub fn new(packet: Packet, attachments: Vec<Bytes>) -> Self {
         Self {
             packet,
@@ -73,6 +74,7 @@ impl BroadcastPacket {
 
     /// The engine frames, encoded once: the packet's text, then one binary frame per
     /// attachment.
+    #[must_use]
     pub fn frames(&self) -> &[Frame] {
         self.frames
             .get_or_init(|| crate::payload::frames(&self.packet, &self.attachments).collect())

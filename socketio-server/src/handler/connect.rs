@@ -13,11 +13,13 @@ pub struct ConnectParts {
 
 impl ConnectParts {
     /// The socket being admitted (not [`connected`](Socket::connected) while middlewares run).
+    #[must_use]
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
     /// The CONNECT packet's `auth` payload (`{}` when the client sent none).
+    #[must_use]
     pub fn auth(&self) -> &serde_json::Value {
         &self.socket.handshake().auth
     }

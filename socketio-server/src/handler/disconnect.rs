@@ -13,11 +13,13 @@ pub struct DisconnectParts {
 
 impl DisconnectParts {
     /// The socket that is leaving.
+    #[must_use]
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
     /// Why it is leaving.
+    #[must_use]
     pub fn reason(&self) -> DisconnectReason {
         self.reason
     }

@@ -23,26 +23,31 @@ pub struct EventParts {
 
 impl EventParts {
     /// The socket the event came on.
+    #[must_use]
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
     /// The event's name.
+    #[must_use]
     pub fn event(&self) -> &Str {
         &self.event
     }
 
     /// The event's arguments, each as raw JSON text (binary attachments as placeholders).
+    #[must_use]
     pub fn args(&self) -> &[Str] {
         &self.args
     }
 
     /// The binary attachments the arguments' placeholders point to.
+    #[must_use]
     pub fn attachments(&self) -> &[Bytes] {
         &self.attachments
     }
 
     /// The acknowledgement id, when the client waits for an answer.
+    #[must_use]
     pub fn ack_id(&self) -> Option<u64> {
         self.ack_id
     }
@@ -178,6 +183,7 @@ impl FromEventParts for AckSender {
 
 impl AckSender {
     /// Whether the client is waiting for an answer.
+    #[must_use]
     pub fn requested(&self) -> bool {
         self.id.is_some()
     }
