@@ -351,6 +351,10 @@ impl SocketIo {
     }
 
     /// Sends an event to the other servers of the cluster, on `/` (Node's `io.serverSideEmit`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Namespace::server_side_emit`].
     pub fn server_side_emit<T: serde::Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,

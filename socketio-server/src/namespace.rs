@@ -248,7 +248,14 @@ impl Namespace {
         );
     }
 
-    /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`).
+    /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`): a tuple
+    /// or sequence is several arguments, anything else one. A single server has no one to
+    /// tell.
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`](crate::EmitError::Serialize) when the arguments do not
+    /// serialize.
     pub fn server_side_emit<T: serde::Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -259,7 +266,14 @@ impl Namespace {
         Ok(())
     }
 
-    /// Sends an event to the other servers and collects their answers within `timeout`.
+    /// Sends an event to the other servers and collects their answers, one per server,
+    /// within `timeout` (Node's `serverSideEmitWithAck`). A single server gets no answer.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::Emit`](crate::AckError::Emit) when the arguments do not serialize,
+    /// [`AckError::Timeout`](crate::AckError::Timeout) when not every other server answered in
+    /// time, [`AckError::Adapter`](crate::AckError::Adapter) when the adapter failed otherwise.
     pub async fn server_side_emit_with_ack<T: serde::Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,

@@ -49,11 +49,19 @@ impl RemoteSocket {
     }
 
     /// The socket's data, deserialized.
+    ///
+    /// # Errors
+    ///
+    /// When the data is not a `T`.
     pub fn data<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&self.data)
     }
 
     /// Sends the socket an event with one argument, wherever it is.
+    ///
+    /// # Errors
+    ///
+    /// As a broadcast's [`emit`](crate::BroadcastOperator::emit).
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,

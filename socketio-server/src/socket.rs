@@ -254,7 +254,13 @@ impl Socket {
         write(&self.0.on_disconnect).push(Arc::new(Erased::new(handler)));
     }
 
-    /// Sends an event with one argument.
+    /// Sends an event with one argument (Node's `socket.emit(event, arg)`).
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`] when the payload does not serialize, [`EmitError::Reserved`]
+    /// for a reserved event name (`connect`, `disconnect`, ...), [`EmitError::Disconnected`]
+    /// once the socket has left, [`EmitError::Full`] when its send queue is full.
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -265,6 +271,10 @@ impl Socket {
 
     /// Sends an event with several arguments, given as a tuple (or anything that serializes as
     /// a sequence): `socket.emit_args("move", &(x, y))` is Node's `socket.emit("move", x, y)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit).
     pub fn emit_args<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -275,12 +285,23 @@ impl Socket {
 
     /// Sends an event with raw JSON arguments and their attachments, e.g. to pass on what a
     /// client sent without deserializing it.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit), but for [`EmitError::Serialize`].
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
         SocketOperator::new(self.clone()).emit_raw(event, raw)
     }
 
     /// Sends an event and waits for the client's acknowledgement, deserialized from its first
-    /// argument, for at most the server's `ack_timeout`.
+    /// argument, for at most the server's `ack_timeout` (Node's `socket.emitWithAck`; narrow
+    /// the wait with [`timeout`](Self::timeout)).
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::Emit`] when the event did not go out (as for [`emit`](Self::emit)),
+    /// [`AckError::Timeout`] when no answer came in time, [`AckError::Disconnected`] when the
+    /// socket left first, [`AckError::Deserialize`] when the answer is not an `R`.
     pub async fn emit_with_ack<T, R>(&self, event: impl Into<Str>, data: &T) -> Result<R, AckError>
     where
         T: Serialize + ?Sized,

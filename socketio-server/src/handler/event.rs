@@ -188,7 +188,12 @@ impl AckSender {
         self.id.is_some()
     }
 
-    /// Answers with one argument.
+    /// Answers with one argument (Node's `callback(arg)`).
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`] when the answer does not serialize, [`EmitError::Disconnected`]
+    /// once the socket has left, [`EmitError::Full`] when its send queue is full.
     pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
         let Some(id) = self.id else {
             return Ok(());
@@ -199,6 +204,10 @@ impl AckSender {
     }
 
     /// Answers with several arguments, given as a tuple or sequence (or `()` for none).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
     pub fn send_args<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
         let Some(id) = self.id else {
             return Ok(());
@@ -209,6 +218,10 @@ impl AckSender {
     }
 
     /// Answers with raw JSON arguments and their attachments, e.g. to echo what came in.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), but for [`EmitError::Serialize`].
     pub fn send_raw(self, raw: RawArgs) -> Result<(), EmitError> {
         match self.id {
             Some(id) => self.socket.send_ack(id, raw.args, raw.attachments),
