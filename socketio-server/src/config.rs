@@ -1,7 +1,24 @@
 use engineio::{EngineIoConfig, Transport};
 use std::time::Duration;
 
-/// Server settings, with the option names and defaults of Node's `socket.io`.
+/// Server settings, with the option names and defaults of Node's `socket.io`; build them
+/// with [`SocketIoConfig::builder`] and give them to
+/// [`SocketIoBuilder::config`](crate::SocketIoBuilder::config).
+///
+/// ```
+/// use socketio::{SocketIo, SocketIoConfig};
+/// use std::time::Duration;
+///
+/// let config = SocketIoConfig::builder()
+///     .path("/realtime")                        // Node's `path`; a trailing `/` is added
+///     .ping_interval(Duration::from_secs(10))   // `pingInterval`
+///     .max_http_buffer_size(100_000)            // `maxHttpBufferSize`
+///     .ack_timeout(Duration::from_secs(2))      // for emit_with_ack without a timeout
+///     .build();
+/// assert_eq!(config.engine.path, "/realtime/");
+/// assert_eq!(config.connect_timeout, Duration::from_secs(45)); // Node's default, untouched
+/// let io = SocketIo::builder().config(config).build();
+/// ```
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
     /// The engine's settings; its `path` defaults to `/socket.io/` here.

@@ -85,7 +85,23 @@ impl ServerInner {
 type EngineHook =
     Box<dyn FnOnce(EngineIoBuilder<EngineHandler>) -> EngineIoBuilder<EngineHandler> + Send>;
 
-/// Builds a [`SocketIo`] with settings, CORS, an adapter and application state.
+/// Builds a [`SocketIo`] with settings, CORS, hooks on the first request, an adapter and
+/// application state; what is not given keeps Node's default.
+///
+/// ```
+/// use socketio::{cors::CorsLayer, SocketIo, SocketIoConfig};
+/// use std::time::Duration;
+///
+/// #[derive(Clone)]
+/// struct Db; // the application's handle, given to handlers by `State<Db>`
+///
+/// let io = SocketIo::builder()
+///     .config(SocketIoConfig::builder().ping_interval(Duration::from_secs(10)).build())
+///     .cors(CorsLayer::permissive())
+///     .with_state(Db)
+///     .build();
+/// assert_eq!(io.config().engine.ping_interval, Duration::from_secs(10));
+/// ```
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct SocketIoBuilder {
     config: SocketIoConfig,

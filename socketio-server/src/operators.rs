@@ -18,9 +18,13 @@ use tokio::sync::mpsc;
 /// `BroadcastOperator`).
 ///
 /// ```no_run
-/// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+/// # async fn f(io: socketio::SocketIo) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+///
 /// io.to("room1").to("room2").except("muted").emit("news", "hello")?;
 /// io.of("/admin").volatile().emit("tick", &42)?;
+/// // Every socket of "voters" answers, within 5 seconds.
+/// let votes: Vec<bool> = io.to("voters").timeout(Duration::from_secs(5)).emit_with_ack("vote?", &()).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -32,6 +36,22 @@ pub struct BroadcastOperator {
 }
 
 /// Why a broadcast with acknowledgements did not collect every answer.
+///
+/// ```no_run
+/// use socketio::{BroadcastAckError, SocketIo};
+///
+/// async fn poll(io: &SocketIo) -> Vec<u8> {
+///     match io.emit_with_ack::<_, u8>("rate?", &()).await {
+///         Ok(all) => all,
+///         // Late or silent clients: take what came.
+///         Err(BroadcastAckError::Timeout { received, .. }) => received,
+///         Err(BroadcastAckError::Emit(e)) => {
+///             tracing::warn!(%e, "not asked");
+///             Vec::new()
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub enum BroadcastAckError<R> {
     /// The broadcast did not go out: its payload could not be serialized, its event name is

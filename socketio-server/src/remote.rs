@@ -5,7 +5,24 @@ use parser::Str;
 use serde::Serialize;
 
 /// A socket found by `fetch_sockets`, on this server or another of the cluster: what is known
-/// of it, and the operations that reach it wherever it is (through the adapter).
+/// of it, and the operations that reach it wherever it is (through the adapter). Node's
+/// `RemoteSocket`.
+///
+/// ```no_run
+/// # async fn f(io: socketio::SocketIo) -> Result<(), Box<dyn std::error::Error>> {
+/// #[derive(serde::Deserialize)]
+/// struct User { name: String, admin: bool }
+///
+/// // Every socket in "lobby", on every server of the cluster.
+/// for socket in io.to("lobby").fetch_sockets().await? {
+///     match socket.data::<User>() {
+///         Ok(user) if user.admin => socket.join("admins"),
+///         Ok(user) => { let _ = socket.emit("hello", &user.name); }
+///         Err(_) => socket.disconnect(false), // never said who it is
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct RemoteSocket {
     /// The socket's id.

@@ -11,7 +11,33 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
 
-/// One incoming event, as extractors see it.
+/// One incoming event, as extractors see it: what a [`FromEventParts`] reads to build a
+/// handler's argument (axum's `request::Parts`).
+///
+/// ```
+/// use socketio::{EventParts, ExtractError, FromEventParts, Socket, SocketIo};
+///
+/// /// The event's name and how many arguments came, for a log line.
+/// struct Trace(String);
+///
+/// impl FromEventParts for Trace {
+///     fn from_event_parts(parts: &EventParts) -> Result<Self, ExtractError> {
+///         Ok(Trace(format!(
+///             "{} sent {} ({} arguments, {} binary, ack {:?})",
+///             parts.socket().id(),
+///             parts.event(),
+///             parts.args().len(),
+///             parts.attachments().len(),
+///             parts.ack_id(),
+///         )))
+///     }
+/// }
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     socket.on("upload", |Trace(line): Trace| async move { println!("{line}") });
+/// });
+/// ```
 #[derive(Debug)]
 pub struct EventParts {
     pub(crate) socket: Socket,
@@ -128,6 +154,20 @@ impl<T: DeserializeOwned> FromEventParts for Args<T> {
 
 /// The arguments as raw JSON text, with the binary attachments their placeholders point to: to
 /// pass an event on without knowing its types.
+///
+/// ```
+/// use socketio::{AckSender, RawArgs, Socket, SocketIo};
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     // Relays "signal" to a room as it came, binary attachments included, and echoes it back
+///     // as the acknowledgement.
+///     socket.on("signal", |socket: Socket, raw: RawArgs, ack: AckSender| async move {
+///         let _ = socket.to("peers").emit_raw("signal", raw.clone());
+///         let _ = ack.send_raw(raw);
+///     });
+/// });
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RawArgs {
     /// Each argument as JSON text.
@@ -146,6 +186,17 @@ impl FromEventParts for RawArgs {
 }
 
 /// The event's name: for a handler shared by several events.
+///
+/// ```
+/// use socketio::{EventName, Socket, SocketIo};
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     for event in ["like", "dislike"] {
+///         socket.on(event, |EventName(event): EventName| async move { println!("{event}") });
+///     }
+/// });
+/// ```
 #[derive(Debug, Clone)]
 pub struct EventName(pub Str);
 
