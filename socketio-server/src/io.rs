@@ -46,9 +46,9 @@ pub struct SocketIo {
 }
 
 pub(crate) struct ServerInner {
-    pub config: SocketIoConfig,
-    pub adapter_factory: Box<dyn AdapterFactory>,
-    pub state: http::Extensions,
+    pub(crate) config: SocketIoConfig,
+    pub(crate) adapter_factory: Box<dyn AdapterFactory>,
+    pub(crate) state: http::Extensions,
     client_dir: Option<PathBuf>,
     namespaces: RwLock<HashMap<Str, Namespace>>,
     dynamic: RwLock<Vec<(NamespacePredicate, Namespace)>>,
