@@ -63,7 +63,7 @@ impl Client {
 
 /// The engine's handler for socket.io.
 pub(crate) struct EngineHandler {
-    pub server: Arc<ServerInner>,
+    pub(crate) server: Arc<ServerInner>,
 }
 
 impl EngineIoHandler for EngineHandler {

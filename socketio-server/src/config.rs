@@ -1,7 +1,24 @@
 use engineio::{EngineIoConfig, Transport};
 use std::time::Duration;
 
-/// Server settings, with the option names and defaults of Node's `socket.io`.
+/// Server settings, with the option names and defaults of Node's `socket.io`; build them
+/// with [`SocketIoConfig::builder`] and give them to
+/// [`SocketIoBuilder::config`](crate::SocketIoBuilder::config).
+///
+/// ```
+/// use socketio::{SocketIo, SocketIoConfig};
+/// use std::time::Duration;
+///
+/// let config = SocketIoConfig::builder()
+///     .path("/realtime")                        // Node's `path`; a trailing `/` is added
+///     .ping_interval(Duration::from_secs(10))   // `pingInterval`
+///     .max_http_buffer_size(100_000)            // `maxHttpBufferSize`
+///     .ack_timeout(Duration::from_secs(2))      // for emit_with_ack without a timeout
+///     .build();
+/// assert_eq!(config.engine.path, "/realtime/");
+/// assert_eq!(config.connect_timeout, Duration::from_secs(45)); // Node's default, untouched
+/// let io = SocketIo::builder().config(config).build();
+/// ```
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
     /// The engine's settings; its `path` defaults to `/socket.io/` here.
@@ -29,6 +46,7 @@ impl Default for SocketIoConfig {
 
 /// Builds a [`SocketIoConfig`]; what is not set keeps Node's default.
 #[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct SocketIoConfigBuilder(SocketIoConfig);
 
 macro_rules! engine_option {
@@ -69,24 +87,32 @@ impl SocketIoConfigBuilder {
         self.0.engine.transports = transports.into_iter().collect();
         self
     }
+    /// How long a connection may stay without joining a namespace before it is closed (Node:
+    /// `connectTimeout`, 45 s).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.0.connect_timeout = d;
         self
     }
+    /// How long `emit_with_ack` waits when no `timeout` is given (5 s; Node waits forever).
     pub fn ack_timeout(mut self, d: Duration) -> Self {
         self.0.ack_timeout = d;
         self
     }
+    /// The most binary attachments one packet may announce (10, as Node's parser); a packet
+    /// announcing more closes its connection.
     pub fn max_attachments(mut self, n: usize) -> Self {
         self.0.max_attachments = n;
         self
     }
+    /// The settings, for [`SocketIoBuilder::config`](crate::SocketIoBuilder::config).
+    #[must_use]
     pub fn build(self) -> SocketIoConfig {
         self.0
     }
 }
 
 impl SocketIoConfig {
+    /// A builder starting from Node's defaults.
     pub fn builder() -> SocketIoConfigBuilder {
         SocketIoConfigBuilder::default()
     }

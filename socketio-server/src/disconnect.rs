@@ -2,7 +2,25 @@ use engineio::CloseReason;
 use std::fmt;
 
 /// Why a socket left its namespace, named as Node's socket.io names it (what `disconnecting` and
-/// `disconnect` handlers receive).
+/// `disconnect` handlers receive). It displays as Node's text, e.g. `transport close`.
+///
+/// ```
+/// use socketio::{DisconnectReason, Socket, SocketIo};
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     socket.on_disconnect(|socket: Socket, reason: DisconnectReason| async move {
+///         match reason {
+///             DisconnectReason::ClientNamespaceDisconnect => println!("{} said goodbye", socket.id()),
+///             DisconnectReason::PingTimeout | DisconnectReason::TransportClose => {
+///                 println!("{} lost ({reason}), may come back", socket.id())
+///             }
+///             _ => println!("{} gone: {reason}", socket.id()),
+///         }
+///     });
+/// });
+/// assert_eq!(DisconnectReason::PingTimeout.to_string(), "ping timeout");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
     /// The connection failed.
@@ -27,6 +45,9 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// Node's text for the reason, e.g. `"transport close"`: what a Node client's `disconnect`
+    /// listener receives, and what [`Display`](fmt::Display) writes.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::TransportError => "transport error",

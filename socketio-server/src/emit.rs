@@ -102,6 +102,13 @@ impl SocketOperator {
     }
 
     /// Sends an event with one argument.
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`] when the payload does not serialize, [`EmitError::Reserved`]
+    /// for a reserved event name (`connect`, `disconnect`, ...), [`EmitError::Disconnected`]
+    /// once the socket has left, [`EmitError::Full`] when its send queue is full, and
+    /// [`EmitError::Dropped`] for a volatile emit the transport could not take.
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -111,6 +118,10 @@ impl SocketOperator {
     }
 
     /// Sends an event with several arguments, given as a tuple or sequence.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit).
     pub fn emit_args<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -120,11 +131,21 @@ impl SocketOperator {
     }
 
     /// Sends an event with raw JSON arguments and their attachments.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit), but for [`EmitError::Serialize`].
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
         self.send::<()>(event.into(), Arg::Raw(raw))
     }
 
     /// Sends an event and waits for the client's answer, deserialized from its first argument.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::Emit`] when the event did not go out (as for an emit),
+    /// [`AckError::Timeout`] when no answer came in time, [`AckError::Disconnected`] when the
+    /// socket left first, [`AckError::Deserialize`] when the answer is not an `R`.
     pub async fn emit_with_ack<T, R>(&self, event: impl Into<Str>, data: &T) -> Result<R, AckError>
     where
         T: Serialize + ?Sized,
@@ -136,6 +157,12 @@ impl SocketOperator {
 
     /// Sends raw JSON arguments (with their attachments) and waits for the client's answer,
     /// raw too: to pass events and answers on without knowing their types.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::Emit`] when the event did not go out (as for an emit),
+    /// [`AckError::Timeout`] when no answer came in time, [`AckError::Disconnected`] when the
+    /// socket left first.
     pub async fn emit_with_ack_raw(
         &self,
         event: impl Into<Str>,

@@ -76,6 +76,7 @@ impl Handshake {
     /// A handshake as another server describes it: for an adapter that builds the sockets of
     /// `fetch_sockets` from other servers' answers. `url` is the path and query of the first
     /// request, from which [`query`](Self::query) reads.
+    #[must_use]
     pub fn described(
         headers: HeaderMap,
         url: impl Into<String>,
@@ -95,6 +96,7 @@ impl Handshake {
     }
 
     /// The headers of the engine's first request, shared by every socket of the connection.
+    #[must_use]
     pub fn headers(&self) -> &HeaderMap {
         match &self.source {
             Source::Engine(conn) => &conn.handshake().headers,
@@ -103,11 +105,13 @@ impl Handshake {
     }
 
     /// A header as text, when it is valid text.
+    #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
         engineio::handshake::header(self.headers(), name)
     }
 
     /// The path and query of the engine's first request (Node's `handshake.url`).
+    #[must_use]
     pub fn url(&self) -> &str {
         match &self.source {
             Source::Engine(conn) => {
@@ -120,6 +124,7 @@ impl Handshake {
 
     /// The first value of a query parameter of the engine's first request, URL-decoded
     /// (Node's `handshake.query[key]`).
+    #[must_use]
     pub fn query(&self, key: &str) -> Option<Cow<'_, str>> {
         engineio::handshake::query_param(self.raw_query(), key)
     }
@@ -135,6 +140,7 @@ impl Handshake {
     }
 
     /// The client's address, when the app is served with connect info.
+    #[must_use]
     pub fn address(&self) -> Option<SocketAddr> {
         match &self.source {
             Source::Engine(conn) => conn.handshake().remote_addr,
@@ -143,6 +149,7 @@ impl Handshake {
     }
 
     /// When the engine connection was opened.
+    #[must_use]
     pub fn time(&self) -> SystemTime {
         match &self.source {
             Source::Engine(conn) => conn.handshake().issued,

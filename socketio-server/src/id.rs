@@ -27,17 +27,20 @@ impl Sid {
     }
 
     /// The id as text.
+    #[must_use]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
 
     /// The id as the name of the room only this socket is in.
+    #[must_use]
     pub fn as_room(&self) -> &Str {
         &self.0
     }
 
     /// An id as another server of a cluster gave it: for adapters, which take ids from the
     /// wire. Any text is accepted, since Node's ids and ours differ in shape.
+    #[must_use]
     pub fn from_remote(id: impl Into<Str>) -> Self {
         Sid(id.into())
     }

@@ -46,9 +46,9 @@ pub struct SocketIo {
 }
 
 pub(crate) struct ServerInner {
-    pub config: SocketIoConfig,
-    pub adapter_factory: Box<dyn AdapterFactory>,
-    pub state: http::Extensions,
+    pub(crate) config: SocketIoConfig,
+    pub(crate) adapter_factory: Box<dyn AdapterFactory>,
+    pub(crate) state: http::Extensions,
     client_dir: Option<PathBuf>,
     /// Node's `cleanupEmptyChildNamespaces`.
     cleanup_empty_child_namespaces: bool,
@@ -193,7 +193,24 @@ impl ServerInner {
 type EngineHook =
     Box<dyn FnOnce(EngineIoBuilder<EngineHandler>) -> EngineIoBuilder<EngineHandler> + Send>;
 
-/// Builds a [`SocketIo`] with settings, CORS, an adapter and application state.
+/// Builds a [`SocketIo`] with settings, CORS, hooks on the first request, an adapter and
+/// application state; what is not given keeps Node's default.
+///
+/// ```
+/// use socketio::{cors::CorsLayer, SocketIo, SocketIoConfig};
+/// use std::time::Duration;
+///
+/// #[derive(Clone)]
+/// struct Db; // the application's handle, given to handlers by `State<Db>`
+///
+/// let io = SocketIo::builder()
+///     .config(SocketIoConfig::builder().ping_interval(Duration::from_secs(10)).build())
+///     .cors(CorsLayer::permissive())
+///     .with_state(Db)
+///     .build();
+/// assert_eq!(io.config().engine.ping_interval, Duration::from_secs(10));
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct SocketIoBuilder {
     config: SocketIoConfig,
     cors: Option<CorsLayer>,
@@ -222,6 +239,7 @@ impl Default for SocketIoBuilder {
 }
 
 impl SocketIoBuilder {
+    /// The server's settings ([`SocketIoConfig::builder`]); Node's defaults otherwise.
     pub fn config(mut self, config: SocketIoConfig) -> Self {
         self.config = config;
         self
@@ -307,6 +325,7 @@ impl SocketIoBuilder {
         self
     }
 
+    /// The server, its namespace `/` created, ready to mount.
     pub fn build(self) -> SocketIo {
         let inner = Arc::new(ServerInner {
             config: self.config,
@@ -341,16 +360,45 @@ impl Default for SocketIo {
     }
 }
 
+/// Shows the path and the namespaces, not the handlers.
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut namespaces: Vec<Str> = read(&self.inner.namespaces).keys().cloned().collect();
+        namespaces.sort();
+        f.debug_struct("SocketIo")
+            .field("path", &self.inner.config.engine.path)
+            .field("namespaces", &namespaces)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shows the settings and which options are set, not the hooks and the adapter factory.
+impl std::fmt::Debug for SocketIoBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoBuilder")
+            .field("config", &self.config)
+            .field("cors", &self.cors.is_some())
+            .field("engine_hooks", &self.engine_hooks.len())
+            .field("state", &self.state)
+            .field("client_dir", &self.client_dir)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SocketIo {
     /// A server with Node's defaults.
+    #[must_use]
     pub fn new() -> Self {
         Self::builder().build()
     }
 
+    /// A builder for a server with settings, CORS, hooks, an adapter or state.
     pub fn builder() -> SocketIoBuilder {
         SocketIoBuilder::default()
     }
 
+    /// The server's settings.
+    #[must_use]
     pub fn config(&self) -> &SocketIoConfig {
         &self.inner.config
     }
@@ -452,6 +500,10 @@ impl SocketIo {
     }
 
     /// Sends an event to the other servers of the cluster, on `/` (Node's `io.serverSideEmit`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Namespace::server_side_emit`].
     pub fn server_side_emit<T: serde::Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -481,6 +533,7 @@ impl SocketIo {
 
     /// How many engine.io connections are open, whether or not they joined a namespace (Node's
     /// `io.engine.clientsCount`).
+    #[must_use]
     pub fn clients_count(&self) -> usize {
         self.engine.count()
     }

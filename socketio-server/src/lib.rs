@@ -1,31 +1,17 @@
-//! A socket.io v5 server for axum: namespaces, rooms, events with acknowledgements, broadcasts,
-//! on the [`engineio`] transport layer. Every official socket.io client (v3 and v4) talks to it
-//! as it would to Node's `socket.io` 4.
+#![doc = include_str!("../README.md")]
 //!
-//! ```no_run
-//! use serde::{Deserialize, Serialize};
-//! use socketio::{AckSender, Data, Socket, SocketIo};
+//! ## Where to start
 //!
-//! #[derive(Debug, Deserialize, Serialize)]
-//! struct Message { room: String, text: String }
-//!
-//! # async fn run() -> std::io::Result<()> {
-//! let io = SocketIo::new();
-//! io.on_connection(|socket: Socket| async move {
-//!     socket.on("join", |socket: Socket, Data(room): Data<String>| async move {
-//!         socket.join(room);
-//!     });
-//!     socket.on("message", |socket: Socket, Data(msg): Data<Message>, ack: AckSender| async move {
-//!         let _ = socket.to(msg.room.clone()).emit("message", &msg);
-//!         let _ = ack.send("delivered");
-//!     });
-//! });
-//!
-//! let app = axum::Router::new().merge(io.router());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app).await
-//! # }
-//! ```
+//! [`SocketIo`] is the server ([`SocketIo::builder`] for a [`SocketIoBuilder`] and a
+//! [`SocketIoConfig`]), mounted with [`SocketIo::router`] or [`SocketIo::layer`]. A
+//! [`Namespace`] admits sockets through its middlewares and connection handlers; a [`Socket`]
+//! handles events with [`Socket::on`] and emits, alone or through a [`SocketOperator`]
+//! ([`Socket::timeout`], [`Socket::volatile`]). Broadcasts and the cluster-wide operations are
+//! a [`BroadcastOperator`]'s, whose [`fetch_sockets`](BroadcastOperator::fetch_sockets) gives
+//! [`RemoteSocket`]s. Handlers take extractors: [`Data`], [`Args`], [`RawArgs`], [`EventName`],
+//! [`AckSender`], [`State`], [`DisconnectReason`], or your own through [`FromEventParts`],
+//! [`FromConnectParts`] and [`FromDisconnectParts`]. What a cluster adapter needs is in
+//! [`adapter`].
 
 pub mod adapter;
 mod client;

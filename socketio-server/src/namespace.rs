@@ -76,6 +76,7 @@ impl NamespaceRef {
     /// Runs this server's handler for an event another server sent with `server_side_emit`,
     /// with `ack_requested` when the sender waits for an answer. Resolves to the handler's
     /// answer (`None` without a handler or an answer, or once the namespace is gone).
+    #[must_use = "the handler runs to its end only when the future is awaited"]
     pub fn dispatch_server_side(
         &self,
         event: &str,
@@ -90,6 +91,7 @@ impl NamespaceRef {
 
     /// A fresh acknowledgement id of the namespace: for delivering another server's broadcast
     /// with acknowledgements to this server's sockets, all under one id.
+    #[must_use]
     pub fn next_ack_id(&self) -> u64 {
         self.upgrade()
             .map_or(0, |namespace| namespace.next_ack_id())
@@ -106,6 +108,7 @@ impl NamespaceRef {
     /// A socket of another server, as that server described it, whose operations (emit, join,
     /// leave, disconnect) reach it through this namespace's adapter; `None` once the namespace
     /// is gone.
+    #[must_use]
     pub fn remote_socket(
         &self,
         id: Sid,
@@ -189,6 +192,7 @@ impl Namespace {
     }
 
     /// The namespace's name, e.g. `/` or `/admin`.
+    #[must_use]
     pub fn name(&self) -> &Str {
         &self.0.name
     }
@@ -277,7 +281,14 @@ impl Namespace {
         );
     }
 
-    /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`).
+    /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`): a tuple
+    /// or sequence is several arguments, anything else one. A single server has no one to
+    /// tell.
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`](crate::EmitError::Serialize) when the arguments do not
+    /// serialize.
     pub fn server_side_emit<T: serde::Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -288,7 +299,14 @@ impl Namespace {
         Ok(())
     }
 
-    /// Sends an event to the other servers and collects their answers within `timeout`.
+    /// Sends an event to the other servers and collects their answers, one per server,
+    /// within `timeout` (Node's `serverSideEmitWithAck`). A single server gets no answer.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::Emit`](crate::AckError::Emit) when the arguments do not serialize,
+    /// [`AckError::Timeout`](crate::AckError::Timeout) when not every other server answered in
+    /// time, [`AckError::Adapter`](crate::AckError::Adapter) when the adapter failed otherwise.
     pub async fn server_side_emit_with_ack<T: serde::Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -318,6 +336,7 @@ impl Namespace {
     }
 
     /// This server's sockets in the namespace.
+    #[must_use]
     pub fn sockets(&self) -> Vec<Socket> {
         read(&self.0.sockets).values().cloned().collect()
     }
@@ -346,6 +365,7 @@ impl Namespace {
     }
 
     /// One of this server's sockets, by id.
+    #[must_use]
     pub fn get_socket(&self, id: &str) -> Option<Socket> {
         read(&self.0.sockets).get(id).cloned()
     }

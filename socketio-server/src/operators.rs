@@ -18,9 +18,13 @@ use tokio::sync::mpsc;
 /// `BroadcastOperator`).
 ///
 /// ```no_run
-/// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+/// # async fn f(io: socketio::SocketIo) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+///
 /// io.to("room1").to("room2").except("muted").emit("news", "hello")?;
 /// io.of("/admin").volatile().emit("tick", &42)?;
+/// // Every socket of "voters" answers, within 5 seconds.
+/// let votes: Vec<bool> = io.to("voters").timeout(Duration::from_secs(5)).emit_with_ack("vote?", &()).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -32,6 +36,22 @@ pub struct BroadcastOperator {
 }
 
 /// Why a broadcast with acknowledgements did not collect every answer.
+///
+/// ```no_run
+/// use socketio::{BroadcastAckError, SocketIo};
+///
+/// async fn poll(io: &SocketIo) -> Vec<u8> {
+///     match io.emit_with_ack::<_, u8>("rate?", &()).await {
+///         Ok(all) => all,
+///         // Late or silent clients: take what came.
+///         Err(BroadcastAckError::Timeout { received, .. }) => received,
+///         Err(BroadcastAckError::Emit(e)) => {
+///             tracing::warn!(%e, "not asked");
+///             Vec::new()
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub enum BroadcastAckError<R> {
     /// The broadcast did not go out: its payload could not be serialized, its event name is
@@ -49,6 +69,7 @@ pub enum BroadcastAckError<R> {
 
 impl<R> BroadcastAckError<R> {
     /// The answers that came before the error: none when the broadcast did not go out.
+    #[must_use]
     pub fn received(&self) -> &[R] {
         match self {
             BroadcastAckError::Emit(_) => &[],
@@ -133,7 +154,14 @@ impl BroadcastOperator {
         self
     }
 
-    /// Sends an event with one argument to every recipient, encoded once for all of them.
+    /// Sends an event with one argument to every recipient, encoded once for all of them. A
+    /// recipient whose send queue is full is skipped; the others get it.
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`] when the payload does not serialize, [`EmitError::Reserved`]
+    /// for a reserved event name, [`EmitError::Adapter`] when a cluster adapter could not pass
+    /// the event on to the other servers (this server's recipients have it all the same).
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -143,6 +171,10 @@ impl BroadcastOperator {
     }
 
     /// Sends an event with several arguments (a tuple or sequence) to every recipient.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit).
     pub fn emit_args<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -152,6 +184,10 @@ impl BroadcastOperator {
     }
 
     /// Sends an event with raw JSON arguments and their attachments to every recipient.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit), but for [`EmitError::Serialize`].
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
         let (packet, attachments) = raw_event_packet(&self.namespace, event.into(), raw)?;
         self.broadcast_packet(packet, attachments)
@@ -172,7 +208,16 @@ impl BroadcastOperator {
     }
 
     /// Sends an event that every recipient acknowledges, and collects the answers (each
-    /// deserialized from its first argument) until all have come or the timeout passes.
+    /// deserialized from its first argument) until all have come or the timeout passes (the
+    /// server's `ack_timeout` unless [`timeout`](Self::timeout) is given). Node's
+    /// `io.timeout(ms).emitWithAck`.
+    ///
+    /// # Errors
+    ///
+    /// [`BroadcastAckError::Emit`] when the event did not go out (its payload does not
+    /// serialize, its name is reserved); [`BroadcastAckError::Timeout`], with the answers that
+    /// came, when not every recipient answered in time. An answer that is not an `R` is left
+    /// out of the answers, so it too ends in a timeout.
     pub async fn emit_with_ack<T, R>(
         &self,
         event: impl Into<Str>,
@@ -251,12 +296,18 @@ impl BroadcastOperator {
     }
 
     /// The ids of this server's sockets among the recipients.
+    #[must_use]
     pub fn socket_ids(&self) -> Vec<crate::Sid> {
         self.namespace.adapter().local_sockets(&self.opts)
     }
 
     /// The recipients on every server, with their rooms, data and handshake (Node's
     /// `fetchSockets`).
+    ///
+    /// # Errors
+    ///
+    /// When a cluster adapter could not collect the other servers' sockets, e.g.
+    /// [`AdapterError::Timeout`].
     pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.namespace.adapter().fetch_sockets(&self.opts).await
     }
@@ -314,6 +365,10 @@ macro_rules! broadcast_shortcuts {
                 self.broadcast().compress(compress)
             }
             /// Sends an event with one argument to every socket.
+            ///
+            /// # Errors
+            ///
+            /// As [`BroadcastOperator::emit`](crate::BroadcastOperator::emit).
             pub fn emit<T: serde::Serialize + ?Sized>(
                 &self,
                 event: impl Into<parser::Str>,
@@ -322,6 +377,10 @@ macro_rules! broadcast_shortcuts {
                 self.broadcast().emit(event, data)
             }
             /// Sends an event with several arguments (a tuple or sequence) to every socket.
+            ///
+            /// # Errors
+            ///
+            /// As [`BroadcastOperator::emit`](crate::BroadcastOperator::emit).
             pub fn emit_args<T: serde::Serialize + ?Sized>(
                 &self,
                 event: impl Into<parser::Str>,
@@ -330,6 +389,10 @@ macro_rules! broadcast_shortcuts {
                 self.broadcast().emit_args(event, args)
             }
             /// Sends an event with raw JSON arguments and their attachments to every socket.
+            ///
+            /// # Errors
+            ///
+            /// As [`BroadcastOperator::emit_raw`](crate::BroadcastOperator::emit_raw).
             pub fn emit_raw(
                 &self,
                 event: impl Into<parser::Str>,
@@ -339,6 +402,10 @@ macro_rules! broadcast_shortcuts {
             }
             /// Sends an event every socket acknowledges, and collects the answers within the
             /// server's `ack_timeout` (narrow it with `timeout`).
+            ///
+            /// # Errors
+            ///
+            /// As [`BroadcastOperator::emit_with_ack`](crate::BroadcastOperator::emit_with_ack).
             pub async fn emit_with_ack<T, R>(
                 &self,
                 event: impl Into<parser::Str>,
@@ -351,6 +418,10 @@ macro_rules! broadcast_shortcuts {
                 self.broadcast().emit_with_ack(event, data).await
             }
             /// Every socket, on every server (Node's `fetchSockets`).
+            ///
+            /// # Errors
+            ///
+            /// As [`BroadcastOperator::fetch_sockets`](crate::BroadcastOperator::fetch_sockets).
             pub async fn fetch_sockets(
                 &self,
             ) -> Result<Vec<$crate::RemoteSocket>, $crate::adapter::AdapterError> {

@@ -1,8 +1,21 @@
 use crate::adapter::Room;
 use parser::Str;
 
-/// One room or several: what `join`, `to` and `except` accept.
+/// One room or several: what `join`, `leave`, `to`, `except`, `sockets_join` and
+/// `sockets_leave` accept. A room is any text; a socket id ([`Sid`](crate::Sid)) names the
+/// room only that socket is in.
+///
+/// ```
+/// # let io = socketio::SocketIo::new();
+/// io.on_connection(|socket: socketio::Socket| async move {
+///     socket.join("lobby");                           // &str
+///     socket.join(["news", "sports"]);                // an array
+///     socket.join(vec![String::from("user:42")]);     // a Vec
+///     let _ = socket.to(socket.id()).emit("me", "?"); // a socket id: that socket's room
+/// });
+/// ```
 pub trait IntoRooms {
+    /// The rooms, in order.
     fn into_rooms(self) -> Vec<Room>;
 }
 

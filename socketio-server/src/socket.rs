@@ -137,35 +137,44 @@ impl Socket {
 
     /// The socket's id: distinct from the connection's engine.io id, and the name of the room
     /// only this socket is in.
+    #[must_use]
     pub fn id(&self) -> &Sid {
         &self.0.id
     }
 
     /// The namespace the socket is in.
+    #[must_use]
     pub fn namespace(&self) -> &Namespace {
         &self.0.namespace
     }
 
     /// What the socket connected with.
+    #[must_use]
     pub fn handshake(&self) -> &Handshake {
         &self.0.handshake
     }
 
     /// The id of the engine.io connection, shared by the client's sockets in every namespace.
+    #[must_use]
     pub fn conn_id(&self) -> engineio::Sid {
         self.0.conn.id()
     }
 
+    /// Whether the socket is connected (Node's `socket.connected`): false while connect
+    /// middlewares run, true once it is admitted, false again once it has left.
+    #[must_use]
     pub fn connected(&self) -> bool {
         self.0.admitted.load(Ordering::Acquire) && self.is_open()
     }
 
     /// Whether an emit now goes out without queueing (volatile emits are dropped otherwise).
+    #[must_use]
     pub fn is_writable(&self) -> bool {
         self.0.conn.is_writable()
     }
 
     /// The transport in use now.
+    #[must_use]
     pub fn transport(&self) -> engineio::Transport {
         self.0.conn.transport()
     }
@@ -245,7 +254,13 @@ impl Socket {
         write(&self.0.on_disconnect).push(Arc::new(Erased::new(handler)));
     }
 
-    /// Sends an event with one argument.
+    /// Sends an event with one argument (Node's `socket.emit(event, arg)`).
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`] when the payload does not serialize, [`EmitError::Reserved`]
+    /// for a reserved event name (`connect`, `disconnect`, ...), [`EmitError::Disconnected`]
+    /// once the socket has left, [`EmitError::Full`] when its send queue is full.
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -256,6 +271,10 @@ impl Socket {
 
     /// Sends an event with several arguments, given as a tuple (or anything that serializes as
     /// a sequence): `socket.emit_args("move", &(x, y))` is Node's `socket.emit("move", x, y)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit).
     pub fn emit_args<T: Serialize + ?Sized>(
         &self,
         event: impl Into<Str>,
@@ -266,12 +285,23 @@ impl Socket {
 
     /// Sends an event with raw JSON arguments and their attachments, e.g. to pass on what a
     /// client sent without deserializing it.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit), but for [`EmitError::Serialize`].
     pub fn emit_raw(&self, event: impl Into<Str>, raw: crate::RawArgs) -> Result<(), EmitError> {
         SocketOperator::new(self.clone()).emit_raw(event, raw)
     }
 
     /// Sends an event and waits for the client's acknowledgement, deserialized from its first
-    /// argument, for at most the server's `ack_timeout`.
+    /// argument, for at most the server's `ack_timeout` (Node's `socket.emitWithAck`; narrow
+    /// the wait with [`timeout`](Self::timeout)).
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::Emit`] when the event did not go out (as for [`emit`](Self::emit)),
+    /// [`AckError::Timeout`] when no answer came in time, [`AckError::Disconnected`] when the
+    /// socket left first, [`AckError::Deserialize`] when the answer is not an `R`.
     pub async fn emit_with_ack<T, R>(&self, event: impl Into<Str>, data: &T) -> Result<R, AckError>
     where
         T: Serialize + ?Sized,
@@ -307,6 +337,7 @@ impl Socket {
     }
 
     /// The rooms the socket is in, its own id's room included.
+    #[must_use]
     pub fn rooms(&self) -> Vec<Room> {
         self.namespace().adapter().socket_rooms(self.id())
     }
@@ -339,6 +370,7 @@ impl Socket {
     }
 
     /// A copy of the socket's data, if it holds a `T`.
+    #[must_use]
     pub fn data<T: Clone + 'static>(&self) -> Option<T> {
         lock(&self.0.data)
             .as_ref()
@@ -357,6 +389,7 @@ impl Socket {
     /// The socket's data as JSON, as `fetch_sockets` shows it here and to the other servers of
     /// a cluster: `{}` when it was never set, as Node's default `socket.data` is (Node code
     /// reads `socket.data.user` of a fetched socket without a check).
+    #[must_use]
     pub fn data_json(&self) -> serde_json::Value {
         lock(&self.0.data)
             .as_ref()

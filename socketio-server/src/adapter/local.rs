@@ -33,6 +33,10 @@ impl Rooms {
 }
 
 impl LocalAdapter {
+    /// The adapter of the namespace behind `namespace`, with no room joined yet: what the
+    /// default [`AdapterFactory`](super::AdapterFactory) makes, and what a cluster adapter
+    /// wraps for local delivery.
+    #[must_use]
     pub fn new(namespace: NamespaceRef) -> Self {
         Self {
             namespace,
@@ -42,6 +46,7 @@ impl LocalAdapter {
 
     /// Every room that has a member on this server, the rooms named by socket ids included
     /// (Node's `adapter.rooms` keys).
+    #[must_use]
     pub fn rooms(&self) -> Vec<Room> {
         let ids = self.socket_ids();
         let state = self.read();
@@ -81,6 +86,15 @@ impl LocalAdapter {
         for socket in &sockets {
             f(socket);
         }
+    }
+}
+
+/// Shows the namespace, not the rooms, which can be many.
+impl std::fmt::Debug for LocalAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalAdapter")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
     }
 }
 

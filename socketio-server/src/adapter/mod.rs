@@ -31,6 +31,7 @@ pub struct BroadcastOptions {
     pub rooms: HashSet<Room>,
     /// Minus the sockets in any of these rooms.
     pub except: HashSet<Room>,
+    /// How it is sent: this server only, volatile, compressed, with an acknowledgement timeout.
     pub flags: BroadcastFlags,
 }
 
@@ -51,12 +52,18 @@ pub struct BroadcastFlags {
 /// One packet on its way to many sockets: encoded on first use, then shared by every recipient.
 #[derive(Debug)]
 pub struct BroadcastPacket {
+    /// The socket.io packet, its namespace set (an EVENT, or a BINARY_EVENT when attachments
+    /// follow).
     pub packet: Packet,
+    /// The binary attachments the packet's placeholders point to, in order.
     pub attachments: Vec<Bytes>,
     frames: OnceLock<Vec<Frame>>,
 }
 
 impl BroadcastPacket {
+    /// A packet and its attachments, not encoded until [`frames`](Self::frames) is first
+    /// called: a cluster adapter that only forwards it never pays for the encoding.
+    #[must_use]
     pub fn new(packet: Packet, attachments: Vec<Bytes>) -> Self {
         Self {
             packet,
@@ -65,7 +72,9 @@ impl BroadcastPacket {
         }
     }
 
-    /// The engine frames, encoded once.
+    /// The engine frames, encoded once: the packet's text, then one binary frame per
+    /// attachment.
+    #[must_use]
     pub fn frames(&self) -> &[Frame] {
         self.frames
             .get_or_init(|| crate::payload::frames(&self.packet, &self.attachments).collect())
@@ -75,7 +84,9 @@ impl BroadcastPacket {
 /// An acknowledgement's arguments, raw JSON with their attachments.
 #[derive(Debug, Clone, Default)]
 pub struct AckData {
+    /// Each argument of the answer as JSON text (binary attachments as placeholders).
     pub args: Vec<Str>,
+    /// The binary attachments the placeholders point to, in order.
     pub attachments: Vec<Bytes>,
 }
 
@@ -85,8 +96,11 @@ pub type AckSink = mpsc::UnboundedSender<AckData>;
 /// Errors of adapter operations that reach other servers.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AdapterError {
+    /// Not every other server answered within the adapter's request timeout.
     #[error("the other servers did not answer in time")]
     Timeout,
+    /// Anything else that went wrong on the way to the other servers (a lost connection to
+    /// Redis, say), as text.
     #[error("adapter error: {0}")]
     Other(String),
 }
@@ -169,6 +183,8 @@ pub trait Adapter: Send + Sync + 'static {
 /// Makes the adapter of each namespace as it is created, from the namespace's name and a handle
 /// to it (for delivering to its sockets).
 pub trait AdapterFactory: Send + Sync + 'static {
+    /// The adapter of the namespace `name`; `namespace` is what it delivers through, and does
+    /// not keep the namespace alive.
     fn create(&self, name: &Str, namespace: NamespaceRef) -> Arc<dyn Adapter>;
 }
 

@@ -5,7 +5,28 @@ use crate::{ConnectError, Socket};
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
-/// One CONNECT to a namespace, as extractors see it.
+/// One CONNECT to a namespace, as extractors see it: what a [`FromConnectParts`] reads to
+/// build the argument of a connection handler or a connect middleware.
+///
+/// ```
+/// use socketio::{ConnectParts, ExtractError, FromConnectParts, Socket, SocketIo};
+///
+/// /// The tenant the client names in its `auth` (`io({ auth: { tenant: "acme" } })`), or
+/// /// `"public"`.
+/// struct Tenant(String);
+///
+/// impl FromConnectParts for Tenant {
+///     fn from_connect_parts(parts: &ConnectParts) -> Result<Self, ExtractError> {
+///         let tenant = parts.auth()["tenant"].as_str().unwrap_or("public");
+///         Ok(Tenant(tenant.to_owned()))
+///     }
+/// }
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket, Tenant(tenant): Tenant| async move {
+///     socket.join(tenant);
+/// });
+/// ```
 #[derive(Debug)]
 pub struct ConnectParts {
     pub(crate) socket: Socket,
@@ -13,11 +34,13 @@ pub struct ConnectParts {
 
 impl ConnectParts {
     /// The socket being admitted (not [`connected`](Socket::connected) while middlewares run).
+    #[must_use]
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
     /// The CONNECT packet's `auth` payload (`{}` when the client sent none).
+    #[must_use]
     pub fn auth(&self) -> &serde_json::Value {
         &self.socket.handshake().auth
     }

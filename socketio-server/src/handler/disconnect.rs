@@ -4,7 +4,37 @@ use super::{impl_handlers, Erased, ExtractError, State};
 use crate::{DisconnectReason, Socket};
 use futures_util::future::BoxFuture;
 
-/// A socket leaving its namespace, as extractors see it.
+/// A socket leaving its namespace, as extractors see it: what a [`FromDisconnectParts`] reads
+/// to build a disconnect handler's argument.
+///
+/// ```
+/// use socketio::{DisconnectParts, DisconnectReason, ExtractError, FromDisconnectParts};
+/// use socketio::{Socket, SocketIo};
+///
+/// /// Whether the client will be back by itself: it did not leave on purpose, nor was it sent
+/// /// away, so its client reconnects.
+/// struct WillReconnect(bool);
+///
+/// impl FromDisconnectParts for WillReconnect {
+///     fn from_disconnect_parts(parts: &DisconnectParts) -> Result<Self, ExtractError> {
+///         Ok(WillReconnect(matches!(
+///             parts.reason(),
+///             DisconnectReason::TransportClose
+///                 | DisconnectReason::TransportError
+///                 | DisconnectReason::PingTimeout
+///         )))
+///     }
+/// }
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     socket.on_disconnecting(|socket: Socket, WillReconnect(back): WillReconnect| async move {
+///         if !back {
+///             let _ = socket.to(socket.rooms()).emit("left", socket.id());
+///         }
+///     });
+/// });
+/// ```
 #[derive(Debug)]
 pub struct DisconnectParts {
     pub(crate) socket: Socket,
@@ -13,17 +43,20 @@ pub struct DisconnectParts {
 
 impl DisconnectParts {
     /// The socket that is leaving.
+    #[must_use]
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
     /// Why it is leaving.
+    #[must_use]
     pub fn reason(&self) -> DisconnectReason {
         self.reason
     }
 }
 
-/// Something a disconnect handler can take from a departure.
+/// Something a disconnect handler can take from a departure (see [`DisconnectParts`] for
+/// an example).
 pub trait FromDisconnectParts: Sized {
     /// Builds the value, or refuses, and the handler is not called.
     fn from_disconnect_parts(parts: &DisconnectParts) -> Result<Self, ExtractError>;

@@ -11,7 +11,33 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
 
-/// One incoming event, as extractors see it.
+/// One incoming event, as extractors see it: what a [`FromEventParts`] reads to build a
+/// handler's argument (axum's `request::Parts`).
+///
+/// ```
+/// use socketio::{EventParts, ExtractError, FromEventParts, Socket, SocketIo};
+///
+/// /// The event's name and how many arguments came, for a log line.
+/// struct Trace(String);
+///
+/// impl FromEventParts for Trace {
+///     fn from_event_parts(parts: &EventParts) -> Result<Self, ExtractError> {
+///         Ok(Trace(format!(
+///             "{} sent {} ({} arguments, {} binary, ack {:?})",
+///             parts.socket().id(),
+///             parts.event(),
+///             parts.args().len(),
+///             parts.attachments().len(),
+///             parts.ack_id(),
+///         )))
+///     }
+/// }
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     socket.on("upload", |Trace(line): Trace| async move { println!("{line}") });
+/// });
+/// ```
 #[derive(Debug)]
 pub struct EventParts {
     pub(crate) socket: Socket,
@@ -23,26 +49,31 @@ pub struct EventParts {
 
 impl EventParts {
     /// The socket the event came on.
+    #[must_use]
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
     /// The event's name.
+    #[must_use]
     pub fn event(&self) -> &Str {
         &self.event
     }
 
     /// The event's arguments, each as raw JSON text (binary attachments as placeholders).
+    #[must_use]
     pub fn args(&self) -> &[Str] {
         &self.args
     }
 
     /// The binary attachments the arguments' placeholders point to.
+    #[must_use]
     pub fn attachments(&self) -> &[Bytes] {
         &self.attachments
     }
 
     /// The acknowledgement id, when the client waits for an answer.
+    #[must_use]
     pub fn ack_id(&self) -> Option<u64> {
         self.ack_id
     }
@@ -123,6 +154,20 @@ impl<T: DeserializeOwned> FromEventParts for Args<T> {
 
 /// The arguments as raw JSON text, with the binary attachments their placeholders point to: to
 /// pass an event on without knowing its types.
+///
+/// ```
+/// use socketio::{AckSender, RawArgs, Socket, SocketIo};
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     // Relays "signal" to a room as it came, binary attachments included, and echoes it back
+///     // as the acknowledgement.
+///     socket.on("signal", |socket: Socket, raw: RawArgs, ack: AckSender| async move {
+///         let _ = socket.to("peers").emit_raw("signal", raw.clone());
+///         let _ = ack.send_raw(raw);
+///     });
+/// });
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RawArgs {
     /// Each argument as JSON text.
@@ -141,6 +186,17 @@ impl FromEventParts for RawArgs {
 }
 
 /// The event's name: for a handler shared by several events.
+///
+/// ```
+/// use socketio::{EventName, Socket, SocketIo};
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     for event in ["like", "dislike"] {
+///         socket.on(event, |EventName(event): EventName| async move { println!("{event}") });
+///     }
+/// });
+/// ```
 #[derive(Debug, Clone)]
 pub struct EventName(pub Str);
 
@@ -178,11 +234,17 @@ impl FromEventParts for AckSender {
 
 impl AckSender {
     /// Whether the client is waiting for an answer.
+    #[must_use]
     pub fn requested(&self) -> bool {
         self.id.is_some()
     }
 
-    /// Answers with one argument.
+    /// Answers with one argument (Node's `callback(arg)`).
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`] when the answer does not serialize, [`EmitError::Disconnected`]
+    /// once the socket has left, [`EmitError::Full`] when its send queue is full.
     pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
         let Some(id) = self.id else {
             return Ok(());
@@ -193,6 +255,10 @@ impl AckSender {
     }
 
     /// Answers with several arguments, given as a tuple or sequence (or `()` for none).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
     pub fn send_args<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
         let Some(id) = self.id else {
             return Ok(());
@@ -203,6 +269,10 @@ impl AckSender {
     }
 
     /// Answers with raw JSON arguments and their attachments, e.g. to echo what came in.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), but for [`EmitError::Serialize`].
     pub fn send_raw(self, raw: RawArgs) -> Result<(), EmitError> {
         match self.id {
             Some(id) => self.socket.send_ack(id, raw.args, raw.attachments),

@@ -25,7 +25,25 @@ pub(crate) use event::{Erased, ErasedEventHandler};
 use crate::Socket;
 
 /// Why an extractor could not be built: the handler is not called (a middleware refuses the
-/// socket with this message).
+/// socket with this message). Take `Result<E, ExtractError>` instead of `E` to be called
+/// anyway and answer the client.
+///
+/// ```
+/// use socketio::{AckSender, Data, ExtractError, Socket, SocketIo};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Move { x: i32, y: i32 }
+///
+/// let io = SocketIo::new();
+/// io.on_connection(|socket: Socket| async move {
+///     socket.on("move", |data: Result<Data<Move>, ExtractError>, ack: AckSender| async move {
+///         match data {
+///             Ok(Data(m)) => { let _ = ack.send(&(m.x + m.y)); }
+///             Err(e) => { let _ = ack.send(&format!("bad move: {e}")); }
+///         }
+///     });
+/// });
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExtractError {

@@ -2,8 +2,8 @@
 //! the server's handlers saw back to the test, and a raw socket.io v5 client over an engine.io
 //! v4 WebSocket. Every wait is bounded by [`WAIT`].
 
-// Each test file uses a part of this support.
-#![allow(dead_code, unused_imports)]
+// Each test file uses a part of this support, and names it `pub` for its sibling modules.
+#![allow(dead_code, unused_imports, unreachable_pub)]
 
 pub use bytes::Bytes;
 pub use futures_util::{SinkExt, StreamExt};
