@@ -16,7 +16,6 @@
 //! The wire format is described in `WIRE.md` beside this crate.
 
 mod bus;
-mod description;
 mod msgpack;
 mod namespace;
 mod requests;

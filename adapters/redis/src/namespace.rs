@@ -4,16 +4,17 @@
 use crate::bus::{Bus, Listener, Subscription};
 use crate::msgpack::{self, field, Mp};
 use crate::requests::{self, Answer, Pending};
-use crate::{description, RedisAdapter, RedisAdapterConfig};
+use crate::{RedisAdapter, RedisAdapterConfig};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use parser::socketio::{Event, Packet, PacketData};
 use parser::Str;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use socketio::adapter::{
     AckSink, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, BroadcastPacket, Room, Sid,
 };
-use socketio::adapter::{LocalAdapter, NamespaceRef, RemoteSocket};
+use socketio::adapter::{LocalAdapter, NamespaceRef, RemoteSocket, SocketDescription};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::Weak;
@@ -198,7 +199,7 @@ impl RedisNamespace {
         let Some(Ok(found)) = self.local.fetch_sockets(&opts).now_or_never() else {
             return;
         };
-        let sockets: Vec<Value> = found.iter().map(description::describe).collect();
+        let sockets: Vec<SocketDescription> = found.iter().map(SocketDescription::of).collect();
         self.answer(request, json!({ "sockets": sockets }));
     }
 
@@ -351,7 +352,7 @@ fn remote_options(opts: &Value) -> BroadcastOptions {
 }
 
 /// Room names from JSON: strings, or numbers as Node's `io.to(123)` sends them.
-pub(crate) fn rooms_of(value: &Value) -> Vec<Room> {
+fn rooms_of(value: &Value) -> Vec<Room> {
     value
         .as_array()
         .map(|rooms| {
@@ -512,7 +513,11 @@ impl Adapter for RedisNamespace {
             let mut sockets = local.await?;
             for answer in remote.await? {
                 let described = answer["sockets"].as_array().into_iter().flatten();
-                sockets.extend(described.filter_map(|d| description::read(&namespace, d)));
+                sockets.extend(described.filter_map(|d| {
+                    SocketDescription::deserialize(d)
+                        .ok()?
+                        .into_remote(&namespace)
+                }));
             }
             Ok(sockets)
         })

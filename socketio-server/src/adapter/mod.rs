@@ -5,8 +5,10 @@
 //! `LocalAdapter` for local delivery and forwards the same operations to the other servers; the
 //! socket layer only ever talks to this trait, so it needs no change for that.
 
+mod description;
 mod local;
 
+pub use description::{HandshakeDescription, SocketDescription};
 pub use local::LocalAdapter;
 
 pub use crate::id::Sid;
