@@ -16,6 +16,7 @@
 //! The wire format is described in `WIRE.md` beside this crate.
 
 mod bus;
+mod messages;
 mod msgpack;
 mod namespace;
 mod requests;

@@ -208,3 +208,46 @@ impl Client {
         }
     }
 }
+
+/// Another server of the cluster as Redis sees it: its subscriber and its publisher, speaking
+/// to Redis directly, to send what Node's servers (or hostile ones) would.
+pub struct Stranger {
+    messages: redis::aio::PubSubStream,
+    publisher: redis::aio::MultiplexedConnection,
+}
+
+impl Stranger {
+    pub async fn join(redis: &Redis, channels: &[&str]) -> Self {
+        let client = redis::Client::open(redis.url()).expect("redis url");
+        let mut pubsub = client.get_async_pubsub().await.expect("pubsub");
+        for channel in channels {
+            pubsub.subscribe(*channel).await.expect("subscribe");
+        }
+        let publisher = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("publisher");
+        Self {
+            messages: pubsub.into_on_message(),
+            publisher,
+        }
+    }
+
+    pub async fn publish(&mut self, channel: &str, payload: Vec<u8>) {
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async::<()>(&mut self.publisher)
+            .await
+            .expect("publish");
+    }
+
+    /// The next message on any of its channels.
+    pub async fn next(&mut self) -> Vec<u8> {
+        let message = tokio::time::timeout(WAIT, self.messages.next())
+            .await
+            .expect("a message in time")
+            .expect("subscribed");
+        message.get_payload_bytes().to_vec()
+    }
+}
