@@ -30,17 +30,24 @@ pub struct BroadcastOperator {
     timeout: Option<Duration>,
 }
 
-/// Not every recipient acknowledged in time; `received` holds the answers that came.
+/// Not every recipient acknowledged in time, or the cluster adapter could not ask the other
+/// servers; `received` holds the answers that came.
 #[derive(Debug)]
 pub struct BroadcastAckError<R> {
     pub received: Vec<R>,
     /// How many answers were due; `None` when the adapter could not count the recipients in
-    /// time (other servers of a cluster did not report).
+    /// time (other servers of a cluster did not report) or could not ask them.
     pub expected: Option<usize>,
+    /// Why the cluster adapter could not ask the other servers (say
+    /// [`AdapterError::Backlog`]); `None` when the answers simply did not come in time.
+    pub adapter: Option<AdapterError>,
 }
 
 impl<R> fmt::Display for BroadcastAckError<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(error) = &self.adapter {
+            return write!(f, "cluster adapter: {error}");
+        }
         match self.expected {
             Some(expected) => write!(
                 f,
@@ -56,7 +63,13 @@ fn first_arg<R: DeserializeOwned>(answer: &AckData) -> Result<R, serde_json::Err
     crate::payload::from_first_arg(&answer.args, &answer.attachments)
 }
 
-impl<R: fmt::Debug> std::error::Error for BroadcastAckError<R> {}
+impl<R: fmt::Debug> std::error::Error for BroadcastAckError<R> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.adapter
+            .as_ref()
+            .map(|error| error as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl BroadcastOperator {
     pub(crate) fn new(namespace: Namespace) -> Self {
@@ -155,6 +168,7 @@ impl BroadcastOperator {
         let no_answers = |expected| BroadcastAckError {
             received: Vec::new(),
             expected: Some(expected),
+            adapter: None,
         };
         let Ok((mut packet, attachments)) =
             event_packet(&self.namespace, event.into(), Arg::One(data))
@@ -180,8 +194,14 @@ impl BroadcastOperator {
             .broadcast_with_ack(packet, &opts, sink);
         let deadline = tokio::time::Instant::now() + timeout;
         // Answers queue in the channel while the count is awaited. A count that does not come
-        // in time (other servers silent) is a timeout, with whatever answers did arrive.
-        let Ok(expected) = tokio::time::timeout_at(deadline, count).await else {
+        // in time (other servers silent) is a timeout, with whatever answers did arrive; an
+        // adapter that could not ask the other servers fails at once.
+        let (expected, adapter) = match tokio::time::timeout_at(deadline, count).await {
+            Ok(Ok(expected)) => (Some(expected), None),
+            Ok(Err(error)) => (None, Some(error)),
+            Err(_) => (None, None),
+        };
+        let Some(expected) = expected else {
             let mut received = Vec::new();
             while let Ok(answer) = answers.try_recv() {
                 if let Ok(value) = first_arg(&answer) {
@@ -194,6 +214,7 @@ impl BroadcastOperator {
             return Err(BroadcastAckError {
                 received,
                 expected: None,
+                adapter,
             });
         };
         let mut received = Vec::with_capacity(expected);
@@ -223,6 +244,7 @@ impl BroadcastOperator {
             Err(BroadcastAckError {
                 received,
                 expected: Some(expected),
+                adapter: None,
             })
         }
     }

@@ -104,19 +104,29 @@ impl RedisNamespace {
         })
     }
 
-    fn publish_request(&self, request: &Request) {
+    /// Publishes a request that asks for nothing back (join, leave, disconnect, server-side
+    /// emit without acknowledgement); [`AdapterError::Backlog`] when the publish queue is full.
+    fn tell(&self, request: &Request) -> Result<(), AdapterError> {
         self.bus
-            .publish(self.request_channel.clone(), request.encode());
+            .publish(self.request_channel.clone(), request.encode())
     }
 
-    fn publish_response(&self, response: &Response) {
-        self.bus
-            .publish(self.response_channel.clone(), response.encode());
+    /// As [`tell`](Self::tell), for operations that have no way to report a failure.
+    fn tell_or_log(&self, request: &Request) {
+        if let Err(error) = self.tell(request) {
+            tracing::warn!(nsp = %self.name, %error, "request to the other servers not sent");
+        }
+    }
+
+    /// Publishes an answer to another server's request.
+    fn answer(&self, response: &Response) {
+        publish_answer(&self.bus, &self.response_channel, response);
     }
 
     /// Sends a request to the other servers and waits for each one's answer, within Node's
-    /// `requestsTimeout`. Resolves at once, with no answer, when this server is alone.
-    /// `request` makes the request from its id.
+    /// `requestsTimeout`. Resolves at once, with no answer, when this server is alone, and
+    /// with [`AdapterError::Backlog`] when the publish queue is full (its place in the queue
+    /// is taken now, before the servers are counted). `request` makes the request from its id.
     fn ask(
         &self,
         request: impl FnOnce(String) -> Request + Send + 'static,
@@ -124,13 +134,20 @@ impl RedisNamespace {
         let Some(me) = self.me.upgrade() else {
             return Box::pin(std::future::ready(Ok(Vec::new())));
         };
+        let slot = match self.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
         Box::pin(async move {
             let others = me.count_servers().await?.saturating_sub(1);
             if others == 0 {
                 return Ok(Vec::new());
             }
             let answers = me.pending.open();
-            me.publish_request(&request(answers.id.clone()));
+            slot.publish(
+                me.request_channel.clone(),
+                request(answers.id.clone()).encode(),
+            );
             answers.collect(others, me.config.requests_timeout).await
         })
     }
@@ -173,13 +190,13 @@ impl RedisNamespace {
                     ..BroadcastOptions::default()
                 };
                 let sockets = self.local.local_sockets(&opts);
-                self.publish_response(&Response::SocketIds(SocketIdsAnswer {
+                self.answer(&Response::SocketIds(SocketIdsAnswer {
                     request_id: request.request_id,
                     sockets,
                 }));
             }
             Request::AllRooms(request) => {
-                self.publish_response(&Response::Rooms(RoomsAnswer {
+                self.answer(&Response::Rooms(RoomsAnswer {
                     request_id: request.request_id,
                     rooms: self.local.rooms(),
                 }));
@@ -206,7 +223,7 @@ impl RedisNamespace {
     /// Answers an older-form request that asked for it.
     fn done(&self, request_id: Option<String>) {
         if let Some(request_id) = request_id {
-            self.publish_response(&Response::Done(DoneAnswer { request_id }));
+            self.answer(&Response::Done(DoneAnswer { request_id }));
         }
     }
 
@@ -215,7 +232,7 @@ impl RedisNamespace {
         let Some(Ok(found)) = self.local.fetch_sockets(&fetch.opts.local()).now_or_never() else {
             return;
         };
-        self.publish_response(&Response::Sockets(SocketsAnswer {
+        self.answer(&Response::Sockets(SocketsAnswer {
             request_id: fetch.request_id,
             sockets: found.iter().map(SocketDescription::of).collect(),
         }));
@@ -243,7 +260,7 @@ impl RedisNamespace {
                     request_id,
                     data,
                 });
-                bus.publish(channel, answer.encode());
+                publish_answer(&bus, &channel, &answer);
             }
         });
     }
@@ -266,6 +283,15 @@ impl RedisNamespace {
         };
         // Local delivery has nothing to forward, so it cannot fail.
         let _ = self.local.broadcast(Arc::new(packet), &opts.local());
+    }
+}
+
+/// Publishes an answer to another server's request. When the publish queue is full the answer
+/// is dropped, and that server's request times out, as if this server had not answered.
+pub(crate) fn publish_answer(bus: &Bus, channel: &str, response: &Response) {
+    if let Err(error) = bus.publish(channel.to_owned(), response.encode()) {
+        let request_id = response.request_id();
+        tracing::warn!(%channel, %request_id, %error, "answer to another server dropped");
     }
 }
 
@@ -316,14 +342,18 @@ impl Adapter for RedisNamespace {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
     ) -> Result<(), AdapterError> {
+        let mut published = Ok(());
         if !opts.flags.local {
-            if let Some(packet) = Packet::of(&self.name, &packet) {
-                let message = Published(Some(self.uid.to_string()), packet, Opts::broadcast(opts));
-                self.bus
+            if let Some(message) = Packet::of(&self.name, &packet) {
+                let message = Published(Some(self.uid.to_string()), message, Opts::broadcast(opts));
+                published = self
+                    .bus
                     .publish(self.channel_for(opts), messages::to_msgpack(&message));
             }
         }
-        self.local.broadcast(packet, opts)
+        // The local sockets have it whether or not the other servers will.
+        self.local.broadcast(packet, opts)?;
+        published
     }
 
     fn broadcast_with_ack(
@@ -331,7 +361,7 @@ impl Adapter for RedisNamespace {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> BoxFuture<'static, usize> {
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
         self.cluster_broadcast_with_ack(packet, opts, acks)
     }
 
@@ -368,7 +398,7 @@ impl Adapter for RedisNamespace {
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.local.add_sockets(opts, rooms);
         if !opts.flags.local {
-            self.publish_request(&Request::Join(RoomsRequest {
+            self.tell_or_log(&Request::Join(RoomsRequest {
                 uid: Some(self.uid.to_string()),
                 kind: Type,
                 opts: Opts::targets(opts),
@@ -380,7 +410,7 @@ impl Adapter for RedisNamespace {
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.local.del_sockets(opts, rooms);
         if !opts.flags.local {
-            self.publish_request(&Request::Leave(RoomsRequest {
+            self.tell_or_log(&Request::Leave(RoomsRequest {
                 uid: Some(self.uid.to_string()),
                 kind: Type,
                 opts: Opts::targets(opts),
@@ -392,7 +422,7 @@ impl Adapter for RedisNamespace {
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
         self.local.disconnect_sockets(opts, close);
         if !opts.flags.local {
-            self.publish_request(&Request::Disconnect(DisconnectRequest {
+            self.tell_or_log(&Request::Disconnect(DisconnectRequest {
                 uid: Some(self.uid.to_string()),
                 kind: Type,
                 opts: Opts::targets(opts),
@@ -401,14 +431,14 @@ impl Adapter for RedisNamespace {
         }
     }
 
-    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) {
+    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) -> Result<(), AdapterError> {
         args.insert(0, Value::from(event.as_str()));
-        self.publish_request(&Request::ServerSideEmit(ServerSideEmitRequest {
+        self.tell(&Request::ServerSideEmit(ServerSideEmitRequest {
             uid: Some(self.uid.to_string()),
             request_id: None,
             kind: Type,
             data: args,
-        }));
+        }))
     }
 
     fn server_side_emit_with_ack(

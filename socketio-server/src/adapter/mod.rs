@@ -85,10 +85,21 @@ pub struct AckData {
 pub type AckSink = mpsc::UnboundedSender<AckData>;
 
 /// Errors of adapter operations that reach other servers.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AdapterError {
+    /// The other servers did not all answer within the adapter's timeout.
     #[error("the other servers did not answer in time")]
     Timeout,
+    /// The adapter's queue to the other servers is full: its transport (Redis, say) is taking
+    /// messages more slowly than the application makes them. Nothing was sent to the other
+    /// servers; a broadcast still reached this server's sockets. The queue drains as the
+    /// transport catches up, and later operations go through again.
+    #[error(
+        "cluster backlog: the adapter's queue to the other servers is full; they were not reached"
+    )]
+    Backlog,
+    /// Anything else the adapter's transport reports.
     #[error("adapter error: {0}")]
     Other(String),
 }
@@ -119,12 +130,14 @@ pub trait Adapter: Send + Sync + 'static {
     /// Sends a packet that asks each recipient for an acknowledgement, answers going to `acks`
     /// as they come; resolves to how many answers to expect in all (a cluster adapter adds the
     /// counts the other servers report). The packet carries one ack id for all recipients.
+    /// An `Err` says the other servers could not be asked (the local sockets have the packet
+    /// all the same): the emitter gets the error at once rather than a timeout.
     fn broadcast_with_ack(
         &self,
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> BoxFuture<'static, usize>;
+    ) -> BoxFuture<'static, Result<usize, AdapterError>>;
 
     /// The sockets matching the options, on every server.
     fn fetch_sockets(
@@ -145,10 +158,16 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`); they
-    /// hand it to [`Namespace::dispatch_server_side`](crate::Namespace::dispatch_server_side).
-    /// A single server has no one to tell.
-    fn server_side_emit(&self, event: Str, args: Vec<serde_json::Value>) {
+    /// hand it to [`NamespaceRef::dispatch_server_side`]. A single server has no one to tell.
+    /// An `Err` says the event could not be passed on: the caller sees it as
+    /// [`EmitError::Adapter`](crate::EmitError::Adapter).
+    fn server_side_emit(
+        &self,
+        event: Str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<(), AdapterError> {
         let _ = (event, args);
+        Ok(())
     }
 
     /// The server is closing: a cluster adapter stops listening, so that the other servers

@@ -17,7 +17,7 @@ impl RedisNamespace {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> BoxFuture<'static, usize> {
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
         let local = self
             .local
             .broadcast_with_ack(packet.clone(), opts, acks.clone());
@@ -27,30 +27,35 @@ impl RedisNamespace {
         let (Some(me), Some(packet)) = (self.me.upgrade(), Packet::of(&self.name, &packet)) else {
             return local;
         };
+        // The local sockets have the packet; with the queue full, the others will not, and
+        // the caller learns it now rather than at its timeout.
+        let slot = match self.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
         let options = Opts::broadcast(opts);
         let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
         Box::pin(async move {
-            let local = local.await;
-            let others = match me.count_servers().await {
-                Ok(count) => count.saturating_sub(1),
-                // Redis is away: the caller's deadline ends the wait, with the local answers.
-                Err(_) => return std::future::pending().await,
-            };
+            let local = local.await?;
+            // Redis away or slow: the other servers cannot be asked, which is the caller's
+            // error, not a timeout of theirs.
+            let others = me.count_servers().await?.saturating_sub(1);
             if others == 0 {
-                return local;
+                return Ok(local);
             }
             let answers = me.pending.open();
-            me.publish_request(&Request::Broadcast(BroadcastRequest {
+            let request = Request::Broadcast(BroadcastRequest {
                 uid: Some(me.uid.to_string()),
                 request_id: answers.id.clone(),
                 kind: Type,
                 packet,
                 opts: options,
-            }));
+            });
+            slot.publish(me.request_channel.clone(), request.encode());
             let (count_tx, count_rx) = oneshot::channel();
             tokio::spawn(forward(answers, others, acks, count_tx, timeout));
             match count_rx.await {
-                Ok(remote) => local + remote,
+                Ok(remote) => Ok(local + remote),
                 // Not every server said how many clients it reached: the caller's deadline
                 // ends the wait, with the answers that came (as Node's timeout does).
                 Err(_) => std::future::pending().await,
@@ -84,7 +89,8 @@ impl RedisNamespace {
             request_id: request.request_id,
         };
         tokio::spawn(async move {
-            let count = count.await;
+            // Local delivery cannot fail.
+            let count = count.await.unwrap_or(0);
             reply.client_count(count);
             let deadline = tokio::time::Instant::now() + timeout;
             let mut answers = answers;
@@ -113,7 +119,7 @@ impl Reply {
             request_id: self.request_id.clone(),
             client_count: count as u64,
         });
-        self.bus.publish(self.channel.clone(), answer.encode());
+        publish_answer(&self.bus, &self.channel, &answer);
     }
 
     /// One client's answer; as Node's adapter, only its first argument travels.
@@ -130,7 +136,7 @@ impl Reply {
             request_id: self.request_id.clone(),
             packet: first,
         });
-        self.bus.publish(self.channel.clone(), answer.encode());
+        publish_answer(&self.bus, &self.channel, &answer);
     }
 }
 

@@ -44,6 +44,35 @@ impl Redis {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
+
+    /// Stops the process (SIGSTOP) until the returned guard is dropped (SIGCONT), even by a
+    /// failing test: Redis keeps its connections and answers nothing, as a Redis that cannot
+    /// keep up.
+    pub fn pause(&self) -> Paused {
+        signal(self.child.id(), "-STOP");
+        Paused {
+            pid: self.child.id(),
+        }
+    }
+}
+
+/// A paused `redis-server`, running again once this is dropped.
+pub struct Paused {
+    pid: u32,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        signal(self.pid, "-CONT");
+    }
+}
+
+fn signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill on PATH");
+    assert!(sent.success(), "kill {signal} {pid}");
 }
 
 impl Drop for Redis {
@@ -72,6 +101,11 @@ pub async fn server_with(
     let adapter = RedisAdapter::connect_with(&redis.url(), config)
         .await
         .expect("redis adapter");
+    serve(adapter).await
+}
+
+/// A server of ours on a free port, with `adapter`.
+pub async fn serve(adapter: RedisAdapter) -> (SocketIo, std::net::SocketAddr) {
     let io = SocketIo::builder().adapter(adapter).build();
     let app = axum::Router::new().merge(io.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
