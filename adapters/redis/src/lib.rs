@@ -13,6 +13,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! What crosses between servers: broadcasts (`to`, `except`, `volatile`, `compress`, binary
+//! included; `local` stays local), broadcasts with acknowledgements (the answers of every
+//! server's clients), `fetch_sockets` (the sockets of every server, as
+//! [`SocketDescription`](socketio::adapter::SocketDescription)s), `sockets_join`,
+//! `sockets_leave`, `disconnect_sockets`, `server_side_emit` with or without answers, and
+//! `server_count` (the servers subscribed to the namespace's request channel, as Node counts
+//! them). A request the other servers do not all answer within
+//! [`requests_timeout`](RedisAdapterConfig::requests_timeout) fails with
+//! [`AdapterError::Timeout`](socketio::adapter::AdapterError::Timeout). Messages from other
+//! servers are decoded once into typed requests and answers; one that is not understood (an
+//! unknown type, a required field missing or of the wrong type) is ignored, with a debug log.
+//!
 //! The wire format is described in `WIRE.md` beside this crate.
 //!
 //! # When Redis is slower than the app
@@ -102,6 +114,21 @@ impl RedisAdapter {
         Self::connect_with(url, RedisAdapterConfig::default()).await
     }
 
+    /// Connects to Redis at `url` with these options; fails when Redis cannot be reached
+    /// now (once connected, the adapter reconnects by itself whenever Redis goes away).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio_redis::RedisError> {
+    /// use socketio_redis::{RedisAdapter, RedisAdapterConfig};
+    /// let config = RedisAdapterConfig {
+    ///     key: "myapp".into(),
+    ///     // Large broadcasts: fewer of them may wait for Redis.
+    ///     publish_queue_size: 1_000,
+    ///     ..RedisAdapterConfig::default()
+    /// };
+    /// let redis = RedisAdapter::connect_with("redis://127.0.0.1:6379/", config).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_with(url: &str, config: RedisAdapterConfig) -> Result<Self, RedisError> {
         let client = redis::Client::open(url)?;
         Ok(Self {
@@ -109,6 +136,16 @@ impl RedisAdapter {
             config: Arc::new(config),
             uid: Arc::from(short_uid()),
         })
+    }
+}
+
+impl std::fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("uid", &self.uid)
+            .field("config", &self.config)
+            .field("publish_queue_len", &self.publish_queue_len())
+            .finish()
     }
 }
 

@@ -33,6 +33,7 @@ impl Rooms {
 }
 
 impl LocalAdapter {
+    /// The rooms of `namespace`'s sockets on this server, empty at first.
     pub fn new(namespace: NamespaceRef) -> Self {
         Self {
             namespace,
