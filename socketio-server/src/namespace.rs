@@ -295,8 +295,7 @@ impl Namespace {
         args: &T,
     ) -> Result<(), crate::EmitError> {
         let args = server_side_args(args)?;
-        self.adapter().server_side_emit(event.into(), args);
-        Ok(())
+        Ok(self.adapter().server_side_emit(event.into(), args)?)
     }
 
     /// Sends an event to the other servers and collects their answers, one per server,

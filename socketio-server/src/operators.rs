@@ -107,7 +107,14 @@ fn first_arg<R: DeserializeOwned>(answer: &AckData) -> Result<R, serde_json::Err
     crate::payload::from_first_arg(&answer.args, &answer.attachments)
 }
 
-impl<R: fmt::Debug> std::error::Error for BroadcastAckError<R> {}
+impl<R: fmt::Debug> std::error::Error for BroadcastAckError<R> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BroadcastAckError::Emit(error) => Some(error),
+            BroadcastAckError::Timeout { .. } => None,
+        }
+    }
+}
 
 impl BroadcastOperator {
     pub(crate) fn new(namespace: Namespace) -> Self {
@@ -248,8 +255,19 @@ impl BroadcastOperator {
             .broadcast_with_ack(packet, &opts, sink);
         let deadline = tokio::time::Instant::now() + timeout;
         // Answers queue in the channel while the count is awaited. A count that does not come
-        // in time (other servers silent) is a timeout, with whatever answers did arrive.
-        let Ok(expected) = tokio::time::timeout_at(deadline, count).await else {
+        // in time (other servers silent) is a timeout, with whatever answers did arrive; an
+        // adapter that could not ask the other servers fails at once.
+        let expected = match tokio::time::timeout_at(deadline, count).await {
+            Ok(Ok(expected)) => Some(expected),
+            Ok(Err(error)) => {
+                for socket in self.namespace.sockets() {
+                    socket.forget_ack(id);
+                }
+                return Err(BroadcastAckError::Emit(EmitError::Adapter(error)));
+            }
+            Err(_) => None,
+        };
+        let Some(expected) = expected else {
             let mut received = Vec::new();
             while let Ok(answer) = answers.try_recv() {
                 if let Ok(value) = first_arg(&answer) {

@@ -1,10 +1,13 @@
 //! The Redis side shared by the adapters of every namespace of one server: one connection that
 //! subscribes (reconnected and resubscribed when Redis goes away), one that publishes (in the
-//! order the server published), and the routing of what arrives to the namespace it is for.
+//! order the server published, through a bounded queue), and the routing of what arrives to the
+//! namespace it is for.
 
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
+use socketio::adapter::AdapterError;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -26,33 +29,93 @@ enum Change {
     Remove(Subscription),
 }
 
+/// A listener and the patterns it subscribed: a message that came through a pattern is its
+/// only when the pattern is one of these.
 struct Routed {
     listener: Weak<dyn Listener>,
     patterns: Vec<String>,
 }
 
+/// A message on its way to Redis.
+struct Publication {
+    channel: String,
+    payload: Vec<u8>,
+}
+
+/// What the publisher holds: the messages queued and those being sent, never more than the
+/// bound. The channel itself is unbounded; this count is what bounds it, and it is given back
+/// only once Redis has answered a message (or failed to), so what is in flight counts too.
+struct Queue {
+    to_publish: mpsc::UnboundedSender<Publication>,
+    held: AtomicUsize,
+    bound: usize,
+}
+
+/// A place in the publish queue, taken before its message is ready (a request's id comes only
+/// once the servers are counted) so that a full queue fails the operation at once; given back
+/// when dropped unused.
+pub(crate) struct Slot {
+    queue: Arc<Queue>,
+    used: bool,
+}
+
+impl Slot {
+    /// Queues `payload` for `channel`, after everything queued before it.
+    pub(crate) fn publish(mut self, channel: String, payload: Vec<u8>) {
+        self.used = true;
+        if self
+            .queue
+            .to_publish
+            .send(Publication { channel, payload })
+            .is_err()
+        {
+            // The publisher is gone (the runtime is shutting down): nothing is held.
+            self.queue.held.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.used {
+            self.queue.held.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 pub(crate) struct Bus {
-    publications: mpsc::UnboundedSender<(String, Vec<u8>)>,
+    queue: Arc<Queue>,
     subscriptions: mpsc::UnboundedSender<Change>,
     commands: ConnectionManager,
+    /// Listeners by the prefix of the channels they own.
     /// Listeners by the prefix of the channels they own, with the patterns they subscribed.
     listeners: RwLock<HashMap<String, Routed>>,
 }
 
 impl Bus {
-    pub(crate) async fn connect(client: redis::Client) -> redis::RedisResult<Arc<Self>> {
+    /// Connects to Redis; at most `queue_size` messages (at least one) wait for Redis at any
+    /// time.
+    pub(crate) async fn connect(
+        client: redis::Client,
+        queue_size: usize,
+    ) -> redis::RedisResult<Arc<Self>> {
         let commands = client.get_connection_manager().await?;
         // Fail early on a wrong address, as Node does when its clients cannot connect.
         let pubsub = client.get_async_pubsub().await?;
         let (publications, to_publish) = mpsc::unbounded_channel();
         let (subscriptions, to_subscribe) = mpsc::unbounded_channel();
+        let queue = Arc::new(Queue {
+            to_publish: publications,
+            held: AtomicUsize::new(0),
+            bound: queue_size.max(1),
+        });
         let bus = Arc::new(Self {
-            publications,
+            queue: queue.clone(),
             subscriptions,
             commands: commands.clone(),
             listeners: RwLock::default(),
         });
-        tokio::spawn(publish(commands, to_publish));
+        tokio::spawn(publish(commands, to_publish, queue));
         tokio::spawn(subscribe(
             client,
             pubsub,
@@ -62,9 +125,31 @@ impl Bus {
         Ok(bus)
     }
 
-    /// Sends `payload` on `channel`, after everything published before it.
-    pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) {
-        let _ = self.publications.send((channel, payload));
+    /// Takes a place in the publish queue; [`AdapterError::Backlog`] when it is full.
+    pub(crate) fn reserve(&self) -> Result<Slot, AdapterError> {
+        let queue = &self.queue;
+        queue
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < queue.bound).then_some(held + 1)
+            })
+            .map_err(|_| AdapterError::Backlog)?;
+        Ok(Slot {
+            queue: queue.clone(),
+            used: false,
+        })
+    }
+
+    /// Queues `payload` for `channel`, after everything published before it;
+    /// [`AdapterError::Backlog`] when the queue is full.
+    pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
+        self.reserve()?.publish(channel, payload);
+        Ok(())
+    }
+
+    /// How many messages wait for Redis, queued or being sent.
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.held.load(Ordering::Acquire)
     }
 
     /// Routes the channels starting with any of `prefixes` to `listener`, subscribing to
@@ -135,20 +220,46 @@ impl Bus {
     }
 }
 
+/// At most this many messages go to Redis in one pipeline...
+const BATCH_MESSAGES: usize = 64;
+/// ... and at most about this many bytes, so that one pipeline answers well within the
+/// connection's response timeout.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Publishes what is queued, in order: each time, what has gathered (up to a batch) in one
+/// pipeline, so that the queue drains at Redis's pace rather than one round trip per message.
 async fn publish(
     mut commands: ConnectionManager,
-    mut to_publish: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    mut to_publish: mpsc::UnboundedReceiver<Publication>,
+    queue: Arc<Queue>,
 ) {
-    while let Some((channel, payload)) = to_publish.recv().await {
-        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(&channel)
-            .arg(payload)
-            .query_async(&mut commands)
-            .await;
-        if let Err(error) = sent {
-            // Other servers miss this one; local delivery went on regardless.
-            tracing::warn!(%channel, %error, "redis publish failed");
+    let mut batch = Vec::with_capacity(BATCH_MESSAGES);
+    while let Some(first) = to_publish.recv().await {
+        let mut bytes = first.payload.len();
+        batch.push(first);
+        while batch.len() < BATCH_MESSAGES && bytes < BATCH_BYTES {
+            let Ok(next) = to_publish.try_recv() else {
+                break;
+            };
+            bytes += next.payload.len();
+            batch.push(next);
         }
+        let mut pipeline = redis::pipe();
+        for publication in &batch {
+            pipeline
+                .cmd("PUBLISH")
+                .arg(&publication.channel)
+                .arg(&publication.payload)
+                .ignore();
+        }
+        let sent: redis::RedisResult<()> = pipeline.query_async(&mut commands).await;
+        if let Err(error) = sent {
+            // Other servers miss these; local delivery went on regardless.
+            let channel = &batch[0].channel;
+            tracing::warn!(%channel, messages = batch.len(), %error, "redis publish failed");
+        }
+        queue.held.fetch_sub(batch.len(), Ordering::AcqRel);
+        batch.clear();
     }
 }
 

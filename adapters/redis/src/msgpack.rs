@@ -85,22 +85,6 @@ pub fn to_json(value: &Mp, attachments: &mut Vec<Bytes>) -> Json {
     }
 }
 
-/// A msgpack value as JSON, as Node's `JSON.stringify` writes what notepack decoded: binary
-/// as a Buffer's JSON (`{"type": "Buffer", "data": [bytes]}`), extensions as `null`.
-pub fn to_plain_json(value: &Mp) -> Json {
-    match value {
-        Mp::Binary(bytes) => serde_json::json!({ "type": "Buffer", "data": bytes }),
-        Mp::Array(items) => Json::Array(items.iter().map(to_plain_json).collect()),
-        Mp::Map(entries) => Json::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (key(k), to_plain_json(v)))
-                .collect(),
-        ),
-        scalar => to_json(scalar, &mut Vec::new()),
-    }
-}
-
 fn key(k: &Mp) -> String {
     match k {
         Mp::String(s) => s.as_str().unwrap_or_default().to_owned(),
@@ -122,17 +106,6 @@ pub fn field<'a>(map: &'a Mp, name: &str) -> Option<&'a Mp> {
         .iter()
         .find(|(k, _)| k.as_str() == Some(name))
         .map(|(_, v)| v)
-}
-
-pub fn encode(value: &Mp) -> Vec<u8> {
-    let mut out = Vec::new();
-    // Writing into a Vec cannot fail.
-    let _ = rmpv::encode::write_value(&mut out, value);
-    out
-}
-
-pub fn decode(bytes: &[u8]) -> Option<Mp> {
-    rmpv::decode::read_value(&mut &bytes[..]).ok()
 }
 
 #[cfg(test)]

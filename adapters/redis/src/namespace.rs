@@ -2,28 +2,26 @@
 //! the cluster published on the namespace's channels.
 
 use crate::bus::{Bus, Listener, Subscription};
-use crate::msgpack::{self, field, Mp};
-use crate::requests::{self, Answer, Pending};
-use crate::{description, RedisAdapter, RedisAdapterConfig};
+use crate::messages::{
+    self, DisconnectRequest, DoneAnswer, FetchRequest, Opts, Packet, Published, Request, Response,
+    RoomsAnswer, RoomsRequest, ServerSideEmitAnswer, ServerSideEmitRequest, SocketIdsAnswer,
+    SocketsAnswer, Type,
+};
+use crate::requests::Pending;
+use crate::{RedisAdapter, RedisAdapterConfig};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use parser::socketio::{Event, Packet, PacketData};
 use parser::Str;
-use serde_json::{json, Value};
+use serde_json::Value;
 use socketio::adapter::{
     AckSink, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, BroadcastPacket, Room, Sid,
 };
-use socketio::adapter::{LocalAdapter, NamespaceRef, RemoteSocket};
-use std::collections::HashSet;
+use socketio::adapter::{LocalAdapter, NamespaceRef, RemoteSocket, SocketDescription};
 use std::sync::Arc;
 use std::sync::Weak;
 use std::time::Duration;
 
 mod acks;
-
-/// Node's socket.io packet types, as they travel inside adapter messages.
-const EVENT: u64 = 2;
-const BINARY_EVENT: u64 = 5;
 
 pub(crate) struct RedisNamespace {
     local: LocalAdapter,
@@ -107,23 +105,39 @@ impl RedisNamespace {
         })
     }
 
-    fn publish_json(&self, channel: &str, message: &Value) {
+    /// Publishes a request that asks for nothing back (join, leave, disconnect, server-side
+    /// emit without acknowledgement); [`AdapterError::Backlog`] when the publish queue is full.
+    fn tell(&self, request: &Request) -> Result<(), AdapterError> {
         self.bus
-            .publish(channel.to_owned(), message.to_string().into_bytes());
+            .publish(self.request_channel.clone(), request.encode())
     }
 
-    /// A request to the other servers that asks for nothing back (join, leave, disconnect,
-    /// server-side emit without ack).
-    fn tell(&self, mut request: Value) {
-        request["uid"] = Value::from(&*self.uid);
-        self.publish_json(&self.request_channel, &request);
+    /// As [`tell`](Self::tell), for operations that have no way to report a failure.
+    fn tell_or_log(&self, request: &Request) {
+        if let Err(error) = self.tell(request) {
+            tracing::warn!(nsp = %self.name, %error, "request to the other servers not sent");
+        }
+    }
+
+    /// Publishes an answer to another server's request.
+    fn answer(&self, response: &Response) {
+        publish_answer(&self.bus, &self.response_channel, response);
     }
 
     /// Sends a request to the other servers and waits for each one's answer, within Node's
-    /// `requestsTimeout`. Resolves at once, with no answer, when this server is alone.
-    fn ask(&self, mut request: Value) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
+    /// `requestsTimeout`. Resolves at once, with no answer, when this server is alone, and
+    /// with [`AdapterError::Backlog`] when the publish queue is full (its place in the queue
+    /// is taken now, before the servers are counted). `request` makes the request from its id.
+    fn ask(
+        &self,
+        request: impl FnOnce(String) -> Request + Send + 'static,
+    ) -> BoxFuture<'static, Result<Vec<Response>, AdapterError>> {
         let Some(me) = self.me.upgrade() else {
             return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        let slot = match self.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         Box::pin(async move {
             let others = me.count_servers().await?.saturating_sub(1);
@@ -131,133 +145,124 @@ impl RedisNamespace {
                 return Ok(Vec::new());
             }
             let answers = me.pending.open();
-            request["uid"] = Value::from(&*me.uid);
-            request["requestId"] = Value::from(answers.id.as_str());
-            me.publish_json(&me.request_channel, &request);
+            slot.publish(
+                me.request_channel.clone(),
+                request(answers.id.clone()).encode(),
+            );
             answers.collect(others, me.config.requests_timeout).await
         })
     }
 
     /// A request from another server of the namespace.
-    fn on_request(&self, payload: &[u8]) {
-        if payload.first() != Some(&b'{') {
-            // Only broadcasts with acknowledgements travel as msgpack requests.
-            if let Some(request) = msgpack::decode(payload) {
-                self.on_broadcast_request(&request);
-            }
+    fn on_request(&self, request: Request) {
+        // Node's own requests of types 2 to 4 come back to it; ours are applied when made,
+        // and ours of the other types are never for us.
+        if request.uid() == Some(&*self.uid) {
             return;
         }
-        let Ok(request) = serde_json::from_slice::<Value>(payload) else {
-            return;
-        };
-        // Node's own requests of types 2 to 4 come back to it; ours are applied when made.
-        if request["uid"].as_str() == Some(&*self.uid) {
-            return;
-        }
-        let opts = || remote_options(&request["opts"]);
-        let rooms = || rooms_of(&request["rooms"]);
-        match request["type"].as_u64() {
-            Some(requests::REMOTE_JOIN) => self.local.add_sockets(&opts(), &rooms()),
-            Some(requests::REMOTE_LEAVE) => self.local.del_sockets(&opts(), &rooms()),
-            Some(requests::REMOTE_DISCONNECT) => {
-                let close = request["close"].as_bool().unwrap_or(false);
-                self.local.disconnect_sockets(&opts(), close);
+        match request {
+            Request::Join(join) => self.local.add_sockets(&join.opts.local(), &join.rooms),
+            Request::Leave(leave) => self.local.del_sockets(&leave.opts.local(), &leave.rooms),
+            Request::Disconnect(disconnect) => {
+                self.local
+                    .disconnect_sockets(&disconnect.opts.local(), disconnect.close);
             }
-            Some(requests::SOCKETS) => {
+            Request::LegacyJoin(join) => {
+                if let Some(opts) = self.one_socket(&join.sid) {
+                    self.local.add_sockets(&opts, &[join.room]);
+                    self.done(join.request_id);
+                }
+            }
+            Request::LegacyLeave(leave) => {
+                if let Some(opts) = self.one_socket(&leave.sid) {
+                    self.local.del_sockets(&opts, &[leave.room]);
+                    self.done(leave.request_id);
+                }
+            }
+            Request::LegacyDisconnect(disconnect) => {
+                if let Some(opts) = self.one_socket(&disconnect.sid) {
+                    self.local.disconnect_sockets(&opts, disconnect.close);
+                    self.done(disconnect.request_id);
+                }
+            }
+            Request::SocketIds(request) => {
                 let opts = BroadcastOptions {
-                    rooms: rooms().into_iter().collect(),
+                    rooms: request.rooms.into_iter().collect(),
                     ..BroadcastOptions::default()
                 };
-                let ids: Vec<String> = self
-                    .local
-                    .local_sockets(&opts)
-                    .iter()
-                    .map(|id| id.to_string())
-                    .collect();
-                self.answer(&request, json!({ "sockets": ids }));
+                let sockets = self.local.local_sockets(&opts);
+                self.answer(&Response::SocketIds(SocketIdsAnswer {
+                    request_id: request.request_id,
+                    sockets,
+                }));
             }
-            Some(requests::ALL_ROOMS) => {
-                let rooms: Vec<String> = self.local.rooms().iter().map(|r| r.to_string()).collect();
-                self.answer(&request, json!({ "rooms": rooms }));
+            Request::AllRooms(request) => {
+                self.answer(&Response::Rooms(RoomsAnswer {
+                    request_id: request.request_id,
+                    rooms: self.local.rooms(),
+                }));
             }
-            Some(requests::REMOTE_FETCH) => self.answer_fetch(&request, opts()),
-            Some(requests::SERVER_SIDE_EMIT) => self.answer_server_side_emit(request),
-            _ => {}
+            Request::Fetch(fetch) => self.answer_fetch(fetch),
+            Request::ServerSideEmit(emit) => self.answer_server_side_emit(emit),
+            Request::Broadcast(broadcast) => self.on_broadcast_request(broadcast),
         }
     }
 
-    /// Publishes `answer` (an object) as the answer to `request`, when it asks for one.
-    fn answer(&self, request: &Value, mut answer: Value) {
-        if let Some(id) = request["requestId"].as_str() {
-            answer["requestId"] = Value::from(id);
-            self.publish_json(&self.response_channel, &answer);
+    /// Options that reach the local socket `sid` alone; `None` when it is not here.
+    fn one_socket(&self, sid: &Sid) -> Option<BroadcastOptions> {
+        let opts = BroadcastOptions {
+            rooms: [sid.as_room().clone()].into(),
+            flags: BroadcastFlags {
+                local: true,
+                ..BroadcastFlags::default()
+            },
+            ..BroadcastOptions::default()
+        };
+        (!self.local.local_sockets(&opts).is_empty()).then_some(opts)
+    }
+
+    /// Answers an older-form request that asked for it.
+    fn done(&self, request_id: Option<String>) {
+        if let Some(request_id) = request_id {
+            self.answer(&Response::Done(DoneAnswer { request_id }));
         }
     }
 
-    fn answer_fetch(&self, request: &Value, opts: BroadcastOptions) {
+    fn answer_fetch(&self, fetch: FetchRequest) {
         // The local adapter answers at once; its future is only a future for the trait's sake.
-        let Some(Ok(found)) = self.local.fetch_sockets(&opts).now_or_never() else {
+        let Some(Ok(found)) = self.local.fetch_sockets(&fetch.opts.local()).now_or_never() else {
             return;
         };
-        let sockets: Vec<Value> = found.iter().map(description::describe).collect();
-        self.answer(request, json!({ "sockets": sockets }));
+        self.answer(&Response::Sockets(SocketsAnswer {
+            request_id: fetch.request_id,
+            sockets: found.iter().map(SocketDescription::of).collect(),
+        }));
     }
 
-    fn answer_server_side_emit(&self, request: Value) {
-        let Value::Array(mut data) = request["data"].clone() else {
-            return;
-        };
+    fn answer_server_side_emit(&self, emit: ServerSideEmitRequest) {
+        let mut data = emit.data;
         if data.is_empty() {
             return;
         }
-        let event = data.remove(0);
-        let Some(event) = event.as_str() else { return };
+        let Value::String(event) = data.remove(0) else {
+            return;
+        };
         // Node's sender asks for answers by giving a request id, and only then.
-        let request_id = request["requestId"].as_str().map(str::to_owned);
+        let request_id = emit.request_id;
         let answer = self
             .namespace
-            .dispatch_server_side(event, data, request_id.is_some());
+            .dispatch_server_side(&event, data, request_id.is_some());
         let (bus, channel) = (self.bus.clone(), self.response_channel.clone());
         tokio::spawn(async move {
             // Node answers only when the handler called its callback, and only then.
-            if let (Some(answer), Some(id)) = (answer.await, request_id) {
-                let reply =
-                    json!({ "type": requests::SERVER_SIDE_EMIT, "requestId": id, "data": answer });
-                bus.publish(channel, reply.to_string().into_bytes());
+            if let (Some(data), Some(request_id)) = (answer.await, request_id) {
+                let answer = Response::ServerSideEmit(ServerSideEmitAnswer {
+                    kind: Type,
+                    request_id,
+                    data,
+                });
+                publish_answer(&bus, &channel, &answer);
             }
-        });
-    }
-
-    fn on_response(&self, payload: &[u8]) {
-        if payload.first() == Some(&b'{') {
-            if let Ok(value) = serde_json::from_slice(payload) {
-                self.pending.deliver(Answer::json(value));
-            }
-            return;
-        }
-        let Some(message) = msgpack::decode(payload) else {
-            return;
-        };
-        // Node reads any answer in msgpack as well as in JSON: its own are JSON but for the
-        // acknowledgements, whose argument may hold binary and is read as arguments below.
-        let kind = field(&message, "type").and_then(Mp::as_u64);
-        if kind != Some(requests::BROADCAST_ACK) {
-            self.pending
-                .deliver(Answer::json(msgpack::to_plain_json(&message)));
-            return;
-        }
-        let (args, attachments) = match field(&message, "packet") {
-            Some(packet) => msgpack::msgpack_to_args(std::slice::from_ref(packet)),
-            None => (Vec::new(), Vec::new()),
-        };
-        let value = json!({
-            "type": kind,
-            "requestId": field(&message, "requestId").and_then(Mp::as_str),
-        });
-        self.pending.deliver(Answer {
-            value,
-            args,
-            attachments,
         });
     }
 
@@ -270,202 +275,46 @@ impl RedisNamespace {
         }
     }
 
-    /// A packet as Node's adapter publishes it: `{type: 2, data: [name, ...args], nsp}`, with
-    /// the binary inline and no ack id (each receiving server gives its own).
-    fn packet_to_msgpack(&self, packet: &BroadcastPacket) -> Option<Mp> {
-        let PacketData::Event(event) = &packet.packet.data else {
-            return None;
-        };
-        let mut data = vec![Mp::from(event.name.as_str())];
-        match msgpack::args_to_msgpack(&event.args, &packet.attachments) {
-            Ok(args) => data.extend(args),
-            Err(error) => {
-                tracing::warn!(%error, "broadcast not published: arguments are not JSON");
-                return None;
-            }
-        }
-        Some(Mp::Map(vec![
-            (Mp::from("type"), Mp::from(EVENT)),
-            (Mp::from("data"), Mp::Array(data)),
-            (Mp::from("nsp"), Mp::from(self.name.as_str())),
-        ]))
-    }
-
-    fn encode_broadcast(
-        &self,
-        packet: &BroadcastPacket,
-        opts: &BroadcastOptions,
-    ) -> Option<Vec<u8>> {
-        let message = Mp::Array(vec![
-            Mp::from(&*self.uid),
-            self.packet_to_msgpack(packet)?,
-            encode_options(opts),
-        ]);
-        Some(msgpack::encode(&message))
-    }
-
-    fn on_broadcast(&self, payload: &[u8]) {
-        let Some(Mp::Array(parts)) = msgpack::decode(payload) else {
-            return;
-        };
-        let [uid, packet, opts] = parts.as_slice() else {
-            return;
-        };
-        if uid.as_str() == Some(&*self.uid) {
+    fn on_broadcast(&self, Published(uid, packet, opts): Published) {
+        if uid.as_deref() == Some(&*self.uid) || packet.nsp() != self.name.as_str() {
             return;
         }
-        let nsp = field(packet, "nsp").and_then(Mp::as_str).unwrap_or("/");
-        if nsp != self.name.as_str() {
-            return;
-        }
-        let Some(packet) = decode_event(&self.name, packet) else {
+        let Some(packet) = packet.into_broadcast(&self.name) else {
             return;
         };
-        let opts = decode_options(opts);
         // Local delivery has nothing to forward, so it cannot fail.
-        let _ = self.local.broadcast(Arc::new(packet), &opts);
+        let _ = self.local.broadcast(Arc::new(packet), &opts.local());
+    }
+}
+
+/// Publishes an answer to another server's request. When the publish queue is full the answer
+/// is dropped, and that server's request times out, as if this server had not answered.
+pub(crate) fn publish_answer(bus: &Bus, channel: &str, response: &Response) {
+    if let Err(error) = bus.publish(channel.to_owned(), response.encode()) {
+        let request_id = response.request_id();
+        tracing::warn!(%channel, %request_id, %error, "answer to another server dropped");
     }
 }
 
 impl Listener for RedisNamespace {
     fn on_message(&self, channel: &str, payload: &[u8]) {
         if channel == self.request_channel {
-            self.on_request(payload);
+            match messages::decode(payload) {
+                Ok(request) => self.on_request(request),
+                Err(error) => tracing::debug!(%channel, %error, "request ignored"),
+            }
         } else if channel.starts_with(&self.response_channel) {
-            self.on_response(payload);
+            match messages::decode(payload) {
+                Ok(response) => self.pending.deliver(response),
+                Err(error) => tracing::debug!(%channel, %error, "response ignored"),
+            }
         } else if channel.starts_with(&self.channel) {
-            self.on_broadcast(payload);
+            match messages::decode(payload) {
+                Ok(published) => self.on_broadcast(published),
+                Err(error) => tracing::debug!(%channel, %error, "broadcast ignored"),
+            }
         }
     }
-}
-
-/// `text` as a Redis glob that matches only itself: Node's adapter does not escape, but the
-/// pattern is this server's own business, and the channels it matches are the same.
-fn glob_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-/// The `opts` of a request (`{rooms, except}`), as options for this server's sockets.
-fn remote_options(opts: &Value) -> BroadcastOptions {
-    BroadcastOptions {
-        rooms: rooms_of(&opts["rooms"]).into_iter().collect(),
-        except: rooms_of(&opts["except"]).into_iter().collect(),
-        flags: BroadcastFlags {
-            local: true,
-            ..BroadcastFlags::default()
-        },
-    }
-}
-
-/// Room names from JSON: strings, or numbers as Node's `io.to(123)` sends them.
-pub(crate) fn rooms_of(value: &Value) -> Vec<Room> {
-    value
-        .as_array()
-        .map(|rooms| {
-            rooms
-                .iter()
-                .filter_map(|room| match room {
-                    Value::String(s) => Some(Room::from(s.as_str())),
-                    Value::Number(n) => Some(Room::from(n.to_string())),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn json_options(opts: &BroadcastOptions) -> Value {
-    fn names(set: &HashSet<Room>) -> Vec<&str> {
-        set.iter().map(|r| r.as_str()).collect()
-    }
-    json!({ "rooms": names(&opts.rooms), "except": names(&opts.except) })
-}
-
-fn encode_options(opts: &BroadcastOptions) -> Mp {
-    let rooms = |set: &HashSet<Room>| Mp::Array(set.iter().map(|r| Mp::from(r.as_str())).collect());
-    let mut flags = Vec::new();
-    if opts.flags.volatile {
-        flags.push((Mp::from("volatile"), Mp::Boolean(true)));
-    }
-    if opts.flags.compress {
-        flags.push((Mp::from("compress"), Mp::Boolean(true)));
-    }
-    if let Some(timeout) = opts.flags.timeout {
-        flags.push((Mp::from("timeout"), Mp::from(timeout.as_millis() as u64)));
-    }
-    Mp::Map(vec![
-        (Mp::from("rooms"), rooms(&opts.rooms)),
-        (Mp::from("except"), rooms(&opts.except)),
-        (Mp::from("flags"), Mp::Map(flags)),
-    ])
-}
-
-fn decode_options(opts: &Mp) -> BroadcastOptions {
-    let rooms = |name: &str| -> HashSet<Room> {
-        field(opts, name)
-            .and_then(Mp::as_array)
-            .map(|rooms| rooms.iter().filter_map(room_name).collect())
-            .unwrap_or_default()
-    };
-    let flag = |name: &str| {
-        field(opts, "flags")
-            .and_then(|flags| field(flags, name))
-            .and_then(Mp::as_bool)
-            .unwrap_or(false)
-    };
-    BroadcastOptions {
-        rooms: rooms("rooms"),
-        except: rooms("except"),
-        flags: BroadcastFlags {
-            local: true,
-            volatile: flag("volatile"),
-            compress: flag("compress"),
-            timeout: field(opts, "flags")
-                .and_then(|flags| field(flags, "timeout"))
-                .and_then(Mp::as_u64)
-                .map(Duration::from_millis),
-        },
-    }
-}
-
-/// A room as Node publishes it: a string, or a number for `io.to(123)`.
-fn room_name(room: &Mp) -> Option<Room> {
-    match room {
-        Mp::String(s) => s.as_str().map(Room::from),
-        Mp::Integer(n) => Some(Room::from(n.to_string())),
-        _ => None,
-    }
-}
-
-/// A socket.io packet object of Node's (`{type, data: [name, ...args], nsp, id?}`) as ours.
-fn decode_event(nsp: &Str, packet: &Mp) -> Option<BroadcastPacket> {
-    let kind = field(packet, "type").and_then(Mp::as_u64)?;
-    if kind != EVENT && kind != BINARY_EVENT {
-        return None;
-    }
-    let data = field(packet, "data").and_then(Mp::as_array)?;
-    let (name, args) = data.split_first()?;
-    let name = Str::from(name.as_str()?);
-    let (args, attachments) = msgpack::msgpack_to_args(args);
-    let id = field(packet, "id").and_then(Mp::as_u64);
-    let event = Event {
-        name,
-        args,
-        id,
-        attachments: (!attachments.is_empty()).then_some(attachments.len()),
-    };
-    let packet = Packet {
-        nsp: nsp.clone(),
-        data: PacketData::Event(event),
-    };
-    Some(BroadcastPacket::new(packet, attachments))
 }
 
 impl Adapter for RedisNamespace {
@@ -494,12 +343,18 @@ impl Adapter for RedisNamespace {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
     ) -> Result<(), AdapterError> {
+        let mut published = Ok(());
         if !opts.flags.local {
-            if let Some(message) = self.encode_broadcast(&packet, opts) {
-                self.bus.publish(self.channel_for(opts), message);
+            if let Some(message) = Packet::of(&self.name, &packet) {
+                let message = Published(Some(self.uid.to_string()), message, Opts::broadcast(opts));
+                published = self
+                    .bus
+                    .publish(self.channel_for(opts), messages::to_msgpack(&message));
             }
         }
-        self.local.broadcast(packet, opts)
+        // The local sockets have it whether or not the other servers will.
+        self.local.broadcast(packet, opts)?;
+        published
     }
 
     fn broadcast_with_ack(
@@ -507,7 +362,7 @@ impl Adapter for RedisNamespace {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> BoxFuture<'static, usize> {
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
         self.cluster_broadcast_with_ack(packet, opts, acks)
     }
 
@@ -519,14 +374,23 @@ impl Adapter for RedisNamespace {
         if opts.flags.local {
             return local;
         }
-        let remote =
-            self.ask(json!({ "type": requests::REMOTE_FETCH, "opts": json_options(opts) }));
+        let (uid, opts) = (self.uid.to_string(), Opts::targets(opts));
+        let remote = self.ask(move |request_id| {
+            Request::Fetch(FetchRequest {
+                uid: Some(uid),
+                request_id,
+                kind: Type,
+                opts,
+            })
+        });
         let namespace = self.namespace.clone();
         Box::pin(async move {
             let mut sockets = local.await?;
             for answer in remote.await? {
-                let described = answer["sockets"].as_array().into_iter().flatten();
-                sockets.extend(described.filter_map(|d| description::read(&namespace, d)));
+                if let Response::Sockets(answer) = answer {
+                    let described = answer.sockets.into_iter();
+                    sockets.extend(described.filter_map(|d| d.into_remote(&namespace)));
+                }
             }
             Ok(sockets)
         })
@@ -535,29 +399,47 @@ impl Adapter for RedisNamespace {
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.local.add_sockets(opts, rooms);
         if !opts.flags.local {
-            let rooms: Vec<&str> = rooms.iter().map(|r| r.as_str()).collect();
-            self.tell(json!({ "type": requests::REMOTE_JOIN, "opts": json_options(opts), "rooms": rooms }));
+            self.tell_or_log(&Request::Join(RoomsRequest {
+                uid: Some(self.uid.to_string()),
+                kind: Type,
+                opts: Opts::targets(opts),
+                rooms: rooms.to_vec(),
+            }));
         }
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.local.del_sockets(opts, rooms);
         if !opts.flags.local {
-            let rooms: Vec<&str> = rooms.iter().map(|r| r.as_str()).collect();
-            self.tell(json!({ "type": requests::REMOTE_LEAVE, "opts": json_options(opts), "rooms": rooms }));
+            self.tell_or_log(&Request::Leave(RoomsRequest {
+                uid: Some(self.uid.to_string()),
+                kind: Type,
+                opts: Opts::targets(opts),
+                rooms: rooms.to_vec(),
+            }));
         }
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
         self.local.disconnect_sockets(opts, close);
         if !opts.flags.local {
-            self.tell(json!({ "type": requests::REMOTE_DISCONNECT, "opts": json_options(opts), "close": close }));
+            self.tell_or_log(&Request::Disconnect(DisconnectRequest {
+                uid: Some(self.uid.to_string()),
+                kind: Type,
+                opts: Opts::targets(opts),
+                close,
+            }));
         }
     }
 
-    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) {
+    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) -> Result<(), AdapterError> {
         args.insert(0, Value::from(event.as_str()));
-        self.tell(json!({ "type": requests::SERVER_SIDE_EMIT, "data": args }));
+        self.tell(&Request::ServerSideEmit(ServerSideEmitRequest {
+            uid: Some(self.uid.to_string()),
+            request_id: None,
+            kind: Type,
+            data: args,
+        }))
     }
 
     fn server_side_emit_with_ack(
@@ -567,13 +449,27 @@ impl Adapter for RedisNamespace {
         timeout: Duration,
     ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
         args.insert(0, Value::from(event.as_str()));
-        let answers = self.ask(json!({ "type": requests::SERVER_SIDE_EMIT, "data": args }));
+        let uid = self.uid.to_string();
+        let answers = self.ask(move |request_id| {
+            Request::ServerSideEmit(ServerSideEmitRequest {
+                uid: Some(uid),
+                request_id: Some(request_id),
+                kind: Type,
+                data: args,
+            })
+        });
         Box::pin(async move {
             // The caller's timeout bounds the wait, as Node's `io.timeout(t).serverSideEmit`.
             let answers = tokio::time::timeout(timeout, answers)
                 .await
                 .map_err(|_| AdapterError::Timeout)??;
-            Ok(answers.into_iter().map(|a| a["data"].clone()).collect())
+            Ok(answers
+                .into_iter()
+                .filter_map(|answer| match answer {
+                    Response::ServerSideEmit(answer) => Some(answer.data),
+                    _ => None,
+                })
+                .collect())
         })
     }
 
@@ -587,6 +483,19 @@ impl Adapter for RedisNamespace {
         let count = self.count_servers();
         Box::pin(async move { count.await.unwrap_or(1) })
     }
+}
+
+/// `text` as a Redis glob that matches only itself: Node's adapter does not escape, but the
+/// pattern is this server's own business, and the channels it matches are the same.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 
 mod common;
 use common::*;
-use futures_util::StreamExt;
 use rmpv::Value as Mp;
 use serde_json::{json, Value};
 
@@ -28,60 +27,19 @@ const NODE_FIELDS: [(&str, OfItsType); 9] = [
     ("auth", Value::is_object),
 ];
 
-/// Another server of the cluster as Redis sees it: its subscriber and its publisher.
-struct Stranger {
-    messages: redis::aio::PubSubStream,
-    publisher: redis::aio::MultiplexedConnection,
-}
-
-impl Stranger {
-    async fn join(redis: &Redis, channels: &[&str]) -> Self {
-        let client = redis::Client::open(redis.url()).expect("redis url");
-        let mut pubsub = client.get_async_pubsub().await.expect("pubsub");
-        for channel in channels {
-            pubsub.subscribe(*channel).await.expect("subscribe");
-        }
-        let publisher = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("publisher");
-        Self {
-            messages: pubsub.into_on_message(),
-            publisher,
-        }
-    }
-
-    async fn publish(&mut self, channel: &str, payload: Vec<u8>) {
-        redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async::<()>(&mut self.publisher)
-            .await
-            .expect("publish");
-    }
-
-    /// The next message on any of its channels.
-    async fn next(&mut self) -> Vec<u8> {
-        let message = tokio::time::timeout(WAIT, self.messages.next())
-            .await
-            .expect("a message in time")
-            .expect("subscribed");
-        message.get_payload_bytes().to_vec()
-    }
-
-    /// Asks the cluster for its sockets as Node's adapter does; the answers in JSON.
-    async fn fetch(&mut self, request_id: &str) -> Value {
-        let request = json!({"uid": "strngr", "requestId": request_id, "type": 5,
-            "opts": {"rooms": [], "except": []}});
-        self.publish(REQUESTS, request.to_string().into_bytes())
-            .await;
-        loop {
-            let payload = self.next().await;
-            assert_eq!(payload.first(), Some(&b'{'), "a JSON answer, as Node's");
-            let answer: Value = serde_json::from_slice(&payload).expect("json");
-            if answer["requestId"] == request_id {
-                return answer;
-            }
+/// Asks the cluster for its sockets as Node's adapter does; the answers in JSON.
+async fn fetch(stranger: &mut Stranger, request_id: &str) -> Value {
+    let request = json!({"uid": "strngr", "requestId": request_id, "type": 5,
+        "opts": {"rooms": [], "except": []}});
+    stranger
+        .publish(REQUESTS, request.to_string().into_bytes())
+        .await;
+    loop {
+        let payload = stranger.next().await;
+        assert_eq!(payload.first(), Some(&b'{'), "a JSON answer, as Node's");
+        let answer: Value = serde_json::from_slice(&payload).expect("json");
+        if answer["requestId"] == request_id {
+            return answer;
         }
     }
 }
@@ -94,7 +52,7 @@ async fn our_sockets_are_described_with_node_defaults_and_their_data() {
     let mut stranger = Stranger::join(&redis, &[RESPONSES]).await;
     let client = Client::connect(addr).await;
 
-    let answer = stranger.fetch("no-data").await;
+    let answer = fetch(&mut stranger, "no-data").await;
     let described = &answer["sockets"][0];
     assert_eq!(described["id"], client.id.as_str());
     assert_eq!(described["rooms"], json!([client.id]));
@@ -109,7 +67,7 @@ async fn our_sockets_are_described_with_node_defaults_and_their_data() {
 
     let socket = a.of("/").get_socket(&client.id).expect("a's socket");
     socket.set_data(json!({"user": "ann", "n": 1}));
-    let answer = stranger.fetch("with-data").await;
+    let answer = fetch(&mut stranger, "with-data").await;
     assert_eq!(answer["sockets"][0]["data"], json!({"user": "ann", "n": 1}));
 }
 

@@ -212,13 +212,13 @@ impl Adapter for LocalAdapter {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> BoxFuture<'static, usize> {
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
         let id = match &packet.packet.data {
             parser::socketio::PacketData::Event(event) => event.id,
             _ => None,
         };
         let Some(id) = id else {
-            return Box::pin(std::future::ready(0));
+            return Box::pin(std::future::ready(Ok(0)));
         };
         let mut expected = 0;
         self.apply(opts, |socket| {
@@ -232,7 +232,7 @@ impl Adapter for LocalAdapter {
                 socket.forget_ack(id);
             }
         });
-        Box::pin(std::future::ready(expected))
+        Box::pin(std::future::ready(Ok(expected)))
     }
 
     fn fetch_sockets(

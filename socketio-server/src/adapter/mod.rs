@@ -1,12 +1,232 @@
-//! Where rooms live and how a broadcast reaches its recipients.
+//! Everything a cluster adapter needs, and nothing application code uses: where rooms live,
+//! how a broadcast reaches its recipients, and how the servers of a cluster act as one.
 //!
-//! Every namespace has one [`Adapter`]. The default, [`LocalAdapter`], keeps rooms in memory
-//! and delivers to this server's sockets. A cluster adapter (Redis pub/sub, say) wraps a
-//! `LocalAdapter` for local delivery and forwards the same operations to the other servers; the
-//! socket layer only ever talks to this trait, so it needs no change for that.
+//! Every namespace has one [`Adapter`], made by the server's [`AdapterFactory`] when the
+//! namespace is created. The default, [`LocalAdapter`], keeps rooms in memory and delivers to
+//! this server's sockets. A cluster adapter (Redis pub/sub, Redis Streams, PostgreSQL) wraps a
+//! `LocalAdapter` for all of that, and passes each operation that concerns the cluster on to
+//! the other servers, which apply it with their own `LocalAdapter`. The socket layer only ever
+//! talks to the [`Adapter`] trait, so it needs no change for a cluster.
+//!
+//! # What each item is for
+//!
+//! | item | for |
+//! |---|---|
+//! | [`Adapter`] | The operations of Node's `Adapter`: rooms (`add_all`, `del`, `del_all`, `socket_rooms`), delivery (`broadcast`, `broadcast_with_ack`), the cluster-wide operations (`fetch_sockets`, `add_sockets`, `del_sockets`, `disconnect_sockets`, `server_side_emit`, `server_count`), and `close`. |
+//! | [`AdapterFactory`] | Makes a namespace's adapter from its name and its [`NamespaceRef`]; what [`SocketIoBuilder::adapter`](crate::SocketIoBuilder::adapter) takes. A closure `Fn(&Str, NamespaceRef) -> Arc<dyn Adapter>` is one. |
+//! | [`LocalAdapter`] | Rooms in memory and delivery to this server's sockets: the default adapter, and the part of every cluster adapter that does the local work. |
+//! | [`NamespaceRef`] | The adapter's handle on its namespace, weak so that the adapter does not keep the namespace alive: hand another server's event to this server's handlers ([`dispatch_server_side`](NamespaceRef::dispatch_server_side)), number the acknowledgements of another server's broadcast ([`next_ack_id`](NamespaceRef::next_ack_id), [`forget_ack`](NamespaceRef::forget_ack)), and make the [`RemoteSocket`]s of `fetch_sockets` ([`remote_socket`](NamespaceRef::remote_socket)). |
+//! | [`BroadcastOptions`], [`BroadcastFlags`] | Whom an operation is for (`rooms`, `except`) and how (`local`, `volatile`, `compress`, `timeout`): what a cluster adapter puts on the wire. `local` means this server only: an adapter applying another server's request sets it, so that the request does not travel again. |
+//! | [`BroadcastPacket`] | One packet on its way to many sockets, encoded once for all of them: `packet` and `attachments` are what an adapter puts on the wire. |
+//! | [`AckData`], [`AckSink`] | The acknowledgements of a broadcast with acks: where each recipient's answer goes, whichever server it is on. |
+//! | [`SocketDescription`], [`HandshakeDescription`] | A socket as Node's adapters describe it to each other in `fetchSockets` answers, with Node's defaults for every field another server leaves out. |
+//! | [`RemoteSocket`] | A socket of `fetch_sockets`, here or on another server; its operations reach it through the adapter. |
+//! | [`Sid`], [`Room`] | Socket ids and room names. A socket is in the room named by its id. |
+//! | [`AdapterError`] | What went wrong with the cluster: `Timeout` (the other servers did not all answer), `Backlog` (the adapter's queue to them is full), `Other`. |
+//! | [`BoxFuture`] | The future type of the trait's asynchronous operations. |
+//!
+//! # Building a cluster adapter
+//!
+//! 1. The factory connects to the transport once per server, and makes one adapter per
+//!    namespace in [`AdapterFactory::create`], keeping the [`NamespaceRef`] and a
+//!    [`LocalAdapter`] made from it.
+//! 2. Rooms are the local adapter's: `add_all`, `del`, `del_all`, `socket_rooms` and
+//!    `local_sockets` delegate to it. Every server keeps only its own sockets' rooms.
+//! 3. An operation with `flags.local` unset is published to the other servers, then applied
+//!    locally. One from another server is applied with the `LocalAdapter` and `local` set.
+//! 4. A broadcast that could not be published still goes to the local sockets, and
+//!    `broadcast` says so with an `Err` (the emitter sees
+//!    [`EmitError::Adapter`](crate::EmitError::Adapter)); an adapter whose queue to the other
+//!    servers is full answers [`AdapterError::Backlog`] at once, broadcasts and requests alike,
+//!    rather than queueing without bound or letting a request wait for its timeout.
+//! 5. A request (`fetch_sockets`, `server_side_emit_with_ack`, `broadcast_with_ack`) counts
+//!    the other servers, asks them, and waits for each answer within a timeout
+//!    ([`AdapterError::Timeout`] when one does not come). `fetch_sockets` answers carry
+//!    [`SocketDescription`]s, turned into [`RemoteSocket`]s with
+//!    [`into_remote`](SocketDescription::into_remote).
+//! 6. Another server's broadcast with acknowledgements is delivered locally under an ack id of
+//!    this namespace ([`NamespaceRef::next_ack_id`]; the id in the packet is the sender's), the
+//!    answers sent back as they come, and [`NamespaceRef::forget_ack`] called once the wait is
+//!    over.
+//! 7. `close` stops listening, so that the other servers no longer count this one.
+//!
+//! `socketio-redis` is a complete one, wire-compatible with Node's `@socket.io/redis-adapter`.
+//!
+//! # A minimal cluster adapter
+//!
+//! Servers in one process that form a cluster: what a Redis or PostgreSQL adapter does over the
+//! network, done here with function calls (broadcasts with acknowledgements stay local, for
+//! brevity).
+//!
+//! ```
+//! use socketio::adapter::{
+//!     AckSink, Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions,
+//!     BroadcastPacket, LocalAdapter, NamespaceRef, RemoteSocket, Room, Sid, SocketDescription,
+//! };
+//! use socketio::{SocketIo, Str};
+//! use std::sync::{Arc, Mutex, Weak};
+//!
+//! /// The cluster: every server's adapter of every namespace.
+//! #[derive(Clone, Default)]
+//! struct Cluster(Arc<Mutex<Vec<Weak<Member>>>>);
+//!
+//! /// One server's adapter of one namespace.
+//! struct Member {
+//!     name: Str,
+//!     local: LocalAdapter,
+//!     namespace: NamespaceRef,
+//!     cluster: Cluster,
+//! }
+//!
+//! impl AdapterFactory for Cluster {
+//!     fn create(&self, name: &Str, namespace: NamespaceRef) -> Arc<dyn Adapter> {
+//!         let member = Arc::new(Member {
+//!             name: name.clone(),
+//!             local: LocalAdapter::new(namespace.clone()),
+//!             namespace,
+//!             cluster: self.clone(),
+//!         });
+//!         self.0.lock().unwrap().push(Arc::downgrade(&member));
+//!         member
+//!     }
+//! }
+//!
+//! impl Member {
+//!     /// The same namespace's adapters on the other servers.
+//!     fn others(&self) -> Vec<Arc<Member>> {
+//!         let members = self.cluster.0.lock().unwrap();
+//!         let alive = members.iter().filter_map(Weak::upgrade);
+//!         let same = alive.filter(|m| m.name == self.name && !std::ptr::eq(&**m, self));
+//!         same.collect()
+//!     }
+//! }
+//!
+//! /// The same sockets, on the server that applies another's request: `local`, so that it
+//! /// does not travel again.
+//! fn there(opts: &BroadcastOptions) -> BroadcastOptions {
+//!     let mut opts = opts.clone();
+//!     opts.flags.local = true;
+//!     opts
+//! }
+//!
+//! impl Adapter for Member {
+//!     // Rooms: every server keeps its own sockets'.
+//!     fn add_all(&self, id: &Sid, rooms: &[Room]) { self.local.add_all(id, rooms) }
+//!     fn del(&self, id: &Sid, room: &Room) { self.local.del(id, room) }
+//!     fn del_all(&self, id: &Sid) { self.local.del_all(id) }
+//!     fn socket_rooms(&self, id: &Sid) -> Vec<Room> { self.local.socket_rooms(id) }
+//!     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+//!         self.local.local_sockets(opts)
+//!     }
+//!
+//!     fn broadcast(
+//!         &self,
+//!         packet: Arc<BroadcastPacket>,
+//!         opts: &BroadcastOptions,
+//!     ) -> Result<(), AdapterError> {
+//!         if !opts.flags.local {
+//!             for other in self.others() {
+//!                 other.local.broadcast(packet.clone(), &there(opts))?;
+//!             }
+//!         }
+//!         self.local.broadcast(packet, opts)
+//!     }
+//!
+//!     fn broadcast_with_ack(
+//!         &self,
+//!         packet: Arc<BroadcastPacket>,
+//!         opts: &BroadcastOptions,
+//!         acks: AckSink,
+//!     ) -> BoxFuture<'static, Result<usize, AdapterError>> {
+//!         // A cluster adapter forwards it too (see the steps above); this one does not.
+//!         self.local.broadcast_with_ack(packet, opts, acks)
+//!     }
+//!
+//!     fn fetch_sockets(
+//!         &self,
+//!         opts: &BroadcastOptions,
+//!     ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
+//!         let local = self.local.fetch_sockets(opts);
+//!         let others = if opts.flags.local { Vec::new() } else { self.others() };
+//!         let (opts, namespace) = (there(opts), self.namespace.clone());
+//!         Box::pin(async move {
+//!             let mut sockets = local.await?;
+//!             for other in others {
+//!                 for socket in other.local.fetch_sockets(&opts).await? {
+//!                     // What would cross the network: Node's description, in JSON.
+//!                     let wire = serde_json::to_vec(&SocketDescription::of(&socket))
+//!                         .map_err(|e| AdapterError::Other(e.to_string()))?;
+//!                     let described: SocketDescription = serde_json::from_slice(&wire)
+//!                         .map_err(|e| AdapterError::Other(e.to_string()))?;
+//!                     sockets.extend(described.into_remote(&namespace));
+//!                 }
+//!             }
+//!             Ok(sockets)
+//!         })
+//!     }
+//!
+//!     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+//!         if !opts.flags.local {
+//!             self.others().iter().for_each(|o| o.local.add_sockets(&there(opts), rooms));
+//!         }
+//!         self.local.add_sockets(opts, rooms);
+//!     }
+//!
+//!     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+//!         if !opts.flags.local {
+//!             self.others().iter().for_each(|o| o.local.del_sockets(&there(opts), rooms));
+//!         }
+//!         self.local.del_sockets(opts, rooms);
+//!     }
+//!
+//!     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+//!         if !opts.flags.local {
+//!             let others = self.others();
+//!             others.iter().for_each(|o| o.local.disconnect_sockets(&there(opts), close));
+//!         }
+//!         self.local.disconnect_sockets(opts, close);
+//!     }
+//!
+//!     fn server_count(&self) -> BoxFuture<'static, usize> {
+//!         let count = self.others().len() + 1;
+//!         Box::pin(std::future::ready(count))
+//!     }
+//!
+//!     fn server_side_emit(
+//!         &self,
+//!         event: Str,
+//!         args: Vec<serde_json::Value>,
+//!     ) -> Result<(), AdapterError> {
+//!         for other in self.others() {
+//!             // The other server's handler runs; no one waits for its answer.
+//!             drop(other.namespace.dispatch_server_side(&event, args.clone(), false));
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let cluster = Cluster::default();
+//! let a = SocketIo::builder().adapter(cluster.clone()).build();
+//! let b = SocketIo::builder().adapter(cluster.clone()).build();
+//! assert_eq!(a.of("/").server_count().await, 2);
+//!
+//! let (heard, mut hearing) = tokio::sync::mpsc::unbounded_channel();
+//! b.on_server_side("hello", move |args| {
+//!     let _ = heard.send(args);
+//!     async { None }
+//! });
+//! a.server_side_emit("hello", &"from a").unwrap();
+//! assert_eq!(hearing.recv().await.unwrap(), [serde_json::json!("from a")]);
+//! assert!(a.of("/").fetch_sockets().await.unwrap().is_empty()); // no clients here
+//! # }
+//! ```
 
+mod description;
 mod local;
 
+pub use description::{HandshakeDescription, SocketDescription};
 pub use local::LocalAdapter;
 
 pub use crate::id::Sid;
@@ -14,7 +234,8 @@ pub use crate::namespace::NamespaceRef;
 pub use crate::remote::RemoteSocket;
 use bytes::Bytes;
 use engineio::Frame;
-use futures_util::future::BoxFuture;
+/// The future of an adapter's asynchronous operations: boxed, `Send`, for `'a`.
+pub use futures_util::future::BoxFuture;
 use parser::socketio::Packet;
 use parser::Str;
 use std::collections::HashSet;
@@ -94,13 +315,21 @@ pub struct AckData {
 pub type AckSink = mpsc::UnboundedSender<AckData>;
 
 /// Errors of adapter operations that reach other servers.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AdapterError {
-    /// Not every other server answered within the adapter's request timeout.
+    /// The other servers did not all answer within the adapter's timeout.
     #[error("the other servers did not answer in time")]
     Timeout,
-    /// Anything else that went wrong on the way to the other servers (a lost connection to
-    /// Redis, say), as text.
+    /// The adapter's queue to the other servers is full: its transport (Redis, say) is taking
+    /// messages more slowly than the application makes them. Nothing was sent to the other
+    /// servers; a broadcast still reached this server's sockets. The queue drains as the
+    /// transport catches up, and later operations go through again.
+    #[error(
+        "cluster backlog: the adapter's queue to the other servers is full; they were not reached"
+    )]
+    Backlog,
+    /// Anything else the adapter's transport reports.
     #[error("adapter error: {0}")]
     Other(String),
 }
@@ -131,12 +360,14 @@ pub trait Adapter: Send + Sync + 'static {
     /// Sends a packet that asks each recipient for an acknowledgement, answers going to `acks`
     /// as they come; resolves to how many answers to expect in all (a cluster adapter adds the
     /// counts the other servers report). The packet carries one ack id for all recipients.
+    /// An `Err` says the other servers could not be asked (the local sockets have the packet
+    /// all the same): the emitter gets the error at once rather than a timeout.
     fn broadcast_with_ack(
         &self,
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> BoxFuture<'static, usize>;
+    ) -> BoxFuture<'static, Result<usize, AdapterError>>;
 
     /// The sockets matching the options, on every server.
     fn fetch_sockets(
@@ -157,10 +388,16 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Sends an event to the other servers of the cluster (Node's `serverSideEmit`); they
-    /// hand it to [`NamespaceRef::dispatch_server_side`].
-    /// A single server has no one to tell.
-    fn server_side_emit(&self, event: Str, args: Vec<serde_json::Value>) {
+    /// hand it to [`NamespaceRef::dispatch_server_side`]. A single server has no one to tell.
+    /// An `Err` says the event could not be passed on: the caller sees it as
+    /// [`EmitError::Adapter`](crate::EmitError::Adapter).
+    fn server_side_emit(
+        &self,
+        event: Str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<(), AdapterError> {
         let _ = (event, args);
+        Ok(())
     }
 
     /// The server is closing: a cluster adapter stops listening, so that the other servers

@@ -4,7 +4,10 @@
 //! sockets under an ack id of its own and forwards what they answer.
 
 use super::*;
+use crate::messages::{AckAnswer, BroadcastRequest, ClientCountAnswer};
+use crate::msgpack::{self, Mp};
 use crate::requests::Answers;
+use parser::socketio::PacketData;
 use socketio::adapter::AckData;
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,42 +17,45 @@ impl RedisNamespace {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
         acks: AckSink,
-    ) -> BoxFuture<'static, usize> {
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
         let local = self
             .local
             .broadcast_with_ack(packet.clone(), opts, acks.clone());
         if opts.flags.local {
             return local;
         }
-        let (Some(me), Some(packet)) = (self.me.upgrade(), self.packet_to_msgpack(&packet)) else {
+        let (Some(me), Some(packet)) = (self.me.upgrade(), Packet::of(&self.name, &packet)) else {
             return local;
         };
-        let options = encode_options(opts);
+        // The local sockets have the packet; with the queue full, the others will not, and
+        // the caller learns it now rather than at its timeout.
+        let slot = match self.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let options = Opts::broadcast(opts);
         let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
         Box::pin(async move {
-            let local = local.await;
-            let others = match me.count_servers().await {
-                Ok(count) => count.saturating_sub(1),
-                // Redis is away: the caller's deadline ends the wait, with the local answers.
-                Err(_) => return std::future::pending().await,
-            };
+            let local = local.await?;
+            // Redis away or slow: the other servers cannot be asked, which is the caller's
+            // error, not a timeout of theirs.
+            let others = me.count_servers().await?.saturating_sub(1);
             if others == 0 {
-                return local;
+                return Ok(local);
             }
             let answers = me.pending.open();
-            let request = Mp::Map(vec![
-                (Mp::from("uid"), Mp::from(&*me.uid)),
-                (Mp::from("requestId"), Mp::from(answers.id.as_str())),
-                (Mp::from("type"), Mp::from(requests::BROADCAST)),
-                (Mp::from("packet"), packet),
-                (Mp::from("opts"), options),
-            ]);
-            me.bus
-                .publish(me.request_channel.clone(), msgpack::encode(&request));
+            let request = Request::Broadcast(BroadcastRequest {
+                uid: Some(me.uid.to_string()),
+                request_id: answers.id.clone(),
+                kind: Type,
+                packet,
+                opts: options,
+            });
+            slot.publish(me.request_channel.clone(), request.encode());
             let (count_tx, count_rx) = oneshot::channel();
             tokio::spawn(forward(answers, others, acks, count_tx, timeout));
             match count_rx.await {
-                Ok(remote) => local + remote,
+                Ok(remote) => Ok(local + remote),
                 // Not every server said how many clients it reached: the caller's deadline
                 // ends the wait, with the answers that came (as Node's timeout does).
                 Err(_) => std::future::pending().await,
@@ -58,17 +64,9 @@ impl RedisNamespace {
     }
 
     /// Another server's broadcast with acknowledgements, delivered to this server's sockets.
-    pub(super) fn on_broadcast_request(&self, request: &Mp) {
-        if field(request, "type").and_then(Mp::as_u64) != Some(requests::BROADCAST)
-            || field(request, "uid").and_then(Mp::as_str) == Some(&*self.uid)
-        {
-            return;
-        }
-        let Some(id) = field(request, "requestId").and_then(Mp::as_str) else {
-            return;
-        };
-        let Some(mut packet) = field(request, "packet").and_then(|p| decode_event(&self.name, p))
-        else {
+    pub(super) fn on_broadcast_request(&self, request: BroadcastRequest) {
+        // The request channel is the namespace's own: Node does not look at the packet's.
+        let Some(mut packet) = request.packet.into_broadcast(&self.name) else {
             return;
         };
         let namespace = self.namespace.clone();
@@ -77,9 +75,7 @@ impl RedisNamespace {
             event.id = Some(ack_id);
         }
         // As Node's adapter, the flags stay with the server that broadcast.
-        let mut opts = field(request, "opts")
-            .map(decode_options)
-            .unwrap_or_default();
+        let mut opts = request.opts.local();
         let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
         opts.flags = BroadcastFlags {
             local: true,
@@ -90,10 +86,11 @@ impl RedisNamespace {
         let reply = Reply {
             bus: self.bus.clone(),
             channel: self.response_channel.clone(),
-            request_id: id.to_owned(),
+            request_id: request.request_id,
         };
         tokio::spawn(async move {
-            let count = count.await;
+            // Local delivery cannot fail.
+            let count = count.await.unwrap_or(0);
             reply.client_count(count);
             let deadline = tokio::time::Instant::now() + timeout;
             let mut answers = answers;
@@ -117,13 +114,12 @@ struct Reply {
 
 impl Reply {
     fn client_count(&self, count: usize) {
-        let message = json!({
-            "type": requests::BROADCAST_CLIENT_COUNT,
-            "requestId": self.request_id,
-            "clientCount": count,
+        let answer = Response::ClientCount(ClientCountAnswer {
+            kind: Type,
+            request_id: self.request_id.clone(),
+            client_count: count as u64,
         });
-        self.bus
-            .publish(self.channel.clone(), message.to_string().into_bytes());
+        publish_answer(&self.bus, &self.channel, &answer);
     }
 
     /// One client's answer; as Node's adapter, only its first argument travels.
@@ -135,13 +131,12 @@ impl Reply {
         .ok()
         .and_then(|args| args.into_iter().next())
         .unwrap_or(Mp::Nil);
-        let message = Mp::Map(vec![
-            (Mp::from("type"), Mp::from(requests::BROADCAST_ACK)),
-            (Mp::from("requestId"), Mp::from(self.request_id.as_str())),
-            (Mp::from("packet"), first),
-        ]);
-        self.bus
-            .publish(self.channel.clone(), msgpack::encode(&message));
+        let answer = Response::Ack(AckAnswer {
+            kind: Type,
+            request_id: self.request_id.clone(),
+            packet: first,
+        });
+        publish_answer(&self.bus, &self.channel, &answer);
     }
 }
 
@@ -164,21 +159,20 @@ async fn forward(
             answer = answers.recv() => answer,
         };
         let Some(answer) = answer else { return };
-        match answer.value["type"].as_u64() {
-            Some(requests::BROADCAST_CLIENT_COUNT) => {
+        match answer {
+            Response::ClientCount(answer) => {
                 servers += 1;
-                clients += answer.value["clientCount"].as_u64().unwrap_or(0) as usize;
+                clients += usize::try_from(answer.client_count).unwrap_or(usize::MAX);
                 if servers == others {
                     if let Some(count) = count.take() {
                         let _ = count.send(clients);
                     }
                 }
             }
-            Some(requests::BROADCAST_ACK) => {
-                let _ = acks.send(AckData {
-                    args: answer.args,
-                    attachments: answer.attachments,
-                });
+            Response::Ack(answer) => {
+                let (args, attachments) =
+                    msgpack::msgpack_to_args(std::slice::from_ref(&answer.packet));
+                let _ = acks.send(AckData { args, attachments });
             }
             _ => {}
         }

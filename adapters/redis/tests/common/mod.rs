@@ -44,6 +44,35 @@ impl Redis {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
+
+    /// Stops the process (SIGSTOP) until the returned guard is dropped (SIGCONT), even by a
+    /// failing test: Redis keeps its connections and answers nothing, as a Redis that cannot
+    /// keep up.
+    pub fn pause(&self) -> Paused {
+        signal(self.child.id(), "-STOP");
+        Paused {
+            pid: self.child.id(),
+        }
+    }
+}
+
+/// A paused `redis-server`, running again once this is dropped.
+pub struct Paused {
+    pid: u32,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        signal(self.pid, "-CONT");
+    }
+}
+
+fn signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill on PATH");
+    assert!(sent.success(), "kill {signal} {pid}");
 }
 
 impl Drop for Redis {
@@ -81,6 +110,19 @@ pub async fn server_from(
     let adapter = RedisAdapter::connect_with(&redis.url(), config)
         .await
         .expect("redis adapter");
+    serve_built(builder, adapter).await
+}
+
+/// A server of ours on a free port, with `adapter`.
+pub async fn serve(adapter: RedisAdapter) -> (SocketIo, std::net::SocketAddr) {
+    serve_built(SocketIo::builder(), adapter).await
+}
+
+/// A server of ours on a free port, built from `builder` with `adapter`.
+async fn serve_built(
+    builder: socketio::SocketIoBuilder,
+    adapter: RedisAdapter,
+) -> (SocketIo, std::net::SocketAddr) {
     let io = builder.adapter(adapter).build();
     let app = axum::Router::new().merge(io.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -230,5 +272,48 @@ impl Client {
         if let Ok(event) = tokio::time::timeout(quiet, self.next_event()).await {
             panic!("unexpected event {event:?}");
         }
+    }
+}
+
+/// Another server of the cluster as Redis sees it: its subscriber and its publisher, speaking
+/// to Redis directly, to send what Node's servers (or hostile ones) would.
+pub struct Stranger {
+    messages: redis::aio::PubSubStream,
+    publisher: redis::aio::MultiplexedConnection,
+}
+
+impl Stranger {
+    pub async fn join(redis: &Redis, channels: &[&str]) -> Self {
+        let client = redis::Client::open(redis.url()).expect("redis url");
+        let mut pubsub = client.get_async_pubsub().await.expect("pubsub");
+        for channel in channels {
+            pubsub.subscribe(*channel).await.expect("subscribe");
+        }
+        let publisher = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("publisher");
+        Self {
+            messages: pubsub.into_on_message(),
+            publisher,
+        }
+    }
+
+    pub async fn publish(&mut self, channel: &str, payload: Vec<u8>) {
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async::<()>(&mut self.publisher)
+            .await
+            .expect("publish");
+    }
+
+    /// The next message on any of its channels.
+    pub async fn next(&mut self) -> Vec<u8> {
+        let message = tokio::time::timeout(WAIT, self.messages.next())
+            .await
+            .expect("a message in time")
+            .expect("subscribed");
+        message.get_payload_bytes().to_vec()
     }
 }
