@@ -331,25 +331,25 @@ impl BroadcastOperator {
     }
 
     /// Makes the recipients join rooms (Node's `socketsJoin`).
-    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+    pub fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         self.namespace
             .adapter()
-            .add_sockets(&self.opts, &rooms.into_rooms());
+            .add_sockets(&self.opts, &rooms.into_rooms())
     }
 
     /// Makes the recipients leave rooms (Node's `socketsLeave`).
-    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         self.namespace
             .adapter()
-            .del_sockets(&self.opts, &rooms.into_rooms());
+            .del_sockets(&self.opts, &rooms.into_rooms())
     }
 
     /// Disconnects the recipients; `close` closes their whole connections (Node's
     /// `disconnectSockets`).
-    pub fn disconnect_sockets(&self, close: bool) {
+    pub fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
         self.namespace
             .adapter()
-            .disconnect_sockets(&self.opts, close);
+            .disconnect_sockets(&self.opts, close)
     }
 }
 
@@ -446,15 +446,24 @@ macro_rules! broadcast_shortcuts {
                 self.broadcast().fetch_sockets().await
             }
             /// Makes every socket join rooms.
-            pub fn sockets_join(&self, rooms: impl $crate::IntoRooms) {
+            pub fn sockets_join(
+                &self,
+                rooms: impl $crate::IntoRooms,
+            ) -> Result<(), $crate::adapter::AdapterError> {
                 self.broadcast().sockets_join(rooms)
             }
             /// Makes every socket leave rooms.
-            pub fn sockets_leave(&self, rooms: impl $crate::IntoRooms) {
+            pub fn sockets_leave(
+                &self,
+                rooms: impl $crate::IntoRooms,
+            ) -> Result<(), $crate::adapter::AdapterError> {
                 self.broadcast().sockets_leave(rooms)
             }
             /// Disconnects every socket; `close` closes their connections.
-            pub fn disconnect_sockets(&self, close: bool) {
+            pub fn disconnect_sockets(
+                &self,
+                close: bool,
+            ) -> Result<(), $crate::adapter::AdapterError> {
                 self.broadcast().disconnect_sockets(close)
             }
         }

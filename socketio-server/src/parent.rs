@@ -218,17 +218,17 @@ impl ParentNamespace {
     }
 
     /// Makes every socket of every child join rooms.
-    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+    pub fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         self.broadcast().sockets_join(rooms)
     }
 
     /// Makes every socket of every child leave rooms.
-    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         self.broadcast().sockets_leave(rooms)
     }
 
     /// Disconnects every socket of every child; `close` closes their connections.
-    pub fn disconnect_sockets(&self, close: bool) {
+    pub fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
         self.broadcast().disconnect_sockets(close)
     }
 }
@@ -398,27 +398,33 @@ impl ParentBroadcastOperator {
     }
 
     /// Makes the recipients of every child join rooms (Node's `socketsJoin`).
-    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+    pub fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
-        for op in self.operators() {
-            op.sockets_join(rooms.clone());
-        }
+        all_of(
+            self.operators()
+                .iter()
+                .map(|op| op.sockets_join(rooms.clone())),
+        )
     }
 
     /// Makes the recipients of every child leave rooms (Node's `socketsLeave`).
-    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
-        for op in self.operators() {
-            op.sockets_leave(rooms.clone());
-        }
+        all_of(
+            self.operators()
+                .iter()
+                .map(|op| op.sockets_leave(rooms.clone())),
+        )
     }
 
     /// Disconnects the recipients of every child; `close` closes their whole connections
     /// (Node's `disconnectSockets`).
-    pub fn disconnect_sockets(&self, close: bool) {
-        for op in self.operators() {
-            op.disconnect_sockets(close);
-        }
+    pub fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
+        all_of(
+            self.operators()
+                .iter()
+                .map(|op| op.disconnect_sockets(close)),
+        )
     }
 
     /// This broadcast on each child there is now.
@@ -489,4 +495,10 @@ impl fmt::Debug for ParentBroadcastOperator {
             .field("timeout", &self.timeout)
             .finish()
     }
+}
+
+/// Every child's operation runs, whatever the others' outcome; the first error is the answer.
+fn all_of(outcomes: impl Iterator<Item = Result<(), AdapterError>>) -> Result<(), AdapterError> {
+    let outcomes: Vec<_> = outcomes.collect();
+    outcomes.into_iter().find(Result::is_err).unwrap_or(Ok(()))
 }

@@ -16,9 +16,9 @@ use serde::Serialize;
 /// // Every socket in "lobby", on every server of the cluster.
 /// for socket in io.to("lobby").fetch_sockets().await? {
 ///     match socket.data::<User>() {
-///         Ok(user) if user.admin => socket.join("admins"),
+///         Ok(user) if user.admin => socket.join("admins")?,
 ///         Ok(user) => { let _ = socket.emit("hello", &user.name); }
-///         Err(_) => socket.disconnect(false), // never said who it is
+///         Err(_) => socket.disconnect(false)?, // never said who it is
 ///     }
 /// }
 /// # Ok(()) }
@@ -88,18 +88,18 @@ impl RemoteSocket {
     }
 
     /// Puts the socket in rooms, wherever it is.
-    pub fn join(&self, rooms: impl IntoRooms) {
-        self.namespace.to(self.id.clone()).sockets_join(rooms);
+    pub fn join(&self, rooms: impl IntoRooms) -> Result<(), crate::adapter::AdapterError> {
+        self.namespace.to(self.id.clone()).sockets_join(rooms)
     }
 
     /// Takes the socket out of rooms, wherever it is.
-    pub fn leave(&self, rooms: impl IntoRooms) {
-        self.namespace.to(self.id.clone()).sockets_leave(rooms);
+    pub fn leave(&self, rooms: impl IntoRooms) -> Result<(), crate::adapter::AdapterError> {
+        self.namespace.to(self.id.clone()).sockets_leave(rooms)
     }
 
     /// Disconnects the socket, wherever it is; `close` closes its whole connection (see
     /// [`Socket::disconnect`]).
-    pub fn disconnect(&self, close: bool) {
-        self.namespace.to(self.id.clone()).disconnect_sockets(close);
+    pub fn disconnect(&self, close: bool) -> Result<(), crate::adapter::AdapterError> {
+        self.namespace.to(self.id.clone()).disconnect_sockets(close)
     }
 }

@@ -184,7 +184,9 @@ async fn a_broadcast_on_the_parent_reaches_the_sockets_of_every_child() {
         sorted(found.iter().map(|s| s.id.to_string())),
         sorted([&one_sid, &two_sid])
     );
-    rooms.sockets_join("everyone");
+    rooms
+        .sockets_join("everyone")
+        .expect("the operation reaches the cluster");
     assert!(socket_of(&io, "/room-1", &one_sid)
         .rooms()
         .iter()
@@ -193,7 +195,9 @@ async fn a_broadcast_on_the_parent_reaches_the_sockets_of_every_child() {
         .rooms()
         .iter()
         .any(|r| r.as_str() == "everyone"));
-    rooms.sockets_leave("everyone");
+    rooms
+        .sockets_leave("everyone")
+        .expect("the operation reaches the cluster");
     assert!(!socket_of(&io, "/room-2", &two_sid)
         .rooms()
         .iter()
@@ -202,10 +206,15 @@ async fn a_broadcast_on_the_parent_reaches_the_sockets_of_every_child() {
     main.assert_quiet(QUIET).await;
     other.assert_quiet(Duration::ZERO).await;
 
-    rooms.to("vip").disconnect_sockets(false);
+    rooms
+        .to("vip")
+        .disconnect_sockets(false)
+        .expect("the operation reaches the cluster");
     assert!(two.next().await.is_disconnect());
     one.assert_quiet(QUIET).await;
-    rooms.disconnect_sockets(false);
+    rooms
+        .disconnect_sockets(false)
+        .expect("the operation reaches the cluster");
     assert!(one.next().await.is_disconnect());
     main.assert_quiet(QUIET).await;
 }

@@ -104,10 +104,13 @@ async fn sockets_join_and_sockets_leave() {
     let (mut b, b_id) = Client::connect(addr, "/").await;
     let (sa, sb) = (socket_of(&io, "/", &a_id), socket_of(&io, "/", &b_id));
 
-    io.sockets_join("all");
+    io.sockets_join("all")
+        .expect("the operation reaches the cluster");
     assert_eq!(sorted(sa.rooms()), sorted([a_id.as_str(), "all"]));
     assert_eq!(sorted(sb.rooms()), sorted([b_id.as_str(), "all"]));
-    io.to(a_id.as_str()).sockets_join(["vip", "x"]);
+    io.to(a_id.as_str())
+        .sockets_join(["vip", "x"])
+        .expect("the operation reaches the cluster");
     assert_eq!(
         sorted(sa.rooms()),
         sorted([a_id.as_str(), "all", "vip", "x"])
@@ -120,8 +123,11 @@ async fn sockets_join_and_sockets_leave() {
     assert_eq!(a.next_args("/", "m").await, [json!("all")]);
     assert_eq!(b.next_args("/", "m").await, [json!("all")]);
 
-    io.to("vip").sockets_leave("x");
-    io.sockets_leave("all");
+    io.to("vip")
+        .sockets_leave("x")
+        .expect("the operation reaches the cluster");
+    io.sockets_leave("all")
+        .expect("the operation reaches the cluster");
     assert_eq!(sorted(sa.rooms()), sorted([a_id.as_str(), "vip"]));
     assert_eq!(sorted(sb.rooms()), [b_id.as_str()]);
 
@@ -132,9 +138,13 @@ async fn sockets_join_and_sockets_leave() {
         .await
         .unwrap()
         .remove(0);
-    remote.join("fetched");
+    remote
+        .join("fetched")
+        .expect("the operation reaches the cluster");
     assert_eq!(sorted(sb.rooms()), sorted([b_id.as_str(), "fetched"]));
-    remote.leave("fetched");
+    remote
+        .leave("fetched")
+        .expect("the operation reaches the cluster");
     assert_eq!(sorted(sb.rooms()), [b_id.as_str()]);
 
     io.to("all").emit("m", &"nobody").unwrap();
@@ -151,7 +161,9 @@ async fn disconnect_sockets_without_close_leaves_the_namespace_only() {
     let (mut b, b_id) = Client::connect(addr, "/").await;
     socket_of(&io, "/", &b_id).join("spared");
 
-    io.except("spared").disconnect_sockets(false);
+    io.except("spared")
+        .disconnect_sockets(false)
+        .expect("the operation reaches the cluster");
     let p = a.next().await;
     assert_eq!(p.raw, "1", "expected a DISCONNECT for /, got {:?}", p.raw);
     assert_eq!(
@@ -227,7 +239,8 @@ async fn disconnect_with_close_ends_the_connection_and_every_namespace() {
     assert_eq!(b.next_args("/", "echo").await, [json!(1)]);
 
     // The broadcast form closes the connection too.
-    io.disconnect_sockets(true);
+    io.disconnect_sockets(true)
+        .expect("the operation reaches the cluster");
     let before = b.expect_closed().await;
     assert_eq!(
         before.iter().map(|p| p.raw.as_str()).collect::<Vec<_>>(),

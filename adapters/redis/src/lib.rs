@@ -42,11 +42,12 @@
 //! - a request to the other servers (`fetch_sockets`, `server_side_emit_with_ack`,
 //!   `timeout(..).emit_with_ack` on a broadcast) fails at once with
 //!   [`AdapterError::Backlog`](socketio::adapter::AdapterError::Backlog) rather than at its
-//!   timeout (`emit_with_ack`'s `BroadcastAckError` carries it in `adapter`; the local
-//!   sockets had the packet), and `server_side_emit` returns it as `EmitError::Adapter`;
-//! - `sockets_join`, `sockets_leave` and `disconnect_sockets`, which have no error to return,
-//!   act on this server's sockets and log a warning for the others; an answer to another
-//!   server's request is dropped with a warning, and that server's request times out.
+//!   timeout (a broadcast's `emit_with_ack` as
+//!   `BroadcastAckError::Emit(EmitError::Adapter(AdapterError::Backlog))`; the local sockets
+//!   had the packet), and `server_side_emit` returns it as `EmitError::Adapter`;
+//! - `sockets_join`, `sockets_leave` and `disconnect_sockets` act on this server's sockets and
+//!   return the error: the other servers were not told; an answer to another server's request
+//!   is dropped with a warning, and that server's request times out.
 //!
 //! Nothing is retried: the queue drains as Redis catches up, and the next operations go through
 //! again. [`RedisAdapter::publish_queue_len`] tells how full the queue is.

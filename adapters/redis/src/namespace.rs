@@ -112,13 +112,6 @@ impl RedisNamespace {
             .publish(self.request_channel.clone(), request.encode())
     }
 
-    /// As [`tell`](Self::tell), for operations that have no way to report a failure.
-    fn tell_or_log(&self, request: &Request) {
-        if let Err(error) = self.tell(request) {
-            tracing::warn!(nsp = %self.name, %error, "request to the other servers not sent");
-        }
-    }
-
     /// Publishes an answer to another server's request.
     fn answer(&self, response: &Response) {
         publish_answer(&self.bus, &self.response_channel, response);
@@ -160,28 +153,35 @@ impl RedisNamespace {
         if request.uid() == Some(&*self.uid) {
             return;
         }
+        // What the local adapter does cannot fail (it forwards nothing): its results are
+        // ignored below for that reason.
         match request {
-            Request::Join(join) => self.local.add_sockets(&join.opts.local(), &join.rooms),
-            Request::Leave(leave) => self.local.del_sockets(&leave.opts.local(), &leave.rooms),
+            Request::Join(join) => {
+                let _ = self.local.add_sockets(&join.opts.local(), &join.rooms);
+            }
+            Request::Leave(leave) => {
+                let _ = self.local.del_sockets(&leave.opts.local(), &leave.rooms);
+            }
             Request::Disconnect(disconnect) => {
-                self.local
+                let _ = self
+                    .local
                     .disconnect_sockets(&disconnect.opts.local(), disconnect.close);
             }
             Request::LegacyJoin(join) => {
                 if let Some(opts) = self.one_socket(&join.sid) {
-                    self.local.add_sockets(&opts, &[join.room]);
+                    let _ = self.local.add_sockets(&opts, &[join.room]);
                     self.done(join.request_id);
                 }
             }
             Request::LegacyLeave(leave) => {
                 if let Some(opts) = self.one_socket(&leave.sid) {
-                    self.local.del_sockets(&opts, &[leave.room]);
+                    let _ = self.local.del_sockets(&opts, &[leave.room]);
                     self.done(leave.request_id);
                 }
             }
             Request::LegacyDisconnect(disconnect) => {
                 if let Some(opts) = self.one_socket(&disconnect.sid) {
-                    self.local.disconnect_sockets(&opts, disconnect.close);
+                    let _ = self.local.disconnect_sockets(&opts, disconnect.close);
                     self.done(disconnect.request_id);
                 }
             }
@@ -396,40 +396,43 @@ impl Adapter for RedisNamespace {
         })
     }
 
-    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        self.local.add_sockets(opts, rooms);
-        if !opts.flags.local {
-            self.tell_or_log(&Request::Join(RoomsRequest {
-                uid: Some(self.uid.to_string()),
-                kind: Type,
-                opts: Opts::targets(opts),
-                rooms: rooms.to_vec(),
-            }));
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
+        self.local.add_sockets(opts, rooms)?;
+        if opts.flags.local {
+            return Ok(());
         }
+        self.tell(&Request::Join(RoomsRequest {
+            uid: Some(self.uid.to_string()),
+            kind: Type,
+            opts: Opts::targets(opts),
+            rooms: rooms.to_vec(),
+        }))
     }
 
-    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        self.local.del_sockets(opts, rooms);
-        if !opts.flags.local {
-            self.tell_or_log(&Request::Leave(RoomsRequest {
-                uid: Some(self.uid.to_string()),
-                kind: Type,
-                opts: Opts::targets(opts),
-                rooms: rooms.to_vec(),
-            }));
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
+        self.local.del_sockets(opts, rooms)?;
+        if opts.flags.local {
+            return Ok(());
         }
+        self.tell(&Request::Leave(RoomsRequest {
+            uid: Some(self.uid.to_string()),
+            kind: Type,
+            opts: Opts::targets(opts),
+            rooms: rooms.to_vec(),
+        }))
     }
 
-    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
-        self.local.disconnect_sockets(opts, close);
-        if !opts.flags.local {
-            self.tell_or_log(&Request::Disconnect(DisconnectRequest {
-                uid: Some(self.uid.to_string()),
-                kind: Type,
-                opts: Opts::targets(opts),
-                close,
-            }));
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
+        self.local.disconnect_sockets(opts, close)?;
+        if opts.flags.local {
+            return Ok(());
         }
+        self.tell(&Request::Disconnect(DisconnectRequest {
+            uid: Some(self.uid.to_string()),
+            kind: Type,
+            opts: Opts::targets(opts),
+            close,
+        }))
     }
 
     fn server_side_emit(&self, event: Str, mut args: Vec<Value>) -> Result<(), AdapterError> {

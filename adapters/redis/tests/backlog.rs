@@ -85,6 +85,14 @@ async fn a_stalled_redis_fills_the_bounded_queue_and_emitters_hear_it() {
         matches!(told, Err(EmitError::Adapter(AdapterError::Backlog))),
         "{told:?}"
     );
+    // Operations on the cluster's sockets act here and say the others were not told.
+    for outcome in [
+        a.of("/").sockets_join("late"),
+        a.of("/").sockets_leave("late"),
+        a.to("nobody-here").disconnect_sockets(false),
+    ] {
+        assert_eq!(outcome, Err(AdapterError::Backlog));
+    }
     let acked = a
         .of("/")
         .timeout(Duration::from_secs(2))

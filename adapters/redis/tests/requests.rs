@@ -31,7 +31,9 @@ async fn fetch_sockets_sees_the_other_servers_sockets_and_reaches_them() {
     // What a does to the remote socket happens on b.
     remote.emit("direct", "hi").expect("emit");
     assert_eq!(on_b.next_event().await.0, json!(["direct", "hi"]));
-    remote.join("joined-from-a");
+    remote
+        .join("joined-from-a")
+        .expect("the operation reaches the cluster");
     let deadline = tokio::time::Instant::now() + WAIT;
     while !socket.rooms().iter().any(|r| r.as_str() == "joined-from-a") {
         assert!(
@@ -40,8 +42,13 @@ async fn fetch_sockets_sees_the_other_servers_sockets_and_reaches_them() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    remote.leave("room1");
-    a.of("/").to("joined-from-a").disconnect_sockets(false);
+    remote
+        .leave("room1")
+        .expect("the operation reaches the cluster");
+    a.of("/")
+        .to("joined-from-a")
+        .disconnect_sockets(false)
+        .expect("the operation reaches the cluster");
     let deadline = tokio::time::Instant::now() + WAIT;
     while socket.connected() {
         assert!(

@@ -166,21 +166,21 @@ fn cluster_handlers(socket: &Socket) {
     socket.on(
         "remote-join",
         |socket: Socket, Args((id, room)): Args<(String, String)>, ack: AckSender| async move {
-            socket.namespace().to(id).sockets_join(room);
+            let _ = socket.namespace().to(id).sockets_join(room);
             let _ = ack.send_args(&());
         },
     );
     socket.on(
         "remote-leave",
         |socket: Socket, Args((id, room)): Args<(String, String)>, ack: AckSender| async move {
-            socket.namespace().to(id).sockets_leave(room);
+            let _ = socket.namespace().to(id).sockets_leave(room);
             let _ = ack.send_args(&());
         },
     );
     socket.on(
         "remote-disconnect",
         |socket: Socket, Data(id): Data<String>, ack: AckSender| async move {
-            socket.namespace().to(id).disconnect_sockets(false);
+            let _ = socket.namespace().to(id).disconnect_sockets(false);
             let _ = ack.send_args(&());
         },
     );

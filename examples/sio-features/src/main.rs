@@ -219,7 +219,8 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
         let io = server.clone();
         async move {
             if let Some(room) = rooms(&args, 0) {
-                io.to(room)
+                let _ = io
+                    .to(room)
                     .disconnect_sockets(json_arg(&args, 1).as_bool().unwrap_or(false));
             }
         }
@@ -245,7 +246,7 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
         let io = server.clone();
         async move {
             if let (Some(room), Some(target)) = (rooms(&args, 0), rooms(&args, 1)) {
-                io.to(room).sockets_join(target);
+                let _ = io.to(room).sockets_join(target);
             }
             let _ = ack.send_args(&());
         }
@@ -255,7 +256,7 @@ fn on_main_connection(io: SocketIo, socket: Socket) {
         let io = server.clone();
         async move {
             if let (Some(room), Some(target)) = (rooms(&args, 0), rooms(&args, 1)) {
-                io.to(room).sockets_leave(target);
+                let _ = io.to(room).sockets_leave(target);
             }
             let _ = ack.send_args(&());
         }

@@ -244,23 +244,26 @@ impl Adapter for LocalAdapter {
         Box::pin(std::future::ready(Ok(found)))
     }
 
-    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
         self.apply(opts, |socket| socket.join(rooms.to_vec()));
+        Ok(())
     }
 
-    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
         self.apply(opts, |socket| {
             for room in rooms {
                 socket.leave(room.clone());
             }
         });
+        Ok(())
     }
 
-    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
         let mut targets = Vec::new();
         self.apply(opts, |socket| targets.push(socket.clone()));
         for socket in targets {
             socket.disconnect_with(close);
         }
+        Ok(())
     }
 }

@@ -165,26 +165,31 @@
 //!         })
 //!     }
 //!
-//!     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+//!     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
 //!         if !opts.flags.local {
-//!             self.others().iter().for_each(|o| o.local.add_sockets(&there(opts), rooms));
+//!             for other in self.others() {
+//!                 other.local.add_sockets(&there(opts), rooms)?;
+//!             }
 //!         }
-//!         self.local.add_sockets(opts, rooms);
+//!         self.local.add_sockets(opts, rooms)
 //!     }
 //!
-//!     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+//!     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
 //!         if !opts.flags.local {
-//!             self.others().iter().for_each(|o| o.local.del_sockets(&there(opts), rooms));
+//!             for other in self.others() {
+//!                 other.local.del_sockets(&there(opts), rooms)?;
+//!             }
 //!         }
-//!         self.local.del_sockets(opts, rooms);
+//!         self.local.del_sockets(opts, rooms)
 //!     }
 //!
-//!     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+//!     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
 //!         if !opts.flags.local {
-//!             let others = self.others();
-//!             others.iter().for_each(|o| o.local.disconnect_sockets(&there(opts), close));
+//!             for other in self.others() {
+//!                 other.local.disconnect_sockets(&there(opts), close)?;
+//!             }
 //!         }
-//!         self.local.disconnect_sockets(opts, close);
+//!         self.local.disconnect_sockets(opts, close)
 //!     }
 //!
 //!     fn server_count(&self) -> BoxFuture<'static, usize> {
@@ -375,12 +380,15 @@ pub trait Adapter: Send + Sync + 'static {
         opts: &BroadcastOptions,
     ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>>;
 
-    /// Makes the matching sockets join rooms.
-    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
-    /// Makes the matching sockets leave rooms.
-    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
-    /// Disconnects the matching sockets; `close` closes their whole connection.
-    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool);
+    /// Makes the matching sockets join rooms. An `Err` says the other servers were not told
+    /// (this server's sockets have joined all the same).
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError>;
+    /// Makes the matching sockets leave rooms; an `Err` as for
+    /// [`add_sockets`](Self::add_sockets).
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError>;
+    /// Disconnects the matching sockets; `close` closes their whole connection. An `Err` as for
+    /// [`add_sockets`](Self::add_sockets).
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError>;
 
     /// How many servers share this namespace.
     fn server_count(&self) -> BoxFuture<'static, usize> {
