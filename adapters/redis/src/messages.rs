@@ -25,16 +25,16 @@ use std::time::Duration;
 
 /// Node's `RequestType`, the `type` of requests and of the answers that carry one.
 pub(crate) mod kind {
-    pub const SOCKETS: u8 = 0;
-    pub const ALL_ROOMS: u8 = 1;
-    pub const REMOTE_JOIN: u8 = 2;
-    pub const REMOTE_LEAVE: u8 = 3;
-    pub const REMOTE_DISCONNECT: u8 = 4;
-    pub const REMOTE_FETCH: u8 = 5;
-    pub const SERVER_SIDE_EMIT: u8 = 6;
-    pub const BROADCAST: u8 = 7;
-    pub const BROADCAST_CLIENT_COUNT: u8 = 8;
-    pub const BROADCAST_ACK: u8 = 9;
+    pub(crate) const SOCKETS: u8 = 0;
+    pub(crate) const ALL_ROOMS: u8 = 1;
+    pub(crate) const REMOTE_JOIN: u8 = 2;
+    pub(crate) const REMOTE_LEAVE: u8 = 3;
+    pub(crate) const REMOTE_DISCONNECT: u8 = 4;
+    pub(crate) const REMOTE_FETCH: u8 = 5;
+    pub(crate) const SERVER_SIDE_EMIT: u8 = 6;
+    pub(crate) const BROADCAST: u8 = 7;
+    pub(crate) const BROADCAST_CLIENT_COUNT: u8 = 8;
+    pub(crate) const BROADCAST_ACK: u8 = 9;
 }
 
 /// socket.io's packet types, as they travel inside adapter messages.

@@ -10,11 +10,11 @@ use tokio::sync::mpsc;
 
 /// Requests of this server still waiting for answers, by request id.
 #[derive(Default)]
-pub struct Pending(Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>);
+pub(crate) struct Pending(Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>);
 
 impl Pending {
     /// A new request id, and where its answers will arrive.
-    pub fn open(self: &Arc<Self>) -> Answers {
+    pub(crate) fn open(self: &Arc<Self>) -> Answers {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let (tx, rx) = mpsc::unbounded_channel();
         self.table().insert(id.clone(), tx);
@@ -26,7 +26,7 @@ impl Pending {
     }
 
     /// Hands an answer to the request it is for; answers to others' requests are dropped.
-    pub fn deliver(&self, answer: Response) {
+    pub(crate) fn deliver(&self, answer: Response) {
         if let Some(tx) = self.table().get(answer.request_id()) {
             let _ = tx.send(answer);
         }
@@ -38,7 +38,7 @@ impl Pending {
 }
 
 /// The answers to one request; the request is forgotten when this is dropped.
-pub struct Answers {
+pub(crate) struct Answers {
     pub id: String,
     rx: mpsc::UnboundedReceiver<Response>,
     pending: Arc<Pending>,
@@ -47,7 +47,7 @@ pub struct Answers {
 impl Answers {
     /// Waits for `expected` answers, failing when they have not all come within `timeout`
     /// (as Node's adapter does: no partial result).
-    pub async fn collect(
+    pub(crate) async fn collect(
         mut self,
         expected: usize,
         timeout: Duration,
@@ -67,7 +67,7 @@ impl Answers {
         }
     }
 
-    pub async fn recv(&mut self) -> Option<Response> {
+    pub(crate) async fn recv(&mut self) -> Option<Response> {
         self.rx.recv().await
     }
 }

@@ -1,7 +1,7 @@
 //! A real `redis-server` per test, on a free port, stopped with the test; and servers of ours
 //! sharing it.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)] // shared by the test files, each using some
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
