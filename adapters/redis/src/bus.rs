@@ -167,7 +167,7 @@ impl Bus {
                 Subscription::Channel(_) => None,
             })
             .collect();
-        let mut listeners = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+        let mut listeners = engineio::sync::write(&self.listeners);
         for prefix in prefixes {
             let routed = Routed {
                 listener: listener.clone(),
@@ -183,7 +183,7 @@ impl Bus {
 
     /// Stops routing `prefixes` and drops these subscriptions.
     pub(crate) fn forget(&self, prefixes: &[String], subscriptions: Vec<Subscription>) {
-        let mut listeners = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+        let mut listeners = engineio::sync::write(&self.listeners);
         for prefix in prefixes {
             listeners.remove(prefix);
         }
@@ -203,7 +203,7 @@ impl Bus {
     /// channel: only the copy of the owner's own pattern is handed on.
     fn route(&self, channel: &str, pattern: Option<&str>, payload: &[u8]) {
         let listener = {
-            let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
+            let listeners = engineio::sync::read(&self.listeners);
             // The longest prefix wins: `/chat` must not take the messages of `/chat-admin`.
             listeners
                 .iter()

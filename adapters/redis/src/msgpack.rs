@@ -8,7 +8,10 @@ pub(crate) use rmpv::Value as Mp;
 use serde_json::Value as Json;
 
 /// Our arguments as msgpack values, each placeholder replaced by its bytes.
-pub(crate) fn args_to_msgpack(args: &[Str], attachments: &[Bytes]) -> Result<Vec<Mp>, serde_json::Error> {
+pub(crate) fn args_to_msgpack(
+    args: &[Str],
+    attachments: &[Bytes],
+) -> Result<Vec<Mp>, serde_json::Error> {
     args.iter()
         .map(|arg| Ok(from_json(serde_json::from_str(arg)?, attachments)))
         .collect()

@@ -33,7 +33,7 @@ impl Pending {
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Response>>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        engineio::sync::lock(&self.0)
     }
 }
 
