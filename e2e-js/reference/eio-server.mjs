@@ -9,7 +9,8 @@
 //   {"event":"upgrade","sid":"..","transport":"websocket"}
 //   {"event":"drain","sid":".."}
 //   {"event":"close","sid":"..","reason":".."}
-// Every message received (text or binary) is sent straight back.
+// Every message received (text or binary) is sent straight back. With COOKIE=1 the server sets
+// engine.io's session cookie (`cookie: true`) on each handshake.
 import { listen } from "engine.io";
 
 const port = Number.parseInt(process.env.PORT ?? "", 10);
@@ -33,6 +34,7 @@ const server = listen(
     pingTimeout: 200,
     maxHttpBufferSize: 1e6,
     cors: { origin: "*" },
+    ...(process.env.COOKIE === "1" ? { cookie: true } : {}),
   },
   () => {
     emitLine({ event: "listening", port: server.httpServer.address().port });

@@ -69,6 +69,9 @@ pub struct EngineIoConfig {
     /// holds one. Reads from the network go through a per-thread 64 KiB buffer first, so this
     /// sets how much tungstenite takes per step, not how much one syscall reads.
     pub ws_read_buffer_size: usize,
+    /// The session cookie set on the response that opens a polling session, for sticky load
+    /// balancing (Node: `cookie`, off). See [`SessionCookie`](crate::SessionCookie).
+    pub cookie: Option<crate::SessionCookie>,
 }
 
 impl Default for EngineIoConfig {
@@ -83,6 +86,7 @@ impl Default for EngineIoConfig {
             allow_upgrades: true,
             max_buffer_size: 4 << 20,
             ws_read_buffer_size: 256,
+            cookie: None,
         }
     }
 }
@@ -163,6 +167,12 @@ impl EngineIoConfigBuilder {
     /// `maxHttpBufferSize`, 1e6).
     pub fn max_http_buffer_size(mut self, bytes: usize) -> Self {
         self.0.max_http_buffer_size = bytes;
+        self
+    }
+    /// Sets the session cookie on each handshake's response (Node's `cookie`):
+    /// `SessionCookie::default()` is Node's `cookie: true`.
+    pub fn cookie(mut self, cookie: crate::SessionCookie) -> Self {
+        self.0.cookie = Some(cookie);
         self
     }
     /// Which transports clients may use (Node: `transports`, both).

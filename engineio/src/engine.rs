@@ -368,13 +368,27 @@ impl<H: EngineIoHandler> EngineIo<H> {
         if !eio_v4 {
             return Err(RequestError::UnsupportedProtocolVersion);
         }
+        let sid = Sid::random();
         let mut headers = HeaderMap::new();
+        // Set before the application's hook, which may change it, as in Node; and as in Node on
+        // a polling handshake only: a WebSocket is one connection, which needs no stickiness.
+        if let Some(cookie) = self
+            .inner
+            .config
+            .cookie
+            .as_ref()
+            .filter(|_| transport == Transport::Polling)
+        {
+            if let Ok(value) = http::HeaderValue::from_str(&cookie.header_value(sid.as_str())) {
+                headers.insert(http::header::SET_COOKIE, value);
+            }
+        }
         if let Some(add) = &self.inner.initial_headers {
             add(&handshake, &mut headers);
         }
         let mut response = match transport {
-            Transport::Polling => polling::open(self, handshake).await?,
-            Transport::Websocket => websocket::open(self, handshake, &mut req)?,
+            Transport::Polling => polling::open(self, sid, handshake).await?,
+            Transport::Websocket => websocket::open(self, sid, handshake, &mut req)?,
         };
         response.headers_mut().extend(headers);
         Ok(response)
@@ -384,10 +398,10 @@ impl<H: EngineIoHandler> EngineIo<H> {
     /// here, a WebSocket's in its task.
     pub(crate) fn open_socket(
         &self,
+        sid: Sid,
         handshake: Handshake,
         transport: Transport,
     ) -> Arc<Socket<H::Data>> {
-        let sid = Sid::random();
         let config = &self.inner.config;
         let socket = Arc::new(Socket::new(
             sid,

@@ -12,6 +12,7 @@
 //! reading a handshake's query and headers, public for the crates built on it.
 
 mod config;
+mod cookie;
 mod engine;
 mod error;
 mod handler;
@@ -27,6 +28,7 @@ pub mod sync;
 mod websocket;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, Transport};
+pub use cookie::{SameSite, SessionCookie};
 pub use engine::{EngineIo, EngineIoBuilder};
 pub use error::RequestError;
 pub use handler::EngineIoHandler;

@@ -21,9 +21,10 @@ const CLOSE: Frame = Frame::Text(Str::from_static("1"));
 /// returns at once.
 pub(crate) async fn open<H: EngineIoHandler>(
     engine: &EngineIo<H>,
+    sid: crate::Sid,
     handshake: crate::Handshake,
 ) -> Result<Response, RequestError> {
-    let socket = engine.open_socket(handshake, Transport::Polling);
+    let socket = engine.open_socket(sid, handshake, Transport::Polling);
     poll(engine, socket).await
 }
 

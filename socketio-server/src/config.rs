@@ -82,6 +82,13 @@ impl SocketIoConfigBuilder {
         /// an idle connection holds. Syscalls read through a per-thread buffer, whatever this is.
         ws_read_buffer_size: usize);
 
+    /// Node: `cookie`, off: the session cookie (`io=<engine sid>`) set on the response that
+    /// opens a connection, for load balancers that keep a client on one server.
+    /// `engineio::SessionCookie::default()` is Node's `cookie: true`.
+    pub fn cookie(mut self, cookie: engineio::SessionCookie) -> Self {
+        self.0.engine.cookie = Some(cookie);
+        self
+    }
     /// Node: `transports`, both.
     pub fn transports(mut self, transports: impl IntoIterator<Item = Transport>) -> Self {
         self.0.engine.transports = transports.into_iter().collect();

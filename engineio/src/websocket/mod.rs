@@ -42,6 +42,7 @@ pub(crate) fn is_upgrade_request(req: &Request) -> bool {
 /// A session opened directly on a WebSocket.
 pub(crate) fn open<H: EngineIoHandler>(
     engine: &EngineIo<H>,
+    sid: crate::Sid,
     handshake: Handshake,
     req: &mut Request,
 ) -> Result<Response, RequestError> {
@@ -54,7 +55,7 @@ pub(crate) fn open<H: EngineIoHandler>(
         let Some(ws) = Box::pin(connect(&engine, on_upgrade)).await else {
             return;
         };
-        let socket = engine.open_socket(unbox(handshake), Transport::Websocket);
+        let socket = engine.open_socket(sid, unbox(handshake), Transport::Websocket);
         run(&engine, &socket, ws, true).await;
     });
     Ok(response)

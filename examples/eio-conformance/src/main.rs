@@ -4,7 +4,8 @@
 //!
 //! It prints `{"event":"listening","port":N}` once it accepts connections. With `EIO_EVENTS=1`
 //! it also prints one JSON line per socket event (connection, upgrade, drain, close), so that
-//! tests can see what happened on the server side.
+//! tests can see what happened on the server side. With `COOKIE=1` it sets Node's session
+//! cookie (`cookie: true`: `io=<sid>; Path=/; HttpOnly; SameSite=Lax`) on each handshake.
 
 use engineio::{CloseReason, EngineIo, EngineIoConfig, EngineIoHandler, Message, Socket};
 use serde_json::json;
@@ -60,12 +61,15 @@ impl EngineIoHandler for Echo {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port = conformance::init();
-    let config = EngineIoConfig::builder()
+    let mut config = EngineIoConfig::builder()
         .path("/engine.io/")
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200))
-        .max_http_buffer_size(1_000_000)
-        .build();
+        .max_http_buffer_size(1_000_000);
+    if conformance::flag("COOKIE") {
+        config = config.cookie(engineio::SessionCookie::default());
+    }
+    let config = config.build();
     let engine = EngineIo::builder(Echo {
         report_events: conformance::flag("EIO_EVENTS"),
     })
