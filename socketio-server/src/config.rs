@@ -31,6 +31,9 @@ pub struct SocketIoConfig {
     pub ack_timeout: Duration,
     /// The most binary attachments one packet may announce (Node's parser: 10).
     pub max_attachments: usize,
+    /// Connection state recovery (Node: `connectionStateRecovery`, off): see
+    /// [`ConnectionStateRecovery`](crate::ConnectionStateRecovery).
+    pub connection_state_recovery: Option<crate::ConnectionStateRecovery>,
 }
 
 impl Default for SocketIoConfig {
@@ -40,6 +43,7 @@ impl Default for SocketIoConfig {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(5),
             max_attachments: parser::socketio::DEFAULT_MAX_ATTACHMENTS,
+            connection_state_recovery: None,
         }
     }
 }
@@ -62,8 +66,8 @@ macro_rules! engine_option {
 impl SocketIoConfigBuilder {
     /// The mount path (Node: `path`, `/socket.io/`); a trailing `/` is added when missing.
     pub fn path(mut self, path: impl Into<String>) -> Self {
-        let engine = std::mem::take(&mut self.0.engine);
-        self.0.engine = rebuild(engine, |b| b.path(path));
+        // The engine's builder knows how a path is written; every other setting stays.
+        self.0.engine.path = EngineIoConfig::builder().path(path).build().path;
         self
     }
     engine_option!(/// Node: `pingInterval`, 25 s.
@@ -111,6 +115,13 @@ impl SocketIoConfigBuilder {
         self.0.max_attachments = n;
         self
     }
+    /// Turns connection state recovery on (Node's `connectionStateRecovery`): a client that
+    /// comes back within `max_disconnection_duration` gets its id, rooms and data back, and
+    /// the broadcasts it missed. `ConnectionStateRecovery::default()` is Node's defaults.
+    pub fn connection_state_recovery(mut self, recovery: crate::ConnectionStateRecovery) -> Self {
+        self.0.connection_state_recovery = Some(recovery);
+        self
+    }
     /// The settings, for [`SocketIoBuilder::config`](crate::SocketIoBuilder::config).
     #[must_use]
     pub fn build(self) -> SocketIoConfig {
@@ -123,20 +134,4 @@ impl SocketIoConfig {
     pub fn builder() -> SocketIoConfigBuilder {
         SocketIoConfigBuilder::default()
     }
-}
-
-fn rebuild(
-    engine: EngineIoConfig,
-    f: impl FnOnce(engineio::EngineIoConfigBuilder) -> engineio::EngineIoConfigBuilder,
-) -> EngineIoConfig {
-    let builder = EngineIoConfig::builder()
-        .ping_interval(engine.ping_interval)
-        .ping_timeout(engine.ping_timeout)
-        .upgrade_timeout(engine.upgrade_timeout)
-        .max_http_buffer_size(engine.max_http_buffer_size)
-        .transports(engine.transports)
-        .allow_upgrades(engine.allow_upgrades)
-        .max_buffer_size(engine.max_buffer_size)
-        .ws_read_buffer_size(engine.ws_read_buffer_size);
-    f(builder).build()
 }

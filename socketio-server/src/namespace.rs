@@ -391,7 +391,7 @@ impl Namespace {
     /// Admits a socket after the middlewares, or answers CONNECT_ERROR.
     pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
         let handshake = Handshake::new(conn.clone(), auth);
-        let socket = Socket::new(self.clone(), conn.clone(), handshake);
+        let socket = Socket::new(self.clone(), conn.clone(), handshake, None);
         let parts = ConnectParts {
             socket: socket.clone(),
         };
@@ -423,7 +423,12 @@ impl Namespace {
             return;
         }
         socket.admit();
-        let reply = serde_json::json!({ "sid": socket.id().as_str() }).to_string();
+        // With recovery on, the private session id the client sends back when it returns.
+        let reply = match socket.pid() {
+            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
+            None => serde_json::json!({ "sid": socket.id().as_str() }),
+        }
+        .to_string();
         let packet = Packet::connect(self.name().clone(), Some(reply.into()));
         let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
         for handler in read(&self.0.handlers).clone() {

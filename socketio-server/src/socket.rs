@@ -61,6 +61,11 @@ pub struct Socket(Arc<SocketInner>);
 
 struct SocketInner {
     id: Sid,
+    /// The private session id of connection state recovery, given to the client in the CONNECT
+    /// reply; `None` when recovery is off.
+    pid: Option<Sid>,
+    /// The socket is a recovered session: same id, rooms and data, missed packets replayed.
+    recovered: bool,
     namespace: Namespace,
     conn: Arc<EngineSocket>,
     handshake: Handshake,
@@ -114,9 +119,24 @@ fn unset_data() -> serde_json::Value {
 }
 
 impl Socket {
-    pub(crate) fn new(namespace: Namespace, conn: Arc<EngineSocket>, handshake: Handshake) -> Self {
+    pub(crate) fn new(
+        namespace: Namespace,
+        conn: Arc<EngineSocket>,
+        handshake: Handshake,
+        session: Option<crate::adapter::Session>,
+    ) -> Self {
+        let recovery = namespace
+            .server()
+            .is_some_and(|server| server.config.connection_state_recovery.is_some());
+        let (id, pid, recovered, data) = match session {
+            Some(session) => (session.sid, Some(session.pid), true, Some(session.data)),
+            None => (crate::Sid::random(), recovery.then(crate::Sid::random), false, None),
+        };
+        let data = data.map(|value| Box::new(value) as Box<dyn SocketData>);
         Socket(Arc::new(SocketInner {
-            id: crate::Sid::random(),
+            id,
+            pid,
+            recovered,
             namespace,
             conn,
             handshake,
@@ -131,7 +151,7 @@ impl Socket {
             on_disconnecting: RwLock::default(),
             on_disconnect: RwLock::default(),
             acks: Mutex::default(),
-            data: Mutex::default(),
+            data: Mutex::new(data),
         }))
     }
 
@@ -146,6 +166,19 @@ impl Socket {
     #[must_use]
     pub fn namespace(&self) -> &Namespace {
         &self.0.namespace
+    }
+
+    /// Whether the socket is a recovered session (Node's `socket.recovered`): connection state
+    /// recovery is on, and the client came back in time with the same id, its rooms and data,
+    /// and got the broadcasts it missed before anything new.
+    #[must_use]
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    /// The private session id given to the client for recovery, when recovery is on.
+    pub(crate) fn pid(&self) -> Option<&Sid> {
+        self.0.pid.as_ref()
     }
 
     /// What the socket connected with.

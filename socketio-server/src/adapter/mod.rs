@@ -339,6 +339,30 @@ pub enum AdapterError {
     Other(String),
 }
 
+/// What a disconnected socket leaves for its return, under connection state recovery (Node's
+/// `SessionToPersist`).
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The socket's id, given back to it.
+    pub sid: Sid,
+    /// The private session id the client holds and sends back (`auth.pid`).
+    pub pid: Sid,
+    /// The rooms it was in, its own id's room included.
+    pub rooms: Vec<Room>,
+    /// Its data (`socket.data`), as JSON.
+    pub data: serde_json::Value,
+}
+
+/// A session found again, and the broadcasts its socket missed, oldest first, each with its
+/// offset already its last argument (Node's `Session` with `missedPackets`).
+#[derive(Debug)]
+pub struct RestoredSession {
+    /// The session as it was persisted.
+    pub session: Session,
+    /// The EVENT packets broadcast to its rooms since the client's offset.
+    pub missed: Vec<Arc<BroadcastPacket>>,
+}
+
 /// The operations of Node's socket.io `Adapter`, the contract between the socket layer and
 /// room storage.
 pub trait Adapter: Send + Sync + 'static {
@@ -389,6 +413,24 @@ pub trait Adapter: Send + Sync + 'static {
     /// Disconnects the matching sockets; `close` closes their whole connection. An `Err` as for
     /// [`add_sockets`](Self::add_sockets).
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError>;
+
+    /// Keeps a disconnected socket's session for its return (Node's `persistSession`), when
+    /// connection state recovery is on. An adapter without recovery keeps nothing.
+    fn persist_session(&self, session: Session) {
+        let _ = session;
+    }
+
+    /// The session of private id `pid`, with the broadcasts sent to its rooms after `offset`
+    /// (Node's `restoreSession`); `Ok(None)` when it is unknown, expired, or `offset` is no
+    /// longer kept: the client then gets a fresh session.
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'static, Result<Option<RestoredSession>, AdapterError>> {
+        let _ = (pid, offset);
+        Box::pin(std::future::ready(Ok(None)))
+    }
 
     /// How many servers share this namespace.
     fn server_count(&self) -> BoxFuture<'static, usize> {
