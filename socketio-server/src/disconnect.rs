@@ -61,6 +61,22 @@ impl DisconnectReason {
             Self::ServerNamespaceDisconnect => "server namespace disconnect",
         }
     }
+
+    /// Whether a socket that left for this reason may come back to its session under
+    /// connection state recovery: it lost its connection rather than being sent away or
+    /// leaving (Node's `RECOVERABLE_DISCONNECT_REASONS`).
+    #[must_use]
+    pub fn keeps_session(self) -> bool {
+        matches!(
+            self,
+            Self::TransportError
+                | Self::TransportClose
+                | Self::ForcedClose
+                | Self::PingTimeout
+                | Self::ServerShuttingDown
+                | Self::ForcedServerClose
+        )
+    }
 }
 
 impl From<CloseReason> for DisconnectReason {

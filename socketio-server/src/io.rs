@@ -1,4 +1,4 @@
-use crate::adapter::{AdapterFactory, LocalAdapter};
+use crate::adapter::AdapterFactory;
 use crate::client::EngineHandler;
 use crate::client::EngineSocket;
 use crate::operators::BroadcastOperator;
@@ -13,6 +13,19 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, Weak};
+
+/// Why a [`SocketIoBuilder`] cannot make a server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Connection state recovery is on, but the adapter keeps no sessions (Node's Redis
+    /// pub/sub adapter has no recovery, and neither has ours).
+    #[error(
+        "connection state recovery is on, but the adapter keeps no sessions: use the in-memory \
+         adapter or one with recovery (Redis Streams), or turn recovery off"
+    )]
+    RecoveryUnsupported,
+}
 
 /// The tower layer of [`SocketIo::layer`]: the engine's, which carries the socket.io server.
 pub type SocketIoLayer = engineio::EngineIoLayer;
@@ -228,9 +241,7 @@ impl Default for SocketIoBuilder {
             config: SocketIoConfig::default(),
             cors: None,
             engine_hooks: Vec::new(),
-            adapter: Box::new(|_: &Str, namespace| {
-                Arc::new(LocalAdapter::new(namespace)) as Arc<dyn crate::adapter::Adapter>
-            }),
+            adapter: Box::new(crate::adapter::LocalAdapterFactory),
             state: http::Extensions::new(),
             client_dir: None,
             cleanup_empty_child_namespaces: false,
@@ -285,7 +296,7 @@ impl SocketIoBuilder {
         self
     }
 
-    /// Makes each namespace's adapter (the in-memory [`LocalAdapter`] by default).
+    /// Makes each namespace's adapter (the in-memory [`LocalAdapter`](crate::adapter::LocalAdapter) by default).
     pub fn adapter(mut self, factory: impl AdapterFactory) -> Self {
         self.adapter = Box::new(factory);
         self
@@ -326,7 +337,33 @@ impl SocketIoBuilder {
     }
 
     /// The server, its namespace `/` created, ready to mount.
+    ///
+    /// # Panics
+    ///
+    /// When connection state recovery is on and the adapter keeps no sessions (the Redis
+    /// pub/sub adapter, as Node's): a server that would silently recover nothing is a
+    /// configuration error. [`try_build`](Self::try_build) returns it instead.
     pub fn build(self) -> SocketIo {
+        match self.try_build() {
+            Ok(io) => io,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// The server, or why these settings cannot make one.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::RecoveryUnsupported`] when connection state recovery is on and the
+    /// adapter keeps no sessions.
+    pub fn try_build(self) -> Result<SocketIo, BuildError> {
+        if self.config.connection_state_recovery.is_some() && !self.adapter.supports_recovery() {
+            return Err(BuildError::RecoveryUnsupported);
+        }
+        Ok(self.build_unchecked())
+    }
+
+    fn build_unchecked(self) -> SocketIo {
         let inner = Arc::new(ServerInner {
             config: self.config,
             adapter_factory: self.adapter,

@@ -47,7 +47,7 @@ pub use handler::{
 };
 pub use handshake::Handshake;
 pub use id::Sid;
-pub use io::{SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
+pub use io::{BuildError, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
 pub use namespace::Namespace;
 pub use operators::{BroadcastAckError, BroadcastOperator};
 pub use parent::{ParentBroadcastOperator, ParentNamespace};

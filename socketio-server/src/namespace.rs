@@ -390,12 +390,29 @@ impl Namespace {
 
     /// Admits a socket after the middlewares, or answers CONNECT_ERROR.
     pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
+        let restored = self.restore(&auth).await;
+        let (session, missed) = match restored {
+            Some(restored) => (Some(restored.session), restored.missed),
+            None => (None, Vec::new()),
+        };
+        let rooms = session.as_ref().map(|session| session.rooms.clone());
         let handshake = Handshake::new(conn.clone(), auth);
-        let socket = Socket::new(self.clone(), conn.clone(), handshake, None);
+        let socket = Socket::new(self.clone(), conn.clone(), handshake, session);
         let parts = ConnectParts {
             socket: socket.clone(),
         };
-        let middlewares = read(&self.0.middlewares).clone();
+        let skip_middlewares = socket.recovered()
+            && self.server().is_some_and(|server| {
+                server
+                    .config
+                    .connection_state_recovery
+                    .as_ref()
+                    .is_some_and(|recovery| recovery.skip_middlewares)
+            });
+        let middlewares = match skip_middlewares {
+            true => Vec::new(),
+            false => read(&self.0.middlewares).clone(),
+        };
         for middleware in middlewares {
             let verdict = match middleware.call(&parts) {
                 Ok(future) => future.await,
@@ -412,6 +429,9 @@ impl Namespace {
         write(&self.0.sockets).insert(socket.id().clone(), socket.clone());
         self.adapter()
             .add_all(socket.id(), std::slice::from_ref(socket.id().as_room()));
+        if let Some(rooms) = &rooms {
+            self.adapter().add_all(socket.id(), rooms);
+        }
         conn.data().add_socket(self.name().clone(), socket.clone());
         if conn.is_closed() {
             // The connection closed while the socket was being admitted: its close handler may
@@ -423,6 +443,11 @@ impl Namespace {
             return;
         }
         socket.admit();
+        // What a recovered socket missed goes before the CONNECT reply, as Node sends it: the
+        // client holds events that come before it is connected and plays them right after.
+        for packet in &missed {
+            let _ = conn.send_frames(packet.frames().iter().cloned());
+        }
         // With recovery on, the private session id the client sends back when it returns.
         let reply = match socket.pid() {
             Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
@@ -441,6 +466,25 @@ impl Namespace {
                     socket.disconnect(false);
                     return;
                 }
+            }
+        }
+    }
+
+    /// The session a returning client asks for with `auth.pid` and `auth.offset`, when recovery
+    /// is on and the adapter still has it; anything else (no recovery, no or malformed pid or
+    /// offset, an adapter error) is a fresh session.
+    async fn restore(&self, auth: &serde_json::Value) -> Option<crate::adapter::RestoredSession> {
+        let recovery = self.server()?.config.connection_state_recovery.is_some();
+        let pid = auth.get("pid").and_then(serde_json::Value::as_str);
+        let offset = auth.get("offset").and_then(serde_json::Value::as_str);
+        let (true, Some(pid), Some(offset)) = (recovery, pid, offset) else {
+            return None;
+        };
+        match self.adapter().restore_session(pid, offset).await {
+            Ok(restored) => restored,
+            Err(error) => {
+                tracing::debug!(nsp = %self.name(), %error, "session not restored");
+                None
             }
         }
     }

@@ -130,7 +130,12 @@ impl Socket {
             .is_some_and(|server| server.config.connection_state_recovery.is_some());
         let (id, pid, recovered, data) = match session {
             Some(session) => (session.sid, Some(session.pid), true, Some(session.data)),
-            None => (crate::Sid::random(), recovery.then(crate::Sid::random), false, None),
+            None => (
+                crate::Sid::random(),
+                recovery.then(crate::Sid::random),
+                false,
+                None,
+            ),
         };
         let data = data.map(|value| Box::new(value) as Box<dyn SocketData>);
         Socket(Arc::new(SocketInner {
@@ -402,21 +407,31 @@ impl Socket {
         *lock(&self.0.data) = Some(Box::new(data));
     }
 
-    /// A copy of the socket's data, if it holds a `T`.
+    /// A copy of the socket's data, if it holds a `T`, or data that reads as one: a recovered
+    /// socket's data comes back as JSON, and reads as the `T` it was stored as.
     #[must_use]
-    pub fn data<T: Clone + 'static>(&self) -> Option<T> {
-        lock(&self.0.data)
-            .as_ref()
-            .and_then(|d| d.as_any().downcast_ref::<T>())
-            .cloned()
+    pub fn data<T: Clone + DeserializeOwned + 'static>(&self) -> Option<T> {
+        let data = lock(&self.0.data);
+        let data = data.as_ref()?;
+        match data.as_any().downcast_ref::<T>() {
+            Some(value) => Some(value.clone()),
+            None => T::deserialize(data.to_json()).ok(),
+        }
     }
 
-    /// Changes the socket's data in place, if it holds a `T`.
-    pub fn update_data<T: 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        lock(&self.0.data)
-            .as_mut()
-            .and_then(|d| d.as_any_mut().downcast_mut::<T>())
-            .map(f)
+    /// Changes the socket's data in place, if it holds a `T` or data that reads as one (a
+    /// recovered socket's, which is JSON until then).
+    pub fn update_data<T, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R>
+    where
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let mut data = lock(&self.0.data);
+        let stored = data.as_mut()?;
+        if stored.as_any().downcast_ref::<T>().is_none() {
+            let value = T::deserialize(stored.to_json()).ok()?;
+            *stored = Box::new(value);
+        }
+        stored.as_any_mut().downcast_mut::<T>().map(f)
     }
 
     /// The socket's data as JSON, as `fetch_sockets` shows it here and to the other servers of
@@ -664,6 +679,18 @@ impl Socket {
             reason,
         };
         run_disconnect_handlers(&read(&self.0.on_disconnecting).clone(), &parts);
+        // A socket that lost its connection may come back for its session (Node keeps it for
+        // these reasons only); one that was sent away or left does not.
+        if let (Some(pid), true) = (&self.0.pid, reason.keeps_session()) {
+            self.namespace()
+                .adapter()
+                .persist_session(crate::adapter::Session {
+                    sid: self.id().clone(),
+                    pid: pid.clone(),
+                    rooms: self.rooms(),
+                    data: self.data_json(),
+                });
+        }
         self.0.connected.store(false, Ordering::Release);
         self.namespace().remove_socket(self.id());
         self.0.conn.data().remove_socket(self.namespace().name());

@@ -189,3 +189,24 @@ async fn namespaces_whose_channels_overlap_hear_each_broadcast_once() {
             .await;
     }
 }
+
+/// Node's pub/sub adapter has no connection state recovery, and neither has ours: a server
+/// that asks for both is refused when it is built, not left to recover nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_with_the_pub_sub_adapter_is_refused_at_build_time() {
+    let redis = Redis::start();
+    let adapter = socketio_redis::RedisAdapter::connect(&redis.url())
+        .await
+        .expect("redis adapter");
+    let config = socketio::SocketIoConfig::builder()
+        .connection_state_recovery(socketio::ConnectionStateRecovery::default())
+        .build();
+    let built = socketio::SocketIo::builder()
+        .config(config)
+        .adapter(adapter)
+        .try_build();
+    assert!(
+        matches!(built, Err(socketio::BuildError::RecoveryUnsupported)),
+        "{built:?}"
+    );
+}

@@ -1,9 +1,13 @@
-use super::{AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room, Sid};
+use super::sessions::SessionStore;
+use super::{
+    AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, RestoredSession, Room,
+    Session, Sid,
+};
 use crate::namespace::NamespaceRef;
 use crate::RemoteSocket;
 use futures_util::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The in-memory adapter: rooms of this server's sockets, delivered to directly.
 ///
@@ -13,6 +17,9 @@ use std::sync::{Arc, RwLock};
 pub struct LocalAdapter {
     namespace: NamespaceRef,
     rooms: RwLock<Rooms>,
+    /// What connection state recovery keeps, when the server has it on: known once the
+    /// namespace is (the adapter is made while its namespace is), so set on first use.
+    sessions: OnceLock<Option<SessionStore>>,
 }
 
 #[derive(Default)]
@@ -41,6 +48,7 @@ impl LocalAdapter {
         Self {
             namespace,
             rooms: RwLock::default(),
+            sessions: OnceLock::new(),
         }
     }
 
@@ -62,6 +70,17 @@ impl LocalAdapter {
             .upgrade()
             .map(|namespace| namespace.socket_ids())
             .unwrap_or_default()
+    }
+
+    /// The recovery store, when the server has recovery on.
+    fn sessions(&self) -> Option<&SessionStore> {
+        self.sessions
+            .get_or_init(|| {
+                let server = self.namespace.upgrade()?.server()?;
+                let config = server.config.connection_state_recovery.clone()?;
+                Some(SessionStore::new(config))
+            })
+            .as_ref()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
@@ -198,6 +217,11 @@ impl Adapter for LocalAdapter {
         packet: Arc<BroadcastPacket>,
         opts: &BroadcastOptions,
     ) -> Result<(), AdapterError> {
+        // With recovery on, the packet goes out with its offset, as it is kept.
+        let packet = match self.sessions().and_then(|store| store.keep(&packet, opts)) {
+            Some(with_offset) => with_offset,
+            None => packet,
+        };
         self.apply(opts, |socket| {
             if opts.flags.volatile && !socket.is_writable() {
                 return;
@@ -205,6 +229,21 @@ impl Adapter for LocalAdapter {
             socket.send_shared(&packet);
         });
         Ok(())
+    }
+
+    fn persist_session(&self, session: Session) {
+        if let Some(store) = self.sessions() {
+            store.persist(session);
+        }
+    }
+
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'static, Result<Option<RestoredSession>, AdapterError>> {
+        let restored = self.sessions().and_then(|store| store.restore(pid, offset));
+        Box::pin(std::future::ready(Ok(restored)))
     }
 
     fn broadcast_with_ack(
@@ -265,5 +304,20 @@ impl Adapter for LocalAdapter {
             socket.disconnect_with(close);
         }
         Ok(())
+    }
+}
+
+/// Makes a [`LocalAdapter`] for each namespace: the server's default, which keeps sessions for
+/// connection state recovery in memory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalAdapterFactory;
+
+impl super::AdapterFactory for LocalAdapterFactory {
+    fn create(&self, _name: &parser::Str, namespace: NamespaceRef) -> Arc<dyn Adapter> {
+        Arc::new(LocalAdapter::new(namespace))
+    }
+
+    fn supports_recovery(&self) -> bool {
+        true
     }
 }

@@ -230,9 +230,10 @@
 
 mod description;
 mod local;
+mod sessions;
 
 pub use description::{HandshakeDescription, SocketDescription};
-pub use local::LocalAdapter;
+pub use local::{LocalAdapter, LocalAdapterFactory};
 
 pub use crate::id::Sid;
 pub use crate::namespace::NamespaceRef;
@@ -473,6 +474,13 @@ pub trait AdapterFactory: Send + Sync + 'static {
     /// The adapter of the namespace `name`; `namespace` is what it delivers through, and does
     /// not keep the namespace alive.
     fn create(&self, name: &Str, namespace: NamespaceRef) -> Arc<dyn Adapter>;
+
+    /// Whether its adapters keep sessions for connection state recovery
+    /// ([`Adapter::persist_session`] and [`Adapter::restore_session`]). A server with
+    /// recovery on refuses to build with a factory that says no, rather than recover nothing.
+    fn supports_recovery(&self) -> bool {
+        false
+    }
 }
 
 impl<F> AdapterFactory for F

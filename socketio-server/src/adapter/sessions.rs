@@ -1,0 +1,187 @@
+//! What the in-memory adapter keeps for connection state recovery: the sessions of sockets
+//! that left for a reason that lets them come back, and the broadcasts they may miss meanwhile,
+//! each with its offset. Everything is bounded: by `max_disconnection_duration`, as in Node, and
+//! for the broadcasts by `max_packets` and `max_bytes` too, the oldest going first. Expired
+//! entries are swept whenever the store is used, so nothing needs a timer.
+
+use super::{BroadcastOptions, BroadcastPacket, RestoredSession, Room, Session, Sid};
+use crate::ConnectionStateRecovery;
+use engineio::sync::lock;
+use parser::socketio::PacketData;
+use parser::Str;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::time::Instant;
+
+pub(crate) struct SessionStore {
+    config: ConnectionStateRecovery,
+    /// Starts every offset of this store, so that an offset of another server, or of an
+    /// earlier run of this one, is never taken for one of ours.
+    prefix: String,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<Sid, (Session, Instant)>,
+    /// Private session ids in the order they were persisted, for sweeping the oldest first.
+    persisted: VecDeque<(Sid, Instant)>,
+    packets: VecDeque<Kept>,
+    bytes: usize,
+    /// The number of the next offset; the kept packets' numbers are consecutive.
+    next: u64,
+}
+
+/// A broadcast kept for the sockets that may have missed it.
+struct Kept {
+    number: u64,
+    rooms: HashSet<Room>,
+    except: HashSet<Room>,
+    packet: Arc<BroadcastPacket>,
+    at: Instant,
+    bytes: usize,
+}
+
+impl SessionStore {
+    pub(crate) fn new(config: ConnectionStateRecovery) -> Self {
+        let prefix = Sid::random().as_str().chars().take(8).collect();
+        Self {
+            config,
+            prefix,
+            state: Mutex::default(),
+        }
+    }
+
+    /// The broadcast with its offset appended as its last argument, kept for sockets that may
+    /// come back; `None` for what recovery does not replay (anything but an EVENT without an
+    /// acknowledgement, or a volatile one), which goes out as it is.
+    pub(crate) fn keep(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+    ) -> Option<Arc<BroadcastPacket>> {
+        let PacketData::Event(event) = &packet.packet.data else {
+            return None;
+        };
+        if event.id.is_some() || opts.flags.volatile {
+            return None;
+        }
+        let now = Instant::now();
+        let mut state = lock(&self.state);
+        let number = state.next;
+        state.next += 1;
+        let offset = format!("\"{}{number:x}\"", self.prefix);
+        let mut with_offset = packet.packet.clone();
+        if let PacketData::Event(event) = &mut with_offset.data {
+            event.args.push(Str::from(offset));
+        }
+        let kept = Arc::new(BroadcastPacket::new(
+            with_offset,
+            packet.attachments.clone(),
+        ));
+        let bytes = size_of(&kept);
+        state.bytes += bytes;
+        state.packets.push_back(Kept {
+            number,
+            rooms: opts.rooms.clone(),
+            except: opts.except.clone(),
+            packet: kept.clone(),
+            at: now,
+            bytes,
+        });
+        self.sweep(&mut state, now);
+        Some(kept)
+    }
+
+    /// Keeps a departed socket's session until it comes back or expires.
+    pub(crate) fn persist(&self, session: Session) {
+        let now = Instant::now();
+        let mut state = lock(&self.state);
+        state.persisted.push_back((session.pid.clone(), now));
+        state.sessions.insert(session.pid.clone(), (session, now));
+        self.sweep(&mut state, now);
+    }
+
+    /// The session of `pid` and the broadcasts to its rooms after `offset`, taken out of the
+    /// store (it is persisted again if the socket leaves again). `None` when the session is
+    /// unknown or expired, or the offset is not one of ours or no longer kept.
+    pub(crate) fn restore(&self, pid: &str, offset: &str) -> Option<RestoredSession> {
+        let now = Instant::now();
+        let mut state = lock(&self.state);
+        self.sweep(&mut state, now);
+        let number = offset
+            .strip_prefix(self.prefix.as_str())
+            .and_then(|n| u64::from_str_radix(n, 16).ok())?;
+        let first = state.packets.front().map_or(state.next, |kept| kept.number);
+        // The client's offset must still be kept, or be the last one given out: what came
+        // between it and the oldest kept packet is lost, and that is no recovery.
+        if number < first.checked_sub(1).unwrap_or(first) || number >= state.next {
+            return None;
+        }
+        let (session, _) = state.sessions.remove(pid)?;
+        let rooms: HashSet<&Room> = session.rooms.iter().collect();
+        let missed = state
+            .packets
+            .iter()
+            .filter(|kept| kept.number > number && reaches(kept, &rooms))
+            .map(|kept| kept.packet.clone())
+            .collect();
+        Some(RestoredSession { session, missed })
+    }
+
+    /// Drops what is past the duration, then the oldest broadcasts past the bounds.
+    fn sweep(&self, state: &mut State, now: Instant) {
+        let max_age = self.config.max_disconnection_duration;
+        let expired = |at: Instant| now.saturating_duration_since(at) > max_age;
+        while let Some((pid, at)) = state.persisted.front().cloned() {
+            if !expired(at) {
+                break;
+            }
+            state.persisted.pop_front();
+            // A session persisted again since is younger than this entry: it stays.
+            if state
+                .sessions
+                .get(&pid)
+                .is_some_and(|(_, kept)| *kept == at)
+            {
+                state.sessions.remove(&pid);
+            }
+        }
+        while let Some(kept) = state.packets.front() {
+            let over = state.packets.len() > self.config.max_packets
+                || state.bytes > self.config.max_bytes;
+            if !over && !expired(kept.at) {
+                break;
+            }
+            state.bytes -= kept.bytes;
+            state.packets.pop_front();
+        }
+    }
+}
+
+/// Whether a broadcast with these rooms reached a socket in `rooms` (Node's
+/// `shouldIncludePacket`): to everyone or to one of its rooms, and to none it is excluded from.
+fn reaches(kept: &Kept, rooms: &HashSet<&Room>) -> bool {
+    let included = kept.rooms.is_empty() || kept.rooms.iter().any(|room| rooms.contains(room));
+    included && !kept.except.iter().any(|room| rooms.contains(room))
+}
+
+/// What a kept broadcast holds: its arguments' text and its attachments.
+fn size_of(packet: &BroadcastPacket) -> usize {
+    let args = match &packet.packet.data {
+        PacketData::Event(event) => event.args.iter().map(|arg| arg.as_str().len()).sum(),
+        _ => 0,
+    };
+    args + packet.attachments.iter().map(|a| a.len()).sum::<usize>()
+}
+
+impl std::fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("SessionStore")
+            .field("sessions", &state.sessions.len())
+            .field("packets", &state.packets.len())
+            .field("bytes", &state.bytes)
+            .finish()
+    }
+}

@@ -1,0 +1,147 @@
+//! Connection state recovery on one server (the in-memory adapter): a client that comes back
+//! with its `pid` and last offset gets its id, rooms and data back, and the broadcasts it
+//! missed, before the CONNECT reply; volatile ones are not kept; an expired session, or a
+//! forged pid or offset, gets a fresh session.
+
+mod common;
+use common::*;
+use socketio::ConnectionStateRecovery;
+
+fn io_with_recovery(max: Duration) -> SocketIo {
+    let config = SocketIoConfig::builder()
+        .connection_state_recovery(ConnectionStateRecovery {
+            max_disconnection_duration: max,
+            ..ConnectionStateRecovery::default()
+        })
+        .build();
+    io_with(config)
+}
+
+/// Sends a CONNECT to `/` with `auth`; returns the packets that came before the answer, and
+/// the answer's data.
+async fn connect_raw(client: &mut Client, auth: Value) -> (Vec<Received>, Value) {
+    client.send(&format!("0{auth}")).await;
+    let mut before = Vec::new();
+    loop {
+        let packet = client.next().await;
+        match &packet.packet.data {
+            PacketData::Connect(Some(data)) => {
+                return (before, serde_json::from_str(data).expect("CONNECT JSON"));
+            }
+            _ => before.push(packet),
+        }
+    }
+}
+
+/// The offset a broadcast carries: its last argument.
+fn offset_of(args: &[Value]) -> String {
+    args.last()
+        .and_then(Value::as_str)
+        .expect("a broadcast's last argument is its offset")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_client_gets_its_id_rooms_data_and_what_it_missed() {
+    let io = io_with_recovery(Duration::from_secs(10));
+    let (tx, mut seen) = probe();
+    io.on_connection(move |socket: Socket| {
+        let _ = tx.send((socket.id().to_string(), socket.recovered(), socket.rooms()));
+        async move {
+            socket.join("r");
+            socket.set_data(json!({"user": "ann"}));
+        }
+    });
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    assert!(pid.is_string(), "the CONNECT reply carries a pid: {reply}");
+    let (id, recovered, _) = seen.next("the first connection").await;
+    assert_eq!((json!(id), recovered), (sid.clone(), false));
+
+    io.emit("seen", &1).unwrap();
+    let offset = offset_of(&client.next_args("/", "seen").await);
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+
+    // While it is away: to everyone, to its room, to a room it is not in, volatile, and to
+    // everyone but its room.
+    io.emit_args("missed", &(2, Bytes::from_static(b"\x01\x02")))
+        .unwrap();
+    io.to("r").emit("missed", &3).unwrap();
+    io.to("elsewhere").emit("missed", &"never").unwrap();
+    io.volatile().emit("missed", &"volatile").unwrap();
+    io.except("r").emit("missed", &"excluded").unwrap();
+
+    let mut back = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    assert_eq!(reply["sid"], sid, "the same id");
+    let missed: Vec<Vec<Value>> = before.iter().map(Received::args).collect();
+    assert_eq!(
+        missed.len(),
+        2,
+        "the two broadcasts it should have had: {missed:?}"
+    );
+    assert_eq!(missed[0][0], json!(2));
+    assert_eq!(before[0].attachments, [Bytes::from_static(b"\x01\x02")]);
+    assert_eq!(missed[1][0], json!(3));
+    let (id, recovered, rooms) = seen.next("the recovered connection").await;
+    assert_eq!((json!(id), recovered), (sid.clone(), true));
+    assert!(
+        rooms.iter().any(|room| room == "r"),
+        "back in its room: {rooms:?}"
+    );
+    let socket = socket_of(&io, "/", sid.as_str().unwrap());
+    assert_eq!(socket.data::<Value>(), Some(json!({"user": "ann"})));
+
+    // And again: a recovered socket that drops recovers too.
+    io.to("r").emit("after", &4).unwrap();
+    let offset = offset_of(&back.next_args("/", "after").await);
+    back.close().await;
+    eventually("the socket to leave again", || {
+        io.of("/").sockets().is_empty()
+    })
+    .await;
+    io.to("r").emit("missed", &5).unwrap();
+    let mut again = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut again, json!({"pid": pid, "offset": offset})).await;
+    assert_eq!(reply["sid"], sid);
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].args()[0], json!(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_or_a_forged_pid_or_offset_gets_a_fresh_one() {
+    let io = io_with_recovery(Duration::from_millis(300));
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    io.emit("seen", &1).unwrap();
+    let offset = offset_of(&client.next_args("/", "seen").await);
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+
+    for auth in [
+        json!({"pid": "forged", "offset": offset}),
+        json!({"pid": pid, "offset": "not-an-offset"}),
+        json!({"pid": pid, "offset": 7}),
+        json!({"pid": "x".repeat(100_000), "offset": "y".repeat(100_000)}),
+    ] {
+        let mut other = Client::open(addr).await;
+        let (before, reply) = connect_raw(&mut other, auth).await;
+        assert!(before.is_empty());
+        assert_ne!(reply["sid"], sid, "a fresh session");
+        other.close().await;
+    }
+
+    // The session itself was left alone by those, until it expires.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    io.emit("seen", &2).unwrap(); // sweeps what is past the duration
+    let mut late = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut late, json!({"pid": pid, "offset": offset})).await;
+    assert_ne!(reply["sid"], sid, "expired: a fresh session");
+}
