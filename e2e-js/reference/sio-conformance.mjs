@@ -28,8 +28,21 @@
 //   "/": "server-side-emit-with-ack" (...args, ack)
 //                                    -> ack(await io.serverSideEmitWithAck("hello", ...args)),
 //                                       or ack({error: message}) when not every server answered
-//   "/": "set-data" (value, ack?)    -> socket.data = value; ack()
-// Without REDIS_URL none of these is registered.
+// Without REDIS_URL none of these is registered ("set-data", which those tests use too, is
+// among the handlers below, always there).
+//
+// With RECOVERY_MS=N: connectionStateRecovery {maxDisconnectionDuration: N, skipMiddlewares:
+// true}. With or without it, "/" has these handlers (test/recovery.test.mjs drives them;
+// "ack" is called only when the client sent one):
+//   "broadcast" (...args, ack?)      -> io.emit("broadcast", ...args); ack()
+//   "join" (room, ack)               -> socket.join(room); ack(room)
+//   "to-room" (room, ...args, ack?)  -> io.to(room).emit("room", ...args); ack()
+//   "volatile" (...args, ack?)       -> io.volatile.emit("volatile", ...args); ack()
+//   "broadcast-with-ack" (value, ack) -> io.timeout(1000).emit("ask", value, (err, answers) =>
+//                                       ack({error: err ? err.message : null, answers}))
+//   "set-data" (value, ack)          -> socket.data = value (null without one); ack()
+//   "get-data" (ack)                 -> ack(socket.data)   ({} until set)
+//   "get-recovered" (ack)            -> ack(socket.recovered)
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
@@ -43,6 +56,15 @@ function emitLine(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
 }
 
+let recoveryMs = null;
+if (process.env.RECOVERY_MS !== undefined) {
+  recoveryMs = Number.parseInt(process.env.RECOVERY_MS, 10);
+  if (!Number.isInteger(recoveryMs) || recoveryMs < 0) {
+    console.error(`sio-conformance: RECOVERY_MS must be a number of milliseconds, got ${JSON.stringify(process.env.RECOVERY_MS)}`);
+    process.exit(2);
+  }
+}
+
 const httpServer = createServer();
 const io = new Server(httpServer, {
   path: "/socket.io/",
@@ -51,6 +73,9 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 1e6,
   connectTimeout: 1000,
   cors: { origin: "*" },
+  ...(recoveryMs === null
+    ? {}
+    : { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true } }),
 });
 
 // The Redis clients, when in a cluster (closed on shutdown).
@@ -87,11 +112,6 @@ if (process.env.REDIS_URL) {
       }
       if (ack) ack(answer);
     });
-    socket.on("set-data", (...args) => {
-      const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
-      socket.data = args.length ? args[0] : null;
-      if (ack) ack();
-    });
   });
 }
 
@@ -105,6 +125,36 @@ io.on("connection", (socket) => {
     // (guard only so that a client omitting the ack cannot crash the reference)
     if (typeof ack === "function") ack(...args);
   });
+  // The handlers of the recovery tests (see the header).
+  const withAck = (handler) => (...args) => {
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : () => {};
+    handler(ack, ...args);
+  };
+  socket.on("broadcast", withAck((ack, ...args) => {
+    io.emit("broadcast", ...args);
+    ack();
+  }));
+  socket.on("join", withAck((ack, room) => {
+    socket.join(room);
+    ack(room);
+  }));
+  socket.on("to-room", withAck((ack, room, ...args) => {
+    io.to(room).emit("room", ...args);
+    ack();
+  }));
+  socket.on("volatile", withAck((ack, ...args) => {
+    io.volatile.emit("volatile", ...args);
+    ack();
+  }));
+  socket.on("broadcast-with-ack", withAck((ack, value) => {
+    io.timeout(1000).emit("ask", value, (err, answers) => ack({ error: err ? err.message : null, answers }));
+  }));
+  socket.on("set-data", withAck((ack, ...args) => {
+    socket.data = args.length ? args[0] : null;
+    ack();
+  }));
+  socket.on("get-data", withAck((ack) => ack(socket.data)));
+  socket.on("get-recovered", withAck((ack) => ack(socket.recovered)));
   socket.on("stats", (ack) => {
     if (typeof ack === "function") {
       ack({ clients: io.engine.clientsCount, sockets: io.of("/").sockets.size, tasks: null });

@@ -3,7 +3,7 @@
 //! (see the header of `main.rs`).
 
 use serde_json::{json, Value};
-use socketio::{AckSender, Args, Data, Socket, SocketIo};
+use socketio::{AckSender, Args, Socket, SocketIo};
 use std::time::Duration;
 
 /// How long `server-side-emit-with-ack` waits for the other servers: the adapter's own
@@ -30,7 +30,8 @@ pub fn server_handlers(io: &SocketIo) {
     });
 }
 
-/// The client events that make this server use the cluster.
+/// The client events that make this server use the cluster (`set-data`, which the cluster tests
+/// use too, is registered with or without a cluster: see `recovery`).
 pub fn socket_handlers(socket: &Socket) {
     socket.on(
         "server-side-emit",
@@ -50,13 +51,6 @@ pub fn socket_handlers(socket: &Socket) {
                 Ok(answers) => ack.send(&answers),
                 Err(error) => ack.send(&json!({ "error": error.to_string() })),
             };
-        },
-    );
-    socket.on(
-        "set-data",
-        |socket: Socket, Data(data): Data<Value>, ack: AckSender| async move {
-            socket.set_data(data);
-            let _ = ack.send_args(&());
         },
     );
 }

@@ -21,13 +21,35 @@
 //! - on `/`, `server-side-emit-with-ack` (...args) makes it call
 //!   `serverSideEmitWithAck("hello", ...args)` and acks with the other servers' answers (an
 //!   array), or with `{error: <text>}` when they did not all answer in time;
-//! - on `/`, `set-data` (value) stores `value` as the socket's data (Node's `socket.data`),
-//!   then acks with no arguments.
 //!
-//! Without `REDIS_URL` none of these is registered.
+//! Without `REDIS_URL` none of these is registered (`set-data`, which those tests use too, is
+//! among the handlers below, always there).
+//!
+//! With `RECOVERY_MS=N` connection state recovery is on (Node's `connectionStateRecovery:
+//! {maxDisconnectionDuration: N, skipMiddlewares: true}`): a client that lost its connection
+//! and comes back within N ms gets its socket id, rooms and data back, and the broadcasts it
+//! missed. With or without it, `/` has these handlers (`recovery`), which
+//! `e2e-js/test/recovery.test.mjs` drives; "acks" means when the client asked for an ack:
+//! - `broadcast` (...args): `io.emit("broadcast", ...args)`, binary included, then acks with
+//!   no arguments;
+//! - `join` (room): the socket joins `room`, then acks with `room`;
+//! - `to-room` (room, ...args): `io.to(room).emit("room", ...args)`, then acks with no
+//!   arguments;
+//! - `volatile` (...args): `io.volatile.emit("volatile", ...args)`, then acks with no
+//!   arguments;
+//! - `broadcast-with-ack` (value): `io.timeout(1000).emit("ask", value, ...)`, then acks with
+//!   `{error, answers}`: `error` null, or "operation has timed out" with the answers that came
+//!   in time; each answer is the first argument of a client's ack (a broadcast with an ack is
+//!   never kept for recovery);
+//! - `set-data` (value): stores `value` as the socket's data (Node's `socket.data`; `null`
+//!   without an argument), then acks with no arguments;
+//! - `get-data`: acks with the socket's data (`{}` until set, as Node's);
+//! - `get-recovered`: acks with whether the socket is a recovered session (Node's
+//!   `socket.recovered`; always false without `RECOVERY_MS`).
 
 mod bounds;
 mod cluster;
+mod recovery;
 
 use socketio::{AckSender, RawArgs, Socket, SocketIo, SocketIoConfig};
 use std::time::Duration;
@@ -44,7 +66,7 @@ async fn main() -> std::io::Result<()> {
         .ping_timeout(Duration::from_millis(200))
         .max_http_buffer_size(1_000_000)
         .connect_timeout(Duration::from_millis(1000));
-    let config = bounds::config(config).build();
+    let config = recovery::config(bounds::config(config)).build();
     let mut builder = SocketIo::builder()
         .config(config)
         .cors(conformance::any_origin());
@@ -63,6 +85,7 @@ async fn main() -> std::io::Result<()> {
     let server = io.clone();
     io.on_connection(move |socket: Socket| {
         bounds::handlers(&server, &socket);
+        recovery::handlers(&socket);
         if clustered {
             cluster::socket_handlers(&socket);
         }
