@@ -183,9 +183,13 @@ fn run<'a, H: EngineIoHandler>(
                 if written.is_err() {
                     break Some(CloseReason::TransportError);
                 }
-                if !socket.has_queued() {
-                    engine.handler().on_drain(socket);
+                // A send during the write may have had its wake-up taken by the select above
+                // (senders wake the writer only when the queue was empty): take what is queued
+                // now rather than wait for a wake-up that already happened.
+                if socket.has_queued() {
+                    continue;
                 }
+                engine.handler().on_drain(socket);
             }
             if batch.closing {
                 break Some(CloseReason::ForcedClose);
