@@ -1,6 +1,7 @@
 //! Building the packets of an emit, and the one-shot emitters `Socket::timeout` and
 //! `Socket::volatile` return.
 
+use crate::adapter::{BroadcastOptions, BroadcastPacket, Room};
 use crate::error::{AckError, EmitError};
 use crate::{payload, Namespace, Socket};
 use bytes::Bytes;
@@ -8,6 +9,8 @@ use parser::socketio::{Packet, RESERVED_EVENTS};
 use parser::Str;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What an emit carries: one argument, or a sequence to spread into several.
@@ -173,7 +176,19 @@ impl SocketOperator {
 
     fn send<T: Serialize + ?Sized>(&self, event: Str, arg: Arg<'_, T>) -> Result<(), EmitError> {
         let (packet, attachments) = event_packet(self.socket.namespace(), event, arg)?;
-        self.socket.deliver(packet, attachments, self.volatile)
+        // With connection state recovery on, an emit to a connected socket goes through the
+        // adapter as a broadcast to the socket's own room, as in Node: the adapter keeps it and
+        // gives it an offset, so that a client that drops right after still gets it on its
+        // return. Before the socket is admitted (in a middleware) it is not in its room yet.
+        if self.volatile || self.socket.pid().is_none() || !self.socket.connected() {
+            return self.socket.deliver(packet, attachments, self.volatile);
+        }
+        let opts = BroadcastOptions {
+            rooms: HashSet::from([Room::from(self.socket.id().as_str())]),
+            ..BroadcastOptions::default()
+        };
+        let packet = Arc::new(BroadcastPacket::new(packet, attachments));
+        Ok(self.socket.namespace().adapter().broadcast(packet, &opts)?)
     }
 
     async fn ack<T: Serialize + ?Sized>(

@@ -145,3 +145,30 @@ async fn an_expired_session_or_a_forged_pid_or_offset_gets_a_fresh_one() {
     let (_, reply) = connect_raw(&mut late, json!({"pid": pid, "offset": offset})).await;
     assert_ne!(reply["sid"], sid, "expired: a fresh session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emit_to_one_socket_is_kept_for_its_return_but_not_a_volatile_one() {
+    let io = io_with_recovery(Duration::from_secs(10));
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    let socket = socket_of(&io, "/", sid.as_str().unwrap());
+    socket.emit("direct", &1).unwrap();
+    let args = client.next_args("/", "direct").await;
+    assert_eq!(args.len(), 2, "the argument, then its offset: {args:?}");
+    let offset = offset_of(&args);
+
+    // Emitted just before the drop is noticed: the client never reads them.
+    socket.emit("direct", &2).unwrap();
+    let _ = socket.volatile().emit("direct", &"volatile");
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+
+    let mut back = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    assert_eq!(reply["sid"], sid);
+    let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
+    assert_eq!(missed, [json!(2)], "the kept emit, not the volatile one");
+}
