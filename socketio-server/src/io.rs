@@ -522,6 +522,16 @@ impl SocketIo {
         self.main().on_connection(handler);
     }
 
+    /// Runs `handler` for each session of `/` that expires unrecovered (see
+    /// [`Namespace::on_session_expired`]).
+    pub fn on_session_expired<F, Fut>(&self, handler: F)
+    where
+        F: Fn(crate::ExpiredSession) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.main().on_session_expired(handler);
+    }
+
     /// Adds a connect middleware to `/` (Node's `io.use`).
     pub fn use_middleware<M, T>(&self, middleware: M)
     where

@@ -20,6 +20,7 @@ mod config;
 mod disconnect;
 mod emit;
 mod error;
+mod expiry;
 mod handler;
 mod handshake;
 mod id;
@@ -40,6 +41,7 @@ pub use disconnect::DisconnectReason;
 pub use emit::SocketOperator;
 pub use engineio::cors;
 pub use error::{AckError, ConnectError, EmitError};
+pub use expiry::ExpiredSession;
 pub use handler::{
     AckSender, Args, ConnectHandler, ConnectMiddleware, ConnectParts, Data, DisconnectHandler,
     DisconnectParts, EventHandler, EventName, EventParts, ExtractError, FromConnectParts,

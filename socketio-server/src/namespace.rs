@@ -1,6 +1,7 @@
 use crate::adapter::{Adapter, Room, Sid};
 use crate::client::EngineSocket;
 use crate::error::ConnectError;
+use crate::expiry::{ExpiredSession, ExpiryWatch};
 use crate::handler::{
     ConnectHandler, ConnectMiddleware, ConnectParts, Erased, ErasedConnectHandler,
     ErasedConnectMiddleware,
@@ -63,6 +64,8 @@ pub(crate) struct NamespaceInner {
     handlers: RwLock<Vec<ConnectionHandler>>,
     middlewares: RwLock<Vec<Middleware>>,
     server_side: RwLock<HashMap<Str, ServerSideHandler>>,
+    /// The sessions left behind, watched for expiry when the app asks to hear of it.
+    expiry: ExpiryWatch,
     /// Ack ids come from one counter per namespace, so a broadcast can give every recipient the
     /// same id, and the same encoded packet.
     next_ack_id: AtomicU64,
@@ -135,36 +138,45 @@ impl std::fmt::Debug for NamespaceRef {
 
 impl Namespace {
     pub(crate) fn new(name: Str, server: &Arc<ServerInner>) -> Self {
-        Namespace(Arc::new_cyclic(|weak| NamespaceInner {
-            adapter: server
-                .adapter_factory
-                .create(&name, NamespaceRef(weak.clone())),
-            name,
-            server: Arc::downgrade(server),
-            sockets: RwLock::default(),
-            handlers: RwLock::default(),
-            middlewares: RwLock::default(),
-            server_side: RwLock::default(),
-            next_ack_id: AtomicU64::new(0),
-        }))
+        Self::with_adapter(name, server, |name, namespace| {
+            server.adapter_factory.create(name, namespace)
+        })
     }
 
     /// A namespace that only keeps connection handlers and middlewares for others to copy: a
     /// dynamic parent's. No socket ever joins it, and its adapter is an in-memory one made here
     /// rather than by the server's factory, so that a cluster adapter knows nothing of it.
     pub(crate) fn template(name: Str, server: &Arc<ServerInner>) -> Self {
+        Self::with_adapter(name, server, |_, namespace| {
+            Arc::new(crate::adapter::LocalAdapter::new(namespace))
+        })
+    }
+
+    fn with_adapter(
+        name: Str,
+        server: &Arc<ServerInner>,
+        adapter: impl FnOnce(&Str, NamespaceRef) -> Arc<dyn Adapter>,
+    ) -> Self {
         Namespace(Arc::new_cyclic(|weak| NamespaceInner {
-            adapter: Arc::new(crate::adapter::LocalAdapter::new(NamespaceRef(
-                weak.clone(),
-            ))),
+            adapter: adapter(&name, NamespaceRef(weak.clone())),
             name,
             server: Arc::downgrade(server),
             sockets: RwLock::default(),
             handlers: RwLock::default(),
             middlewares: RwLock::default(),
             server_side: RwLock::default(),
+            expiry: ExpiryWatch::default(),
             next_ack_id: AtomicU64::new(0),
         }))
+    }
+
+    /// A handle that does not keep the namespace alive.
+    pub(crate) fn downgrade(&self) -> NamespaceRef {
+        NamespaceRef(Arc::downgrade(&self.0))
+    }
+
+    pub(crate) fn expiry(&self) -> &ExpiryWatch {
+        &self.0.expiry
     }
 
     /// Whether two handles are the same namespace (a dynamic child removed and made again
@@ -237,6 +249,23 @@ impl Namespace {
         T: Send + Sync + 'static,
     {
         write(&self.0.middlewares).push(Arc::new(Erased::new(middleware)));
+    }
+
+    /// Runs `handler` for each session of this namespace that expires unrecovered, under
+    /// connection state recovery: its socket left for a reason that keeps the session, and its
+    /// client did not come back within `max_disconnection_duration`, to this server or another
+    /// of the cluster. It runs on the server the socket left, once, shortly after the duration.
+    /// Node has no such event (its issue #5250): use it to tell "away" from "gone".
+    ///
+    /// Only sessions persisted while a handler is registered are watched. In a cluster, a
+    /// session restored by another server is recognised by its socket being connected there
+    /// when the duration ends.
+    pub fn on_session_expired<F, Fut>(&self, handler: F)
+    where
+        F: Fn(ExpiredSession) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.0.expiry.on_expired(handler);
     }
 
     /// Handles an event sent by another server of the cluster with `server_side_emit` (Node's
@@ -481,7 +510,12 @@ impl Namespace {
             return None;
         };
         match self.adapter().restore_session(pid, offset).await {
-            Ok(restored) => restored,
+            Ok(restored) => {
+                if restored.is_some() {
+                    self.0.expiry.restored(pid);
+                }
+                restored
+            }
             Err(error) => {
                 tracing::debug!(nsp = %self.name(), %error, "session not restored");
                 None

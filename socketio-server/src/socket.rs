@@ -682,14 +682,29 @@ impl Socket {
         // A socket that lost its connection may come back for its session (Node keeps it for
         // these reasons only); one that was sent away or left does not.
         if let (Some(pid), true) = (&self.0.pid, reason.keeps_session()) {
-            self.namespace()
-                .adapter()
-                .persist_session(crate::adapter::Session {
-                    sid: self.id().clone(),
-                    pid: pid.clone(),
-                    rooms: self.rooms(),
-                    data: self.data_json(),
-                });
+            let session = crate::adapter::Session {
+                sid: self.id().clone(),
+                pid: pid.clone(),
+                rooms: self.rooms(),
+                data: self.data_json(),
+            };
+            let duration = self.namespace().server().and_then(|server| {
+                Some(
+                    server
+                        .config
+                        .connection_state_recovery
+                        .as_ref()?
+                        .max_disconnection_duration,
+                )
+            });
+            let namespace = self.namespace();
+            namespace.adapter().persist_session(session.clone());
+            // After the adapter took its time of persistence, so that the watch ends after it.
+            if let Some(duration) = duration {
+                namespace
+                    .expiry()
+                    .watch(namespace.downgrade(), &session, duration);
+            }
         }
         self.0.connected.store(false, Ordering::Release);
         self.namespace().remove_socket(self.id());

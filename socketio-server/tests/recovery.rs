@@ -172,3 +172,55 @@ async fn an_emit_to_one_socket_is_kept_for_its_return_but_not_a_volatile_one() {
     let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
     assert_eq!(missed, [json!(2)], "the kept emit, not the volatile one");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_expires_unrecovered_is_reported_once_and_a_recovered_one_never() {
+    let io = io_with_recovery(Duration::from_millis(300));
+    let (tx, mut expired) = probe();
+    io.on_session_expired(move |session: socketio::ExpiredSession| {
+        let _ = tx.send((
+            session.id.to_string(),
+            session.rooms.clone(),
+            session.data::<Value>(),
+        ));
+        async {}
+    });
+    io.on_connection(|socket: Socket| async move {
+        if !socket.recovered() {
+            socket.join("table-4");
+            socket.set_data(json!({"user": "bo"}));
+        }
+    });
+    let addr = serve(&io).await;
+
+    // Gone for good: reported once the duration has passed, with what it left.
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let gone = reply["sid"].as_str().unwrap().to_owned();
+    client.close().await;
+    let (id, rooms, data) = expired.next("the expired session").await;
+    assert_eq!(id, gone);
+    assert!(rooms.iter().any(|room| room == "table-4"), "{rooms:?}");
+    assert_eq!(data, Some(json!({"user": "bo"})));
+
+    // Back in time, then gone again: reported once, for the second absence only.
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    io.emit("seen", &1).unwrap();
+    let offset = offset_of(&client.next_args("/", "seen").await);
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    let mut back = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    assert_eq!(reply["sid"], sid, "recovered");
+    expired
+        .assert_none("report of a recovered session", Duration::from_millis(500))
+        .await;
+    back.close().await;
+    let (id, _, _) = expired.next("the second absence").await;
+    assert_eq!(json!(id), sid);
+    expired
+        .assert_none("second report", Duration::from_millis(400))
+        .await;
+}
