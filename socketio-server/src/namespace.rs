@@ -419,6 +419,9 @@ impl Namespace {
 
     /// Admits a socket after the middlewares, or answers CONNECT_ERROR.
     pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
+        // Taken before anything could reach the socket: a client that comes back with no
+        // offset of its own missed everything after it.
+        let offset = self.adapter().last_offset();
         let restored = self.restore(&auth).await;
         let (session, missed) = match restored {
             Some(restored) => (Some(restored.session), restored.missed),
@@ -426,7 +429,7 @@ impl Namespace {
         };
         let rooms = session.as_ref().map(|session| session.rooms.clone());
         let handshake = Handshake::new(conn.clone(), auth);
-        let socket = Socket::new(self.clone(), conn.clone(), handshake, session);
+        let socket = Socket::new(self.clone(), conn.clone(), handshake, session, offset);
         let parts = ConnectParts {
             socket: socket.clone(),
         };
@@ -505,8 +508,12 @@ impl Namespace {
     async fn restore(&self, auth: &serde_json::Value) -> Option<crate::adapter::RestoredSession> {
         let recovery = self.server()?.config.connection_state_recovery.is_some();
         let pid = auth.get("pid").and_then(serde_json::Value::as_str);
-        let offset = auth.get("offset").and_then(serde_json::Value::as_str);
-        let (true, Some(pid), Some(offset)) = (recovery, pid, offset) else {
+        // A client that never received a kept broadcast sends its pid alone.
+        let offset = match auth.get("offset") {
+            None => None,
+            Some(offset) => Some(offset.as_str()?),
+        };
+        let (true, Some(pid)) = (recovery, pid) else {
             return None;
         };
         match self.adapter().restore_session(pid, offset).await {

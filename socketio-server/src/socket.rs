@@ -66,6 +66,8 @@ struct SocketInner {
     pid: Option<Sid>,
     /// The socket is a recovered session: same id, rooms and data, missed packets replayed.
     recovered: bool,
+    /// The adapter's last offset when the socket connected (see `adapter::Session::offset`).
+    offset: Option<String>,
     namespace: Namespace,
     conn: Arc<EngineSocket>,
     handshake: Handshake,
@@ -124,6 +126,7 @@ impl Socket {
         conn: Arc<EngineSocket>,
         handshake: Handshake,
         session: Option<crate::adapter::Session>,
+        offset: Option<String>,
     ) -> Self {
         let recovery = namespace
             .server()
@@ -142,6 +145,7 @@ impl Socket {
             id,
             pid,
             recovered,
+            offset,
             namespace,
             conn,
             handshake,
@@ -687,6 +691,7 @@ impl Socket {
                 pid: pid.clone(),
                 rooms: self.rooms(),
                 data: self.data_json(),
+                offset: self.0.offset.clone(),
             };
             let duration = self.namespace().server().and_then(|server| {
                 Some(

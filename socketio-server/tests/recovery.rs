@@ -224,3 +224,31 @@ async fn a_session_that_expires_unrecovered_is_reported_once_and_a_recovered_one
         .assert_none("second report", Duration::from_millis(400))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_received_a_broadcast_recovers_with_its_pid_alone() {
+    let io = io_with_recovery(Duration::from_secs(10));
+    io.emit("before", &0).unwrap(); // before it connects: never its to miss
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    io.emit("missed", &1).unwrap();
+
+    // The official client sends `{pid}` alone when it holds no offset.
+    let mut back = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut back, json!({ "pid": pid })).await;
+    assert_eq!(
+        reply["sid"], sid,
+        "recovered (Node gives a fresh session here: #5538)"
+    );
+    let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
+    assert_eq!(
+        missed,
+        [json!(1)],
+        "what it missed, not what came before it"
+    );
+}

@@ -231,6 +231,10 @@ impl Adapter for LocalAdapter {
         Ok(())
     }
 
+    fn last_offset(&self) -> Option<String> {
+        self.sessions().map(SessionStore::last_offset)
+    }
+
     fn persist_session(&self, session: Session) {
         if let Some(store) = self.sessions() {
             store.persist(session);
@@ -240,7 +244,7 @@ impl Adapter for LocalAdapter {
     fn restore_session(
         &self,
         pid: &str,
-        offset: &str,
+        offset: Option<&str>,
     ) -> BoxFuture<'static, Result<Option<RestoredSession>, AdapterError>> {
         let restored = self.sessions().and_then(|store| store.restore(pid, offset));
         Box::pin(std::future::ready(Ok(restored)))

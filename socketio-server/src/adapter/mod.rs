@@ -352,6 +352,10 @@ pub struct Session {
     pub rooms: Vec<Room>,
     /// Its data (`socket.data`), as JSON.
     pub data: serde_json::Value,
+    /// The adapter's [`last_offset`](Adapter::last_offset) when the socket connected: a
+    /// client that comes back without an offset (it never received a kept broadcast) missed
+    /// everything after it.
+    pub offset: Option<String>,
 }
 
 /// A session found again, and the broadcasts its socket missed, oldest first, each with its
@@ -423,14 +427,22 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// The session of private id `pid`, with the broadcasts sent to its rooms after `offset`
     /// (Node's `restoreSession`); `Ok(None)` when it is unknown, expired, or `offset` is no
-    /// longer kept: the client then gets a fresh session.
+    /// longer kept: the client then gets a fresh session. A client that never received a kept
+    /// broadcast has no offset: the session's own [`offset`](Session::offset) stands for it
+    /// (Node gives such a client a fresh session, its issue #5538).
     fn restore_session(
         &self,
         pid: &str,
-        offset: &str,
+        offset: Option<&str>,
     ) -> BoxFuture<'static, Result<Option<RestoredSession>, AdapterError>> {
         let _ = (pid, offset);
         Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// The offset of the latest broadcast kept for recovery, as a client would hold it: what a
+    /// socket connecting now starts after. `None` when the adapter keeps nothing.
+    fn last_offset(&self) -> Option<String> {
+        None
     }
 
     /// How many servers share this namespace.

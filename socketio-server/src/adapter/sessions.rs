@@ -21,15 +21,27 @@ pub(crate) struct SessionStore {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     sessions: HashMap<Sid, (Session, Instant)>,
     /// Private session ids in the order they were persisted, for sweeping the oldest first.
     persisted: VecDeque<(Sid, Instant)>,
     packets: VecDeque<Kept>,
     bytes: usize,
-    /// The number of the next offset; the kept packets' numbers are consecutive.
+    /// The number of the next offset; the kept packets' numbers are consecutive, from 1: the
+    /// offset numbered 0 stands for "before the first broadcast".
     next: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            sessions: HashMap::new(),
+            persisted: VecDeque::new(),
+            packets: VecDeque::new(),
+            bytes: 0,
+            next: 1,
+        }
+    }
 }
 
 /// A broadcast kept for the sockets that may have missed it.
@@ -70,7 +82,7 @@ impl SessionStore {
         let mut state = lock(&self.state);
         let number = state.next;
         state.next += 1;
-        let offset = format!("\"{}{number:x}\"", self.prefix);
+        let offset = format!("\"{}\"", self.offset(number));
         let mut with_offset = packet.packet.clone();
         if let PacketData::Event(event) = &mut with_offset.data {
             event.args.push(Str::from(offset));
@@ -93,6 +105,15 @@ impl SessionStore {
         Some(kept)
     }
 
+    /// The offset of the latest kept broadcast, or the one before the first.
+    pub(crate) fn last_offset(&self) -> String {
+        self.offset(lock(&self.state).next - 1)
+    }
+
+    fn offset(&self, number: u64) -> String {
+        format!("{}{number:x}", self.prefix)
+    }
+
     /// Keeps a departed socket's session until it comes back or expires.
     pub(crate) fn persist(&self, session: Session) {
         let now = Instant::now();
@@ -102,13 +123,18 @@ impl SessionStore {
         self.sweep(&mut state, now);
     }
 
-    /// The session of `pid` and the broadcasts to its rooms after `offset`, taken out of the
-    /// store (it is persisted again if the socket leaves again). `None` when the session is
-    /// unknown or expired, or the offset is not one of ours or no longer kept.
-    pub(crate) fn restore(&self, pid: &str, offset: &str) -> Option<RestoredSession> {
+    /// The session of `pid` and the broadcasts to its rooms after `offset` (the session's
+    /// own when the client has none), taken out of the store (it is persisted again if the
+    /// socket leaves again). `None` when the session is unknown or expired, or the offset is
+    /// not one of ours or no longer kept.
+    pub(crate) fn restore(&self, pid: &str, offset: Option<&str>) -> Option<RestoredSession> {
         let now = Instant::now();
         let mut state = lock(&self.state);
         self.sweep(&mut state, now);
+        let offset = match offset {
+            Some(offset) => offset.to_owned(),
+            None => state.sessions.get(pid)?.0.offset.clone()?,
+        };
         let number = offset
             .strip_prefix(self.prefix.as_str())
             .and_then(|n| u64::from_str_radix(n, 16).ok())?;
