@@ -516,6 +516,17 @@ impl Namespace {
         let (true, Some(pid)) = (recovery, pid) else {
             return None;
         };
+        // The client is back while its old socket still looks connected here: it went offline
+        // without a goodbye (the page's `offline` event closes the client's side only) and the
+        // heartbeat has not noticed yet. The new connection proves the old one dead: close it
+        // now, keeping its session, so that this one recovers it rather than start afresh.
+        let stale = read(&self.0.sockets)
+            .values()
+            .find(|socket| socket.pid().is_some_and(|own| own.as_str() == pid))
+            .cloned();
+        if let Some(stale) = stale {
+            stale.close(DisconnectReason::TransportClose);
+        }
         match self.adapter().restore_session(pid, offset).await {
             Ok(restored) => {
                 if restored.is_some() {

@@ -252,3 +252,26 @@ async fn a_client_that_never_received_a_broadcast_recovers_with_its_pid_alone() 
         "what it missed, not what came before it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_back_before_its_old_connection_timed_out_recovers() {
+    let io = io_with_recovery(Duration::from_secs(10));
+    let addr = serve(&io).await;
+
+    let mut gone_dark = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut gone_dark, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    io.emit("seen", &1).unwrap();
+    let offset = offset_of(&gone_dark.next_args("/", "seen").await);
+    // Its network is gone: it reads nothing more and says no goodbye, and the server's
+    // heartbeat has not noticed. What is sent now goes into the dead connection.
+    io.emit("missed", &2).unwrap();
+
+    let mut back = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    assert_eq!(reply["sid"], sid, "the same session, not a fresh one");
+    let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
+    assert_eq!(missed, [json!(2)]);
+    assert_eq!(io.of("/").sockets().len(), 1, "the old socket is gone");
+    drop(gone_dark);
+}
