@@ -213,6 +213,58 @@ describe("chat example in chromium", () => {
     await late.close();
   });
 
+  test("a page offline for ten seconds gets what it missed, once each and in order, and stays present", async () => {
+    const olga = await open("olga");
+    await olga.fill("#new-room", "trains");
+    await olga.click("#create");
+    await seen(olga, "#room-title", "# trains");
+    const hugo = await open("hugo");
+    await hugo.click('#rooms li[data-room="trains"] button');
+    await members(olga, ["hugo", "olga"]);
+    await members(hugo, ["hugo", "olga"]);
+    await say(olga, "before the tunnel");
+    await seen(hugo, "#messages li", "before the tunnel");
+    // Every member list hugo's page receives from now on.
+    await hugo.evaluate(() => {
+      window.memberLists = [];
+      window.chat.socket.on("members", ({ room, members }) => window.memberLists.push({ room, members }));
+    });
+    const id = await olga.evaluate(() => window.chat.socket.id);
+
+    await olga.context().setOffline(true);
+    const offlineAt = Date.now();
+    await seen(olga, "#status", "reconnecting…");
+    for (const n of [1, 2, 3]) {
+      await say(hugo, `missed ${n}`);
+      await seen(hugo, '#messages li.mine[data-state="delivered"]', `missed ${n}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10_000 - (Date.now() - offlineAt))));
+    await olga.context().setOffline(false);
+
+    await seen(olga, "#status", "connected · ");
+    assert.equal(await olga.evaluate(() => window.chat.socket.recovered), true, "the session was recovered");
+    assert.equal(await olga.evaluate(() => window.chat.socket.id), id, "the same socket");
+    await seen(olga, "#messages li", "missed 3");
+    const shown = await texts(olga, "#messages li .text");
+    assert.deepEqual(
+      shown.filter((t) => t.startsWith("missed") || t.startsWith("before")),
+      ["before the tunnel", "missed 1", "missed 2", "missed 3"],
+      "each missed message once, in order",
+    );
+    // Still logged in and in the room, without a rejoin: she writes, hugo reads.
+    await say(olga, "out of the tunnel");
+    await seen(hugo, "#messages li", "out of the tunnel");
+    await members(hugo, ["hugo", "olga"]);
+    const lists = await hugo.evaluate(() => window.memberLists.filter((l) => l.room === "trains"));
+    assert.ok(
+      lists.every((l) => l.members.includes("olga")),
+      `olga was never shown as gone: ${JSON.stringify(lists)}`,
+    );
+    await olga.close();
+    await members(hugo, ["hugo"]); // a closed page has left for good
+    await hugo.close();
+  });
+
   test("pages whose server goes away reconnect and rejoin their rooms when it comes back", async () => {
     const ann = await open("ann");
     const ben = await open("ben", "?transport=polling");

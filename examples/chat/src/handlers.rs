@@ -4,7 +4,10 @@
 use crate::rooms::{check_name, no_such_room, Message, Rooms};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use socketio::{AckSender, Data, ExtractError, Socket, SocketIo, State};
+use socketio::{
+    AckSender, Data, DisconnectReason, ExpiredSession, ExtractError, Namespace, Socket, SocketIo,
+    State,
+};
 use std::collections::BTreeSet;
 
 /// What the server remembers of a socket (Node's `socket.data`); other servers see it too
@@ -60,21 +63,44 @@ pub fn on_cluster_events(io: &SocketIo, rooms: Rooms) {
     });
 }
 
-pub async fn on_connection(socket: Socket) {
+/// `recovery`: whether the server keeps the sessions of sockets that lose their connection.
+pub async fn on_connection(socket: Socket, recovery: bool) {
     socket.on("login", login);
     socket.on("create", create);
     socket.on("join", join);
     socket.on("leave", leave);
     socket.on("message", message);
     socket.on("typing", typing);
-    socket.on_disconnect(|socket: Socket| async move {
+    if socket.recovered() {
+        // Back in its rooms as it left them. Lists sent while it was away did not name it.
+        if let Some(user) = socket.data::<User>() {
+            for room in &user.rooms {
+                send_members(socket.namespace(), room).await;
+            }
+        }
+    }
+    socket.on_disconnect(move |socket: Socket, reason: DisconnectReason| async move {
+        // A page that lost its connection may come back with its session (connection state
+        // recovery): its user is away, not gone, until `on_session_expired` says otherwise.
+        if recovery && reason.keeps_session() {
+            return;
+        }
         // The socket has left its rooms by now, so the lists sent no longer name it.
         if let Some(user) = socket.data::<User>() {
             for room in &user.rooms {
-                send_members(&socket, room).await;
+                send_members(socket.namespace(), room).await;
             }
         }
     });
+}
+
+/// A page that lost its connection did not come back in time: its user has left its rooms.
+pub async fn on_session_expired(namespace: Namespace, session: ExpiredSession) {
+    if let Some(user) = session.data::<User>() {
+        for room in &user.rooms {
+            send_members(&namespace, room).await;
+        }
+    }
 }
 
 async fn login(socket: Socket, name: Payload<String>, ack: AckSender, State(rooms): State<Rooms>) {
@@ -94,7 +120,7 @@ async fn login(socket: Socket, name: Payload<String>, ack: AckSender, State(room
     });
     let _ = ack.send(&json!({ "name": name, "rooms": rooms.names() }));
     for room in &previous {
-        send_members(&socket, room).await;
+        send_members(socket.namespace(), room).await;
     }
 }
 
@@ -131,7 +157,7 @@ async fn enter(socket: Socket, room: String, ack: AckSender, rooms: Rooms) {
     }
     socket.join(room.clone());
     let _ = ack.send(&json!({ "room": room, "history": rooms.history(&room) }));
-    send_members(&socket, &room).await;
+    send_members(socket.namespace(), &room).await;
 }
 
 async fn leave(socket: Socket, room: Payload<String>, ack: AckSender) {
@@ -142,7 +168,7 @@ async fn leave(socket: Socket, room: Payload<String>, ack: AckSender) {
     socket.update_data(|user: &mut User| user.rooms.remove(&room));
     socket.leave(room.clone());
     let _ = ack.send(&json!({ "room": room }));
-    send_members(&socket, &room).await;
+    send_members(socket.namespace(), &room).await;
 }
 
 async fn message(socket: Socket, said: Payload<Said>, ack: AckSender, State(rooms): State<Rooms>) {
@@ -173,8 +199,7 @@ async fn typing(socket: Socket, typing: Payload<Typing>) {
 }
 
 /// Tells everyone in `room` who is there now, by name.
-async fn send_members(socket: &Socket, room: &str) {
-    let namespace = socket.namespace();
+async fn send_members(namespace: &Namespace, room: &str) {
     let Ok(sockets) = namespace.to(room.to_string()).fetch_sockets().await else {
         return;
     };

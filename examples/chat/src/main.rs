@@ -17,13 +17,19 @@
 //! With `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`) several chat processes form one chat:
 //! `PORT=3000 REDIS_URL=... cargo run -p chat` and `PORT=3001 REDIS_URL=... cargo run -p chat`,
 //! then a tab on each port.
+//!
+//! On one server, connection state recovery is on (2 minutes, Node's default): a page whose
+//! network drops for a while comes back with the same socket, in its rooms, and gets every
+//! message it missed, and the others keep seeing its user as present meanwhile; only a page
+//! that stays away longer is shown as gone. Node's Redis pub/sub adapter, and ours, cannot
+//! recover sessions, so with `REDIS_URL` a returning page logs in and rejoins instead.
 
 mod client_files;
 mod handlers;
 mod page;
 mod rooms;
 
-use socketio::SocketIo;
+use socketio::{ConnectionStateRecovery, SocketIo, SocketIoConfig};
 use std::net::SocketAddr;
 
 #[tokio::main]
@@ -46,10 +52,17 @@ async fn main() -> std::io::Result<()> {
 
     let rooms = rooms::Rooms::default();
     let mut builder = SocketIo::builder().with_state(rooms.clone());
+    let cluster = std::env::var("REDIS_URL").ok();
+    if cluster.is_none() {
+        let config = SocketIoConfig::builder()
+            .connection_state_recovery(ConnectionStateRecovery::default())
+            .build();
+        builder = builder.config(config);
+    }
     if let Some(dir) = client_files::find_or_fetch().await {
         builder = builder.serve_client(dir);
     }
-    if let Ok(url) = std::env::var("REDIS_URL") {
+    if let Some(url) = cluster {
         let adapter = socketio_redis::RedisAdapter::connect(&url)
             .await
             .map_err(std::io::Error::other)?;
@@ -57,7 +70,10 @@ async fn main() -> std::io::Result<()> {
         println!("in the cluster on {url}");
     }
     let io = builder.build();
-    io.on_connection(handlers::on_connection);
+    let recovery = io.config().connection_state_recovery.is_some();
+    io.on_connection(move |socket: socketio::Socket| handlers::on_connection(socket, recovery));
+    let namespace = io.of("/");
+    io.on_session_expired(move |session| handlers::on_session_expired(namespace.clone(), session));
     handlers::on_cluster_events(&io, rooms);
     let app = page::routes().merge(io.router());
 

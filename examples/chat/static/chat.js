@@ -73,8 +73,11 @@ async function leave(room) {
   show(state.joined.keys().next().value ?? null);
 }
 
-// After a reconnect the server knows nothing of this page: log in again and rejoin every
-// room ("create", so that a room made by a user comes back after a server restart).
+// After a reconnect that the server did not recover (it was away too long, the server restarted,
+// or a cluster that cannot recover), the server knows nothing of this page: log in again and
+// rejoin every room ("create", so that a room made by a user comes back after a server
+// restart). A recovered connection is still logged in and in its rooms, and the messages it
+// missed arrive as events, before "connect".
 async function rejoin() {
   try {
     await login(state.name);
@@ -239,7 +242,7 @@ function showStatus() {
 socket.on("connect", () => {
   showStatus();
   socket.io.engine.once("upgrade", showStatus);
-  if (state.name) rejoin();
+  if (state.name && !socket.recovered) rejoin();
 });
 socket.on("disconnect", showStatus);
 socket.on("rooms", (rooms) => {
@@ -291,6 +294,10 @@ $("composer").addEventListener("submit", (event) => {
 });
 $("text").addEventListener("input", typed);
 $("leave").addEventListener("click", () => leave(state.current));
+
+// A page that goes away for good says so, rather than leave its user shown as present until
+// the server gives up on its session; a page that merely lost its network keeps it.
+addEventListener("pagehide", () => socket.disconnect());
 
 showStatus();
 render();
