@@ -275,3 +275,68 @@ async fn a_client_back_before_its_old_connection_timed_out_recovers() {
     assert_eq!(io.of("/").sockets().len(), 1, "the old socket is gone");
     drop(gone_dark);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_quiet_for_longer_than_the_duration_still_recovers() {
+    // Kept: 300 ms + the heartbeat's 100 + 1000 ms (a generous timeout: the test's client
+    // answers pings only while it reads).
+    let config = SocketIoConfig::builder()
+        .ping_interval(Duration::from_millis(100))
+        .ping_timeout(Duration::from_millis(1000))
+        .connection_state_recovery(ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_millis(300),
+            ..ConnectionStateRecovery::default()
+        })
+        .build();
+    let io = io_with(config);
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    io.emit("seen", &1).unwrap();
+    let offset = offset_of(&client.next_args("/", "seen").await);
+    // A long quiet connection: its last broadcast is long gone from the store (Node #5282).
+    client.assert_quiet(Duration::from_millis(1600)).await;
+    io.to("others").emit("sweep", &0).unwrap();
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    io.emit("missed", &2).unwrap();
+
+    let mut back = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    assert_eq!(reply["sid"], sid, "recovered");
+    let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
+    assert_eq!(missed, [json!(2)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_missed_broadcasts_were_pushed_out_starts_afresh() {
+    let config = SocketIoConfig::builder()
+        .connection_state_recovery(ConnectionStateRecovery {
+            max_packets: 2,
+            ..ConnectionStateRecovery::default()
+        })
+        .build();
+    let io = io_with(config);
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    io.emit("seen", &1).unwrap();
+    let offset = offset_of(&client.next_args("/", "seen").await);
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    for n in 2..5 {
+        io.emit("missed", &n).unwrap(); // three, and only two are kept
+    }
+
+    let mut back = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    assert_ne!(
+        reply["sid"], sid,
+        "a fresh session rather than a partial replay"
+    );
+    assert!(before.is_empty());
+}

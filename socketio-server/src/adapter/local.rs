@@ -78,7 +78,11 @@ impl LocalAdapter {
             .get_or_init(|| {
                 let server = self.namespace.upgrade()?.server()?;
                 let config = server.config.connection_state_recovery.clone()?;
-                Some(SessionStore::new(config))
+                let engine = &server.config.engine;
+                Some(SessionStore::new(
+                    config,
+                    engine.ping_interval + engine.ping_timeout,
+                ))
             })
             .as_ref()
     }

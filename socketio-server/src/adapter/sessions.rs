@@ -3,6 +3,14 @@
 //! each with its offset. Everything is bounded: by `max_disconnection_duration`, as in Node, and
 //! for the broadcasts by `max_packets` and `max_bytes` too, the oldest going first. Expired
 //! entries are swept whenever the store is used, so nothing needs a timer.
+//!
+//! A broadcast is kept for the duration plus the heartbeat's `ping_interval + ping_timeout`:
+//! a client whose network died silently was sent broadcasts for that long before the server
+//! knew, and it may still come back a whole duration later. A broadcast older than that reached
+//! every client that returns now while it was still connected, so a client whose offset is
+//! older than every kept broadcast (it was quiet for long: Node's issue #5282, where Node
+//! refuses it) has missed nothing that was swept. Only broadcasts pushed out by the count and
+//! byte bounds can have been missed: an offset older than the newest of those is refused.
 
 use super::{BroadcastOptions, BroadcastPacket, RestoredSession, Room, Session, Sid};
 use crate::ConnectionStateRecovery;
@@ -11,10 +19,13 @@ use parser::socketio::PacketData;
 use parser::Str;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::time::Instant;
 
 pub(crate) struct SessionStore {
     config: ConnectionStateRecovery,
+    /// How long a broadcast is kept: the duration plus the heartbeat's grace.
+    retention: Duration,
     /// Starts every offset of this store, so that an offset of another server, or of an
     /// earlier run of this one, is never taken for one of ours.
     prefix: String,
@@ -30,6 +41,9 @@ struct State {
     /// The number of the next offset; the kept packets' numbers are consecutive, from 1: the
     /// offset numbered 0 stands for "before the first broadcast".
     next: u64,
+    /// The newest number pushed out by the count or byte bound, before its time: a client
+    /// whose offset is older may have missed it.
+    evicted: u64,
 }
 
 impl Default for State {
@@ -40,6 +54,7 @@ impl Default for State {
             packets: VecDeque::new(),
             bytes: 0,
             next: 1,
+            evicted: 0,
         }
     }
 }
@@ -55,9 +70,10 @@ struct Kept {
 }
 
 impl SessionStore {
-    pub(crate) fn new(config: ConnectionStateRecovery) -> Self {
+    pub(crate) fn new(config: ConnectionStateRecovery, heartbeat: Duration) -> Self {
         let prefix = Sid::random().as_str().chars().take(8).collect();
         Self {
+            retention: config.max_disconnection_duration + heartbeat,
             config,
             prefix,
             state: Mutex::default(),
@@ -138,10 +154,8 @@ impl SessionStore {
         let number = offset
             .strip_prefix(self.prefix.as_str())
             .and_then(|n| u64::from_str_radix(n, 16).ok())?;
-        let first = state.packets.front().map_or(state.next, |kept| kept.number);
-        // The client's offset must still be kept, or be the last one given out: what came
-        // between it and the oldest kept packet is lost, and that is no recovery.
-        if number < first.checked_sub(1).unwrap_or(first) || number >= state.next {
+        // An offset we gave out, and none of what may have reached it since was pushed out.
+        if number < state.evicted || number >= state.next {
             return None;
         }
         let (session, _) = state.sessions.remove(pid)?;
@@ -159,6 +173,7 @@ impl SessionStore {
     fn sweep(&self, state: &mut State, now: Instant) {
         let max_age = self.config.max_disconnection_duration;
         let expired = |at: Instant| now.saturating_duration_since(at) > max_age;
+        let stale = |at: Instant| now.saturating_duration_since(at) > self.retention;
         while let Some((pid, at)) = state.persisted.front().cloned() {
             if !expired(at) {
                 break;
@@ -176,8 +191,11 @@ impl SessionStore {
         while let Some(kept) = state.packets.front() {
             let over = state.packets.len() > self.config.max_packets
                 || state.bytes > self.config.max_bytes;
-            if !over && !expired(kept.at) {
+            if !over && !stale(kept.at) {
                 break;
+            }
+            if over && !stale(kept.at) {
+                state.evicted = kept.number;
             }
             state.bytes -= kept.bytes;
             state.packets.pop_front();
