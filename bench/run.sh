@@ -4,7 +4,7 @@
 # the load generator on core 1 (taskset), a fresh server process per scenario. Prints the table
 # the README carries, and keeps the raw figures in bench/results/.
 #
-#   bench/run.sh                    # everything (about 4 minutes)
+#   bench/run.sh                    # everything (about 5 minutes)
 #   BENCH_SECONDS=5 bench/run.sh    # shorter measuring windows
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
 set -euo pipefail
@@ -89,6 +89,16 @@ run() { # server, then the scenario and its flags
   stop_all
 }
 
+run_recovery() { # as run, the server with connection state recovery on
+  local server=$1 port
+  shift
+  port=$(free_port)
+  start "$server" "$port" RECOVERY=1
+  "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" \
+    --label "$server" --variant recovery --seconds "$measure" | tee -a "$results"
+  stop_all
+}
+
 # Two servers of one cluster on a redis-server: the sender on one, the 1000 receivers on the
 # other, so that every delivery crossed Redis. Redis shares the load generator's core.
 run_cluster() {
@@ -117,8 +127,15 @@ for server in $servers; do
   run "$server" fanout --in-flight 4
   run "$server" idle
   run "$server" polling
-  # socketioxide's Redis adapter does not speak Node's format, and its peer has none.
-  case $server in socketio-rs | node) run_cluster "$server" ;; esac
+  # socketioxide's Redis adapter does not speak Node's format, and it has no recovery.
+  case $server in
+    socketio-rs | node)
+      run_cluster "$server"
+      run_recovery "$server" echo
+      run_recovery "$server" fanout --in-flight 4
+      run_recovery "$server" retained
+      ;;
+  esac
 done
 
 echo

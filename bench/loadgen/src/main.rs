@@ -2,8 +2,9 @@
 //! as one JSON line; `report` turns the lines of a run into the README's table.
 //!
 //! ```text
-//! loadgen echo|fanout|idle|polling --addr 127.0.0.1:3000 [--server-pid N] [--label NAME]
-//!         [--connections N] [--in-flight N] [--warmup SECS] [--seconds SECS]
+//! loadgen echo|fanout|idle|polling|retained --addr 127.0.0.1:3000 [--server-pid N]
+//!         [--label NAME] [--variant NAME] [--connections N] [--in-flight N] [--warmup SECS]
+//!         [--seconds SECS]
 //! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
 //! loadgen report results.jsonl
 //! ```
@@ -14,6 +15,7 @@
 mod http1;
 mod polling;
 mod report;
+mod retained;
 mod scenarios;
 mod stats;
 mod ws;
@@ -50,6 +52,7 @@ fn main() -> Result<(), Error> {
         "fanout" | "cluster-fanout" => (1000, 1),
         "idle" => (10_000, 0),
         "polling" => (100, 1),
+        "retained" => (1, 1),
         other => return Err(format!("unknown scenario {other}").into()),
     };
     let options = Options {
@@ -74,12 +77,15 @@ fn main() -> Result<(), Error> {
             "echo" => scenarios::echo(&options).await,
             "fanout" | "cluster-fanout" => scenarios::fanout(&options).await,
             "idle" => scenarios::idle(&options).await,
+            "retained" => retained::retained(&options).await,
             _ => polling::polling(&options).await,
         }
     })?;
     let line = json!({
         "scenario": scenario,
         "label": flag("--label").unwrap_or_default(),
+        // How the server was set up when not as usual: "recovery" (connection state recovery).
+        "variant": flag("--variant"),
         "connections": options.connections,
         "in_flight": options.in_flight,
     });

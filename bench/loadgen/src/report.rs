@@ -4,69 +4,140 @@
 use crate::ws::Error;
 use serde_json::Value;
 
-/// The figures in the table: title, scenario, calls in flight (when the scenario is run with
-/// several), the JSON key, and how to print it.
-const ROWS: [(&str, &str, Option<u64>, &str, Unit); 12] = [
-    ("echo: acks/s", "echo", None, "acks_per_s", Unit::Rate),
-    ("echo: p50 latency", "echo", None, "p50_us", Unit::Micros),
-    ("echo: p99 latency", "echo", None, "p99_us", Unit::Micros),
-    (
-        "fanout, 1 in flight: deliveries/s",
-        "fanout",
-        Some(1),
-        "deliveries_per_s",
-        Unit::Rate,
-    ),
-    (
-        "fanout, 1 in flight: p99 latency",
-        "fanout",
-        Some(1),
-        "p99_us",
-        Unit::Micros,
-    ),
-    (
-        "fanout, 4 in flight: deliveries/s",
-        "fanout",
-        Some(4),
-        "deliveries_per_s",
-        Unit::Rate,
-    ),
-    (
-        "fanout, 4 in flight: p99 latency",
-        "fanout",
-        Some(4),
-        "p99_us",
-        Unit::Micros,
-    ),
-    (
-        "idle: memory per connection",
-        "idle",
-        None,
-        "kb_per_connection",
-        Unit::Kb,
-    ),
-    (
-        "idle: connects/s",
-        "idle",
-        None,
-        "connects_per_s",
-        Unit::Rate,
-    ),
-    ("polling: acks/s", "polling", None, "acks_per_s", Unit::Rate),
-    (
-        "fanout across 2 servers on Redis, 4 in flight: deliveries/s",
-        "cluster-fanout",
-        Some(4),
-        "deliveries_per_s",
-        Unit::Rate,
-    ),
-    (
-        "fanout across 2 servers on Redis: p99 latency",
-        "cluster-fanout",
-        Some(4),
-        "p99_us",
-        Unit::Micros,
-    ),
+/// One figure of the table.
+struct Row {
+    title: &'static str,
+    scenario: &'static str,
+    /// Calls in flight, when the scenario is run with several.
+    in_flight: Option<u64>,
+    /// How the server was set up (`--variant`), when not as usual.
+    variant: Option<&'static str>,
+    /// The JSON key of the figure.
+    key: &'static str,
+    unit: Unit,
+}
+
+const ROWS: [Row; 15] = [
+    Row {
+        title: "echo: acks/s",
+        scenario: "echo",
+        in_flight: None,
+        variant: None,
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "echo: p50 latency",
+        scenario: "echo",
+        in_flight: None,
+        variant: None,
+        key: "p50_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "echo: p99 latency",
+        scenario: "echo",
+        in_flight: None,
+        variant: None,
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout, 1 in flight: deliveries/s",
+        scenario: "fanout",
+        in_flight: Some(1),
+        variant: None,
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout, 1 in flight: p99 latency",
+        scenario: "fanout",
+        in_flight: Some(1),
+        variant: None,
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout, 4 in flight: deliveries/s",
+        scenario: "fanout",
+        in_flight: Some(4),
+        variant: None,
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout, 4 in flight: p99 latency",
+        scenario: "fanout",
+        in_flight: Some(4),
+        variant: None,
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "idle: memory per connection",
+        scenario: "idle",
+        in_flight: None,
+        variant: None,
+        key: "kb_per_connection",
+        unit: Unit::Kb,
+    },
+    Row {
+        title: "idle: connects/s",
+        scenario: "idle",
+        in_flight: None,
+        variant: None,
+        key: "connects_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "polling: acks/s",
+        scenario: "polling",
+        in_flight: None,
+        variant: None,
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout across 2 servers on Redis, 4 in flight: deliveries/s",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: None,
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout across 2 servers on Redis: p99 latency",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: None,
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "recovery on, echo: acks/s",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("recovery"),
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "recovery on, fanout, 4 in flight: deliveries/s",
+        scenario: "fanout",
+        in_flight: Some(4),
+        variant: Some("recovery"),
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "recovery on: memory per kept packet",
+        scenario: "retained",
+        in_flight: None,
+        variant: Some("recovery"),
+        key: "bytes_per_packet",
+        unit: Unit::Bytes,
+    },
 ];
 
 #[derive(Clone, Copy)]
@@ -74,6 +145,7 @@ enum Unit {
     Rate,
     Micros,
     Kb,
+    Bytes,
 }
 
 const BASELINE: &str = "node";
@@ -102,17 +174,23 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
     }
     println!();
     println!("|---|{}", "---:|".repeat(labels.len() + others.len()));
-    for (title, scenario, in_flight, key, unit) in ROWS {
+    for row in ROWS {
         let figure = |label: &str| {
             lines
                 .iter()
                 .find(|l| {
                     l["label"] == label
-                        && l["scenario"] == scenario
-                        && in_flight.is_none_or(|n| l["in_flight"] == n)
+                        && l["scenario"] == row.scenario
+                        && row.in_flight.is_none_or(|n| l["in_flight"] == n)
+                        && l["variant"].as_str() == row.variant
                 })
-                .and_then(|l| l[key].as_f64())
+                .and_then(|l| l[row.key].as_f64())
         };
+        // A row no server was run for (socketioxide has no recovery) is left out.
+        if labels.iter().all(|label| figure(label).is_none()) {
+            continue;
+        }
+        let (title, unit) = (row.title, row.unit);
         print!("| {title} |");
         for label in &labels {
             print!(" {} |", figure(label).map_or("–".into(), |v| show(v, unit)));
@@ -144,5 +222,6 @@ fn show(value: f64, unit: Unit) -> String {
         Unit::Micros if value >= 1000.0 => format!("{:.1} ms", value / 1000.0),
         Unit::Micros => format!("{value:.0} µs"),
         Unit::Kb => format!("{value:.1} KB"),
+        Unit::Bytes => format!("{value:.0} B"),
     }
 }

@@ -1,6 +1,7 @@
 // Node socket.io peer for the benchmarks in bench/: the bench-server protocol on `/`
 // (handlers.mjs).
 // PORT (3000). With REDIS_URL it joins a cluster through @socket.io/redis-adapter.
+// RECOVERY=1 turns connectionStateRecovery on with its defaults (2 minutes).
 // Prints {"event":"listening","port":N} once it accepts connections.
 // bufferutil, when installed, is picked up by ws (socket.io's websocket server) by itself.
 import { createServer } from "node:http";
@@ -11,6 +12,7 @@ const httpServer = createServer();
 const io = new Server(httpServer, {
   path: "/socket.io/",
   transports: ["polling", "websocket"],
+  ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: {} } : {}),
 });
 if (process.env.REDIS_URL) {
   const { createAdapter } = await import("@socket.io/redis-adapter");

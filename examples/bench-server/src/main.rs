@@ -15,6 +15,7 @@
 //! with their sorted answers.
 //!
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
+//! `RECOVERY=1` turns connection state recovery on with Node's defaults (2 minutes).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
 //! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients.
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
@@ -48,6 +49,9 @@ async fn serve() -> std::io::Result<()> {
         .and_then(|b| b.parse().ok())
     {
         config = config.ws_read_buffer_size(bytes);
+    }
+    if std::env::var("RECOVERY").is_ok_and(|v| v == "1") {
+        config = config.connection_state_recovery(socketio::ConnectionStateRecovery::default());
     }
     let mut builder = SocketIo::builder().config(config.build());
     let clustered = std::env::var("REDIS_URL").is_ok();

@@ -62,8 +62,9 @@ impl Default for State {
 /// A broadcast kept for the sockets that may have missed it.
 struct Kept {
     number: u64,
-    rooms: HashSet<Room>,
-    except: HashSet<Room>,
+    // Slices, not sets: a kept broadcast names a room or two, and thousands are kept.
+    rooms: Box<[Room]>,
+    except: Box<[Room]>,
     packet: Arc<BroadcastPacket>,
     at: Instant,
     bytes: usize,
@@ -101,6 +102,11 @@ impl SessionStore {
         let offset = format!("\"{}\"", self.offset(number));
         let mut with_offset = packet.packet.clone();
         if let PacketData::Event(event) = &mut with_offset.data {
+            // An argument read from a client is a slice of the buffer its frame arrived in,
+            // which it would keep alive for minutes: kept arguments get their own copy.
+            for arg in &mut event.args {
+                *arg = Str::from(arg.as_str().to_owned());
+            }
             event.args.push(Str::from(offset));
         }
         let kept = Arc::new(BroadcastPacket::new(
@@ -111,8 +117,8 @@ impl SessionStore {
         state.bytes += bytes;
         state.packets.push_back(Kept {
             number,
-            rooms: opts.rooms.clone(),
-            except: opts.except.clone(),
+            rooms: opts.rooms.iter().cloned().collect(),
+            except: opts.except.iter().cloned().collect(),
             packet: kept.clone(),
             at: now,
             bytes,
