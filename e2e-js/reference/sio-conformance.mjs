@@ -28,7 +28,10 @@
 //   "/": "server-side-emit-with-ack" (...args, ack)
 //                                    -> ack(await io.serverSideEmitWithAck("hello", ...args)),
 //                                       or ack({error: message}) when not every server answered
-// Without REDIS_URL none of these is registered ("set-data", which those tests use too, is
+// With REDIS_STREAMS_URL instead: the same, through @socket.io/redis-streams-adapter 0.3 (one
+// redis 4 client; its defaults: stream "socket.io", sessions under "sio:session:"), which keeps
+// sessions for connection state recovery in Redis.
+// Without REDIS_URL or REDIS_STREAMS_URL none of these is registered ("set-data", which those tests use too, is
 // among the handlers below, always there).
 //
 // With RECOVERY_MS=N: connectionStateRecovery {maxDisconnectionDuration: N, skipMiddlewares:
@@ -90,6 +93,17 @@ if (process.env.REDIS_URL) {
   await Promise.all([pub.connect(), sub.connect()]);
   redisClients = [pub, sub];
   io.adapter(createAdapter(pub, sub));
+} else if (process.env.REDIS_STREAMS_URL) {
+  const [{ createAdapter }, { createClient }] = await Promise.all([
+    import("@socket.io/redis-streams-adapter"),
+    import("redis"),
+  ]);
+  const client = createClient({ url: process.env.REDIS_STREAMS_URL });
+  await client.connect();
+  redisClients = [client];
+  io.adapter(createAdapter(client));
+}
+if (redisClients.length > 0) {
   io.on("hello", (...args) => {
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
     if (ack) ack(args.length ? args[0] : null);
