@@ -485,8 +485,10 @@ export function httpRequest(server, { method = "GET", path: base = EIO_PATH, que
     new Promise((resolve, reject) => {
       let response = null;
       const chunks = [];
-      const done = () =>
-        resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") });
+      const done = () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: response.statusCode, headers: response.headers, body: bytes.toString("utf8"), bytes });
+      };
       const req = http.request(
         {
           host: HOST,

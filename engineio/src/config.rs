@@ -72,6 +72,9 @@ pub struct EngineIoConfig {
     /// The session cookie set on the response that opens a polling session, for sticky load
     /// balancing (Node: `cookie`, off). See [`SessionCookie`](crate::SessionCookie).
     pub cookie: Option<crate::SessionCookie>,
+    /// Compression of polling answers (Node: `httpCompression`, on above 1024 bytes); `None`
+    /// turns it off. See [`HttpCompression`](crate::HttpCompression).
+    pub http_compression: Option<crate::HttpCompression>,
 }
 
 impl Default for EngineIoConfig {
@@ -87,6 +90,7 @@ impl Default for EngineIoConfig {
             max_buffer_size: 4 << 20,
             ws_read_buffer_size: 256,
             cookie: None,
+            http_compression: Some(crate::HttpCompression::default()),
         }
     }
 }
@@ -173,6 +177,12 @@ impl EngineIoConfigBuilder {
     /// `SessionCookie::default()` is Node's `cookie: true`.
     pub fn cookie(mut self, cookie: crate::SessionCookie) -> Self {
         self.0.cookie = Some(cookie);
+        self
+    }
+    /// Compression of polling answers (Node's `httpCompression`; on above 1024 bytes):
+    /// `None` turns it off.
+    pub fn http_compression(mut self, compression: Option<crate::HttpCompression>) -> Self {
+        self.0.http_compression = compression;
         self
     }
     /// Which transports clients may use (Node: `transports`, both).

@@ -36,6 +36,7 @@ pub use handshake::Handshake;
 pub use message::{CloseReason, Message, SendError};
 pub use parser::engineio::Frame;
 pub use parser::Str;
+pub use polling::HttpCompression;
 pub use service::{EngineIoLayer, EngineIoService, ResponseBody, ResponseFuture};
 pub use sid::Sid;
 pub use socket::Socket;

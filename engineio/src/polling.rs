@@ -2,6 +2,10 @@
 //! payload; a POST carries the client's packets.
 
 mod body;
+mod compression;
+
+use compression::Encoding;
+pub use compression::HttpCompression;
 
 use crate::message::CloseReason;
 use crate::socket::Batch;
@@ -24,8 +28,9 @@ pub(crate) async fn open<H: EngineIoHandler>(
     sid: crate::Sid,
     handshake: crate::Handshake,
 ) -> Result<Response, RequestError> {
+    let encoding = Encoding::accepted(&handshake.headers);
     let socket = engine.open_socket(sid, handshake, Transport::Polling);
-    poll(engine, socket).await
+    poll(engine, socket, encoding).await
 }
 
 pub(crate) async fn serve<H: EngineIoHandler>(
@@ -34,7 +39,7 @@ pub(crate) async fn serve<H: EngineIoHandler>(
     req: Request,
 ) -> Result<Response, RequestError> {
     match *req.method() {
-        Method::GET => poll(engine, socket).await,
+        Method::GET => poll(engine, socket, Encoding::accepted(req.headers())).await,
         Method::POST => post(engine, socket, req).await,
         _ => Err(RequestError::BadRequest),
     }
@@ -61,6 +66,7 @@ impl<H: EngineIoHandler> Drop for AbortGuard<'_, H> {
 async fn poll<H: EngineIoHandler>(
     engine: &EngineIo<H>,
     socket: Arc<Socket<H::Data>>,
+    encoding: Option<Encoding>,
 ) -> Result<Response, RequestError> {
     if socket.poll_active.swap(true, Ordering::AcqRel) {
         // Two GETs at once: Node ends the session; the pending GET gets the close packet.
@@ -97,7 +103,22 @@ async fn poll<H: EngineIoHandler>(
         }
         body
     };
-    Ok(respond("text/plain; charset=UTF-8", body))
+    let compression = engine.config().http_compression;
+    let encoded = match (compression, encoding) {
+        (Some(compression), Some(encoding)) if body.len() >= compression.threshold => encoding
+            .encode(body.as_bytes())
+            .map(|bytes| (encoding, bytes)),
+        _ => None,
+    };
+    let Some((encoding, bytes)) = encoded else {
+        return Ok(respond("text/plain; charset=UTF-8", body));
+    };
+    let mut response = respond("text/plain; charset=UTF-8", bytes);
+    response.headers_mut().insert(
+        header::CONTENT_ENCODING,
+        HeaderValue::from_static(encoding.name()),
+    );
+    Ok(response)
 }
 
 /// Waits until there is something to answer a GET with.
@@ -197,7 +218,7 @@ async fn post<H: EngineIoHandler>(
 }
 
 /// A polling answer; never cached, since each one is a different slice of the session.
-fn respond(content_type: &'static str, body: String) -> Response {
+fn respond(content_type: &'static str, body: impl IntoResponse) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),

@@ -85,6 +85,9 @@ impl SocketIoConfigBuilder {
     engine_option!(/// The read buffer tungstenite keeps for each WebSocket, in bytes (256): what
         /// an idle connection holds. Syscalls read through a per-thread buffer, whatever this is.
         ws_read_buffer_size: usize);
+    engine_option!(/// Node: `httpCompression`, on: polling answers of 1024 bytes and more go
+        /// gzip- or deflate-encoded when the client accepts it; `None` turns it off.
+        http_compression: Option<engineio::HttpCompression>);
 
     /// Node: `cookie`, off: the session cookie (`io=<engine sid>`) set on the response that
     /// opens a connection, for load balancers that keep a client on one server.
