@@ -34,6 +34,8 @@
 // Without REDIS_URL or REDIS_STREAMS_URL none of these is registered ("set-data", which those tests use too, is
 // among the handlers below, always there).
 //
+// With PARSER=msgpack: parser: socket.io-msgpack-parser 3.0 (clients must use it too).
+//
 // With RECOVERY_MS=N: connectionStateRecovery {maxDisconnectionDuration: N, skipMiddlewares:
 // true}. With or without it, "/" has these handlers (test/recovery.test.mjs drives them;
 // "ack" is called only when the client sent one):
@@ -68,8 +70,15 @@ if (process.env.RECOVERY_MS !== undefined) {
   }
 }
 
+if (process.env.PARSER !== undefined && process.env.PARSER !== "msgpack") {
+  console.error(`sio-conformance: PARSER must be msgpack, got ${JSON.stringify(process.env.PARSER)}`);
+  process.exit(2);
+}
+const parser = process.env.PARSER === "msgpack" ? (await import("socket.io-msgpack-parser")).default : undefined;
+
 const httpServer = createServer();
 const io = new Server(httpServer, {
+  ...(parser ? { parser } : {}),
   path: "/socket.io/",
   pingInterval: 300,
   pingTimeout: 200,

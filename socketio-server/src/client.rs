@@ -1,15 +1,16 @@
 //! One engine.io connection seen from socket.io: it decodes packets, and routes each to the
 //! connection's socket in that packet's namespace.
 
+use crate::codec::{PacketDecoder, Parser};
 use crate::inline::run_inline;
 use crate::io::ServerInner;
 use crate::{DisconnectReason, Socket};
 use engineio::sync::{lock, read, write};
 use engineio::{CloseReason, EngineIoHandler, Message};
-use parser::socketio::{Decoded, Decoder, Packet, PacketData};
+use parser::socketio::{Decoded, Packet, PacketData};
 use parser::Str;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use tokio::task::AbortHandle;
 
 pub(crate) type EngineSocket = engineio::Socket<Client>;
@@ -17,7 +18,9 @@ pub(crate) type EngineSocket = engineio::Socket<Client>;
 /// The socket.io state of one engine connection, kept as the engine socket's data.
 #[derive(Default)]
 pub(crate) struct Client {
-    decoder: Mutex<Decoder>,
+    decoder: Mutex<PacketDecoder>,
+    /// The server's parser, read for every packet sent: set once, read without a lock.
+    parser: OnceLock<Parser>,
     /// The socket of each namespace joined: a few at most, so a list, sized for one at first.
     sockets: RwLock<Vec<(Str, Socket)>>,
     /// Namespaces whose CONNECT is still in the middlewares: a second CONNECT to one of them
@@ -53,6 +56,11 @@ impl Client {
             .map(|(_, socket)| socket.clone())
     }
 
+    /// The parser the connection speaks: the server's.
+    pub(crate) fn parser(&self) -> Parser {
+        self.parser.get().copied().unwrap_or_default()
+    }
+
     fn sockets(&self) -> Vec<Socket> {
         read(&self.sockets)
             .iter()
@@ -70,7 +78,9 @@ impl EngineIoHandler for EngineHandler {
     type Data = Client;
 
     fn on_connect(&self, conn: Arc<EngineSocket>) {
-        *lock(&conn.data().decoder) = Decoder::new(self.server.config.max_attachments);
+        let config = &self.server.config;
+        *lock(&conn.data().decoder) = PacketDecoder::new(config.parser, config.max_attachments);
+        let _ = conn.data().parser.set(config.parser);
         let timeout = self.server.config.connect_timeout;
         let weak = Arc::downgrade(&conn);
         let timer = tokio::spawn(async move {
@@ -86,13 +96,7 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_message(&self, conn: &Arc<EngineSocket>, message: Message) {
-        let decoded = {
-            let mut decoder = lock(&conn.data().decoder);
-            match message {
-                Message::Text(text) => decoder.decode_text(text),
-                Message::Binary(bytes) => decoder.decode_binary(bytes),
-            }
-        };
+        let decoded = lock(&conn.data().decoder).decode(message);
         match decoded {
             Ok(Some(decoded)) => self.route(conn, decoded),
             Ok(None) => {}
@@ -146,7 +150,7 @@ impl EngineHandler {
                     None => {
                         let error = r#"{"message":"Invalid namespace"}"#;
                         let packet = Packet::connect_error(packet.nsp, error.into());
-                        let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
+                        let _ = conn.send_frames(self.server.config.parser.frames(&packet, &[]));
                     }
                 }
             }

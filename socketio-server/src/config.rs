@@ -34,6 +34,9 @@ pub struct SocketIoConfig {
     /// Connection state recovery (Node: `connectionStateRecovery`, off): see
     /// [`ConnectionStateRecovery`](crate::ConnectionStateRecovery).
     pub connection_state_recovery: Option<crate::ConnectionStateRecovery>,
+    /// The parser every client of the server speaks (Node: `parser`, the default one): see
+    /// [`Parser`](crate::Parser).
+    pub parser: crate::Parser,
 }
 
 impl Default for SocketIoConfig {
@@ -43,6 +46,7 @@ impl Default for SocketIoConfig {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(5),
             max_attachments: parser::socketio::DEFAULT_MAX_ATTACHMENTS,
+            parser: crate::Parser::Default,
             connection_state_recovery: None,
         }
     }
@@ -114,6 +118,12 @@ impl SocketIoConfigBuilder {
     }
     /// The most binary attachments one packet may announce (10, as Node's parser); a packet
     /// announcing more closes its connection.
+    pub fn parser(mut self, parser: crate::Parser) -> Self {
+        self.0.parser = parser;
+        self
+    }
+    /// Node: the default parser's bound on binary attachments per packet, 10; with msgpack,
+    /// the bound on pieces of binary data in one packet.
     pub fn max_attachments(mut self, n: usize) -> Self {
         self.0.max_attachments = n;
         self

@@ -38,7 +38,7 @@ pub(crate) fn event_packet<T: Serialize + ?Sized>(
         }
     };
     let mut packet = Packet::event(namespace.name().clone(), event, args);
-    payload::set_attachments(&mut packet, attachments.len());
+    packet.data.set_attachments(attachments.len());
     Ok((packet, attachments))
 }
 

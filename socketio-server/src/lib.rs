@@ -16,6 +16,7 @@
 pub mod adapter;
 mod client;
 mod client_bundle;
+mod codec;
 mod config;
 mod disconnect;
 mod emit;
@@ -36,6 +37,7 @@ mod rooms;
 mod socket;
 
 pub use adapter::Room;
+pub use codec::Parser;
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use disconnect::DisconnectReason;
 pub use emit::SocketOperator;

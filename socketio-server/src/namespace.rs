@@ -478,7 +478,7 @@ impl Namespace {
         // What a recovered socket missed goes before the CONNECT reply, as Node sends it: the
         // client holds events that come before it is connected and plays them right after.
         for packet in &missed {
-            let _ = conn.send_frames(packet.frames().iter().cloned());
+            let _ = conn.send_frames(packet.frames(conn.data().parser()).iter().cloned());
         }
         // With recovery on, the private session id the client sends back when it returns.
         let reply = match socket.pid() {
@@ -487,7 +487,7 @@ impl Namespace {
         }
         .to_string();
         let packet = Packet::connect(self.name().clone(), Some(reply.into()));
-        let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
+        let _ = conn.send_frames(conn.data().parser().frames(&packet, &[]));
         for handler in read(&self.0.handlers).clone() {
             match handler.call(&parts) {
                 Ok(future) => run_inline(future),
@@ -589,7 +589,7 @@ fn refuse(conn: &EngineSocket, namespace: &Str, error: ConnectError) {
     })
     .unwrap_or_default();
     let packet = Packet::connect_error(namespace.clone(), body.into());
-    let _ = conn.send_frames(crate::payload::frames(&packet, &[]));
+    let _ = conn.send_frames(conn.data().parser().frames(&packet, &[]));
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 //! attachments included, and packets to the engine frames that carry them.
 
 use bytes::Bytes;
-use engineio::Frame;
-use parser::socketio::{Packet, PacketData};
+
 use parser::Str;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -78,32 +77,6 @@ pub(crate) fn from_args<T: DeserializeOwned>(
     from_arg(&array, attachments)
 }
 
-/// Marks an EVENT or ACK binary when attachments follow it.
-pub(crate) fn set_attachments(packet: &mut Packet, count: usize) {
-    let n = (count > 0).then_some(count);
-    match &mut packet.data {
-        PacketData::Event(event) => event.attachments = n,
-        PacketData::Ack(ack) => ack.attachments = n,
-        _ => {}
-    }
-}
-
-/// The engine frames of a packet: its text as an engine.io message, then one binary message per
-/// attachment. Built once per emit, whatever the number of recipients.
-///
-/// An iterator, not a list: a socket's queue takes the frames as they come, with no list of
-/// its own to allocate for every emit.
-pub(crate) fn frames<'a>(
-    packet: &Packet,
-    attachments: &'a [Bytes],
-) -> impl Iterator<Item = Frame> + 'a {
-    let mut text = String::with_capacity(64);
-    text.push('4');
-    packet.encode_into(&mut text);
-    let text = Frame::Text(text.into());
-    std::iter::once(text).chain(attachments.iter().cloned().map(Frame::Binary))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,12 +114,5 @@ mod tests {
         assert_eq!(attachments, vec![Bytes::from_static(&[1, 2, 3])]);
         let back: Upload = from_arg(&arg, &attachments).unwrap();
         assert_eq!(back, upload);
-    }
-
-    #[test]
-    fn frames_carry_the_engine_prefix() {
-        let packet = Packet::event("/chat", "ev", vec!["1".into()]);
-        let frames: Vec<Frame> = frames(&packet, &[]).collect();
-        assert_eq!(frames, vec![Frame::Text(r#"42/chat,["ev",1]"#.into())]);
     }
 }

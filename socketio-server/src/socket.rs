@@ -8,7 +8,6 @@ use crate::handler::{
 };
 use crate::inline::run_inline;
 use crate::operators::BroadcastOperator;
-use crate::payload;
 use crate::{DisconnectReason, Handshake, IntoRooms, Namespace, RawArgs};
 use bytes::Bytes;
 use engineio::sync::{lock, read, write};
@@ -450,6 +449,11 @@ impl Socket {
 
     // --- crate internals ---------------------------------------------------------------
 
+    /// The parser the socket's connection speaks.
+    fn parser(&self) -> crate::Parser {
+        self.0.conn.data().parser()
+    }
+
     /// Open for sending: created and not yet gone.
     fn is_open(&self) -> bool {
         self.0.connected.load(Ordering::Acquire)
@@ -504,7 +508,7 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         self.notify_outgoing(&packet, &attachments);
-        let frames = payload::frames(&packet, &attachments);
+        let frames = self.parser().frames(&packet, &attachments);
         self.0.conn.send_frames(frames).map_err(|e| match e {
             SendError::Closed => EmitError::Disconnected,
             SendError::Full => EmitError::Full,
@@ -540,7 +544,11 @@ impl Socket {
             return false;
         }
         self.notify_outgoing(&packet.packet, &packet.attachments);
-        match self.0.conn.send_frames(packet.frames().iter().cloned()) {
+        match self
+            .0
+            .conn
+            .send_frames(packet.frames(self.parser()).iter().cloned())
+        {
             Ok(()) => true,
             Err(e) => {
                 tracing::debug!(id = %self.id(), "broadcast not queued: {e}");
@@ -581,7 +589,7 @@ impl Socket {
         attachments: Vec<Bytes>,
     ) -> Result<(), EmitError> {
         let mut packet = Packet::ack(self.namespace().name().clone(), id, args);
-        payload::set_attachments(&mut packet, attachments.len());
+        packet.data.set_attachments(attachments.len());
         self.send(packet, attachments)
     }
 
@@ -667,7 +675,7 @@ impl Socket {
             return;
         }
         let packet = Packet::disconnect(self.namespace().name().clone());
-        let _ = self.0.conn.send_frames(payload::frames(&packet, &[]));
+        let _ = self.0.conn.send_frames(self.parser().frames(&packet, &[]));
         self.close(DisconnectReason::ServerNamespaceDisconnect);
     }
 

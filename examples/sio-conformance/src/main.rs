@@ -46,6 +46,10 @@
 //! - `get-data`: acks with the socket's data (`{}` until set, as Node's);
 //! - `get-recovered`: acks with whether the socket is a recovered session (Node's
 //!   `socket.recovered`; always false without `RECOVERY_MS`).
+//!
+//! With `PARSER=msgpack` every client must speak the msgpack parser (Node's `parser:
+//! require("socket.io-msgpack-parser")`; `e2e-js/test/msgpack.test.mjs`); the handlers are
+//! the same. Any other value of `PARSER` is refused at start.
 
 mod bounds;
 mod cluster;
@@ -66,6 +70,14 @@ async fn main() -> std::io::Result<()> {
         .ping_timeout(Duration::from_millis(200))
         .max_http_buffer_size(1_000_000)
         .connect_timeout(Duration::from_millis(1000));
+    let config = match std::env::var("PARSER").as_deref() {
+        Err(_) => config,
+        Ok("msgpack") => config.parser(socketio::Parser::MsgPack),
+        Ok(other) => {
+            eprintln!("sio-conformance: PARSER must be msgpack, got {other:?}");
+            std::process::exit(2);
+        }
+    };
     let config = recovery::config(bounds::config(config)).build();
     let mut builder = SocketIo::builder()
         .config(config)

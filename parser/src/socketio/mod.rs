@@ -22,6 +22,7 @@
 
 mod binary;
 mod decoder;
+pub mod msgpack;
 mod packet;
 
 pub use binary::{from_json_with_attachments, to_json_with_attachments};

@@ -366,6 +366,19 @@ impl Packet {
     }
 }
 
+impl PacketData {
+    /// Marks an EVENT or ACK as carrying `n` binary attachments (a BINARY_EVENT or BINARY_ACK
+    /// for the default parser), or none when `n` is 0; other packets carry none.
+    pub fn set_attachments(&mut self, n: usize) {
+        let n = (n > 0).then_some(n);
+        match self {
+            PacketData::Event(Event { attachments, .. })
+            | PacketData::Ack(Ack { attachments, .. }) => *attachments = n,
+            _ => {}
+        }
+    }
+}
+
 fn count_digits(bytes: &[u8]) -> usize {
     bytes.iter().take_while(|b| b.is_ascii_digit()).count()
 }

@@ -284,7 +284,8 @@ pub struct BroadcastPacket {
     pub packet: Packet,
     /// The binary attachments the packet's placeholders point to, in order.
     pub attachments: Vec<Bytes>,
-    frames: OnceLock<Vec<Frame>>,
+    /// The frames for each parser, made when first needed.
+    frames: [OnceLock<Vec<Frame>>; 2],
 }
 
 impl BroadcastPacket {
@@ -295,16 +296,19 @@ impl BroadcastPacket {
         Self {
             packet,
             attachments,
-            frames: OnceLock::new(),
+            frames: [OnceLock::new(), OnceLock::new()],
         }
     }
 
-    /// The engine frames, encoded once: the packet's text, then one binary frame per
-    /// attachment.
+    /// The engine frames for `parser`, encoded once: with the default parser the packet's
+    /// text, then one binary frame per attachment; with msgpack one binary frame.
     #[must_use]
-    pub fn frames(&self) -> &[Frame] {
-        self.frames
-            .get_or_init(|| crate::payload::frames(&self.packet, &self.attachments).collect())
+    pub fn frames(&self, parser: crate::Parser) -> &[Frame] {
+        let slot = match parser {
+            crate::Parser::Default => &self.frames[0],
+            crate::Parser::MsgPack => &self.frames[1],
+        };
+        slot.get_or_init(|| parser.frames(&self.packet, &self.attachments).collect())
     }
 }
 
