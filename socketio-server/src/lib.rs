@@ -24,6 +24,7 @@ mod error;
 mod expiry;
 mod handler;
 mod handshake;
+mod hold;
 mod id;
 mod inline;
 mod io;

@@ -340,3 +340,61 @@ async fn a_client_whose_missed_broadcasts_were_pushed_out_starts_afresh() {
     );
     assert!(before.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_broadcast_while_a_session_is_restored_arrives_once() {
+    // Middlewares run for recovered sockets too: a slow one leaves time for broadcasts between
+    // the adapter handing the session back and the socket being in its rooms again.
+    let config = SocketIoConfig::builder()
+        .connection_state_recovery(ConnectionStateRecovery {
+            skip_middlewares: false,
+            ..ConnectionStateRecovery::default()
+        })
+        .build();
+    let io = io_with(config);
+    let (tx, mut restoring) = probe();
+    io.use_middleware(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            if socket.recovered() {
+                let _ = tx.send(());
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Ok::<(), socketio::ConnectError>(())
+        }
+    });
+    io.on_connection(|socket: Socket| async move {
+        if !socket.recovered() {
+            socket.join("r");
+        }
+    });
+    let addr = serve(&io).await;
+
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
+    io.to("r").emit("seen", &1).unwrap();
+    let offset = offset_of(&client.next_args("/", "seen").await);
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    io.to("r").emit("missed", &2).unwrap();
+
+    let mut back = Client::open(addr).await;
+    back.send(&format!("0{}", json!({"pid": pid, "offset": offset})))
+        .await;
+    restoring.next("the restore to start").await;
+    io.to("r").emit("during", &3).unwrap();
+    let mut got = Vec::new();
+    let reply = loop {
+        let packet = back.next().await;
+        match &packet.packet.data {
+            PacketData::Connect(Some(data)) => break serde_json::from_str::<Value>(data).unwrap(),
+            _ => got.push(packet.args()[0].clone()),
+        }
+    };
+    assert_eq!(reply["sid"], sid, "recovered");
+    io.to("r").emit("after", &4).unwrap();
+    got.push(back.next_args("/", "after").await[0].clone());
+    back.assert_quiet(Duration::from_millis(200)).await;
+    assert_eq!(got, [json!(2), json!(3), json!(4)], "each once, in order");
+}

@@ -235,6 +235,17 @@ impl Adapter for LocalAdapter {
         Ok(())
     }
 
+    fn packets_after(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+    ) -> BoxFuture<'static, Result<Option<Vec<Arc<BroadcastPacket>>>, AdapterError>> {
+        let packets = self
+            .sessions()
+            .and_then(|store| store.packets_after(offset, rooms));
+        Box::pin(std::future::ready(Ok(packets)))
+    }
+
     fn last_offset(&self) -> Option<String> {
         self.sessions().map(SessionStore::last_offset)
     }

@@ -443,6 +443,19 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(None)))
     }
 
+    /// The broadcasts kept after `offset` that reach a socket in `rooms`, oldest first, each
+    /// with its offset as its last argument: what a recovered socket is sent once it is back
+    /// in its rooms, for what was broadcast between [`restore_session`](Self::restore_session)
+    /// and its return. `Ok(None)` when `offset` is no longer kept.
+    fn packets_after(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+    ) -> BoxFuture<'static, Result<Option<Vec<Arc<BroadcastPacket>>>, AdapterError>> {
+        let _ = (offset, rooms);
+        Box::pin(std::future::ready(Ok(Some(Vec::new()))))
+    }
+
     /// The offset of the latest broadcast kept for recovery, as a client would hold it: what a
     /// socket connecting now starts after. `None` when the adapter keeps nothing.
     fn last_offset(&self) -> Option<String> {

@@ -157,22 +157,31 @@ impl SessionStore {
             Some(offset) => offset.to_owned(),
             None => state.sessions.get(pid)?.0.offset.clone()?,
         };
+        let number = self.valid(&state, &offset)?;
+        let (session, _) = state.sessions.remove(pid)?;
+        let missed = after(&state, number, &session.rooms);
+        Some(RestoredSession { session, missed })
+    }
+
+    /// The kept broadcasts after `offset` that reach a socket in `rooms`; `None` when the
+    /// offset is not one of ours or no longer kept.
+    pub(crate) fn packets_after(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+    ) -> Option<Vec<Arc<BroadcastPacket>>> {
+        let state = lock(&self.state);
+        let number = self.valid(&state, offset)?;
+        Some(after(&state, number, rooms))
+    }
+
+    /// The number of `offset` if it is one we gave out, and none of what may have reached its
+    /// holder since was pushed out.
+    fn valid(&self, state: &State, offset: &str) -> Option<u64> {
         let number = offset
             .strip_prefix(self.prefix.as_str())
             .and_then(|n| u64::from_str_radix(n, 16).ok())?;
-        // An offset we gave out, and none of what may have reached it since was pushed out.
-        if number < state.evicted || number >= state.next {
-            return None;
-        }
-        let (session, _) = state.sessions.remove(pid)?;
-        let rooms: HashSet<&Room> = session.rooms.iter().collect();
-        let missed = state
-            .packets
-            .iter()
-            .filter(|kept| kept.number > number && reaches(kept, &rooms))
-            .map(|kept| kept.packet.clone())
-            .collect();
-        Some(RestoredSession { session, missed })
+        (number >= state.evicted && number < state.next).then_some(number)
     }
 
     /// Drops what is past the duration, then the oldest broadcasts past the bounds.
@@ -207,6 +216,17 @@ impl SessionStore {
             state.packets.pop_front();
         }
     }
+}
+
+/// The kept broadcasts numbered after `number` that reach a socket in `rooms`.
+fn after(state: &State, number: u64, rooms: &[Room]) -> Vec<Arc<BroadcastPacket>> {
+    let rooms: HashSet<&Room> = rooms.iter().collect();
+    state
+        .packets
+        .iter()
+        .filter(|kept| kept.number > number && reaches(kept, &rooms))
+        .map(|kept| kept.packet.clone())
+        .collect()
 }
 
 /// Whether a broadcast with these rooms reached a socket in `rooms` (Node's

@@ -19,6 +19,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
+mod connect;
+
 pub(crate) type ConnectionHandler = Arc<dyn ErasedConnectHandler>;
 /// A server-side event's handler: its arguments, and whether the sender waits for an answer.
 pub(crate) type ServerSideHandler = Arc<
@@ -417,130 +419,6 @@ impl Namespace {
         self.0.next_ack_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Admits a socket after the middlewares, or answers CONNECT_ERROR.
-    pub(crate) async fn connect(self, conn: Arc<EngineSocket>, auth: serde_json::Value) {
-        // Taken before anything could reach the socket: a client that comes back with no
-        // offset of its own missed everything after it.
-        let offset = self.adapter().last_offset();
-        let restored = self.restore(&auth).await;
-        let (session, missed) = match restored {
-            Some(restored) => (Some(restored.session), restored.missed),
-            None => (None, Vec::new()),
-        };
-        let rooms = session.as_ref().map(|session| session.rooms.clone());
-        let handshake = Handshake::new(conn.clone(), auth);
-        let socket = Socket::new(self.clone(), conn.clone(), handshake, session, offset);
-        let parts = ConnectParts {
-            socket: socket.clone(),
-        };
-        let skip_middlewares = socket.recovered()
-            && self.server().is_some_and(|server| {
-                server
-                    .config
-                    .connection_state_recovery
-                    .as_ref()
-                    .is_some_and(|recovery| recovery.skip_middlewares)
-            });
-        let middlewares = match skip_middlewares {
-            true => Vec::new(),
-            false => read(&self.0.middlewares).clone(),
-        };
-        for middleware in middlewares {
-            let verdict = match middleware.call(&parts) {
-                Ok(future) => future.await,
-                Err(refused) => Err(ConnectError::new(refused.to_string())),
-            };
-            if let Err(error) = verdict {
-                refuse(&conn, self.name(), error);
-                return;
-            }
-        }
-        if conn.is_closed() {
-            return;
-        }
-        write(&self.0.sockets).insert(socket.id().clone(), socket.clone());
-        self.adapter()
-            .add_all(socket.id(), std::slice::from_ref(socket.id().as_room()));
-        if let Some(rooms) = &rooms {
-            self.adapter().add_all(socket.id(), rooms);
-        }
-        conn.data().add_socket(self.name().clone(), socket.clone());
-        if conn.is_closed() {
-            // The connection closed while the socket was being admitted: its close handler may
-            // have run before the socket was there to see it.
-            let reason = conn
-                .close_reason()
-                .map_or(DisconnectReason::TransportClose, Into::into);
-            socket.close(reason);
-            return;
-        }
-        socket.admit();
-        // What a recovered socket missed goes before the CONNECT reply, as Node sends it: the
-        // client holds events that come before it is connected and plays them right after.
-        for packet in &missed {
-            let _ = conn.send_frames(packet.frames(conn.data().parser()).iter().cloned());
-        }
-        // With recovery on, the private session id the client sends back when it returns.
-        let reply = match socket.pid() {
-            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
-            None => serde_json::json!({ "sid": socket.id().as_str() }),
-        }
-        .to_string();
-        let packet = Packet::connect(self.name().clone(), Some(reply.into()));
-        let _ = conn.send_frames(conn.data().parser().frames(&packet, &[]));
-        for handler in read(&self.0.handlers).clone() {
-            match handler.call(&parts) {
-                Ok(future) => run_inline(future),
-                Err(refused) => {
-                    // The socket cannot be served as the application asked: it is sent away
-                    // rather than left connected with no handler.
-                    tracing::warn!(nsp = %self.name(), %refused, "connection handler's extractor refused");
-                    socket.disconnect(false);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// The session a returning client asks for with `auth.pid` and `auth.offset`, when recovery
-    /// is on and the adapter still has it; anything else (no recovery, no or malformed pid or
-    /// offset, an adapter error) is a fresh session.
-    async fn restore(&self, auth: &serde_json::Value) -> Option<crate::adapter::RestoredSession> {
-        let recovery = self.server()?.config.connection_state_recovery.is_some();
-        let pid = auth.get("pid").and_then(serde_json::Value::as_str);
-        // A client that never received a kept broadcast sends its pid alone.
-        let offset = match auth.get("offset") {
-            None => None,
-            Some(offset) => Some(offset.as_str()?),
-        };
-        let (true, Some(pid)) = (recovery, pid) else {
-            return None;
-        };
-        // The client is back while its old socket still looks connected here: it went offline
-        // without a goodbye (the page's `offline` event closes the client's side only) and the
-        // heartbeat has not noticed yet. The new connection proves the old one dead: close it
-        // now, keeping its session, so that this one recovers it rather than start afresh.
-        let stale = read(&self.0.sockets)
-            .values()
-            .find(|socket| socket.pid().is_some_and(|own| own.as_str() == pid))
-            .cloned();
-        if let Some(stale) = stale {
-            stale.close(DisconnectReason::TransportClose);
-        }
-        match self.adapter().restore_session(pid, offset).await {
-            Ok(restored) => {
-                if restored.is_some() {
-                    self.0.expiry.restored(pid);
-                }
-                restored
-            }
-            Err(error) => {
-                tracing::debug!(nsp = %self.name(), %error, "session not restored");
-                None
-            }
-        }
-    }
-
     /// Forgets a socket that has left: its rooms and its place in the namespace.
     pub(crate) fn remove_socket(&self, id: &Sid) {
         self.adapter().del_all(id);
@@ -573,23 +451,6 @@ fn server_side_args<T: serde::Serialize + ?Sized>(
         serde_json::Value::Null => Vec::new(),
         one => vec![one],
     })
-}
-
-/// Answers a CONNECT with CONNECT_ERROR: `message` first, as Node writes it, then `data`.
-fn refuse(conn: &EngineSocket, namespace: &Str, error: ConnectError) {
-    #[derive(serde::Serialize)]
-    struct Refusal {
-        message: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        data: Option<serde_json::Value>,
-    }
-    let body = serde_json::to_string(&Refusal {
-        message: error.message,
-        data: error.data,
-    })
-    .unwrap_or_default();
-    let packet = Packet::connect_error(namespace.clone(), body.into());
-    let _ = conn.send_frames(conn.data().parser().frames(&packet, &[]));
 }
 
 #[cfg(test)]

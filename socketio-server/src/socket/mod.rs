@@ -25,6 +25,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+mod receive;
+mod send;
+
 type AnyHandler = Arc<dyn Fn(Socket, Str, RawArgs) -> BoxFuture<'static, ()> + Send + Sync>;
 type DisconnectHandler = Arc<dyn ErasedDisconnectHandler>;
 type MessageMiddleware =
@@ -84,6 +87,8 @@ struct SocketInner {
     on_disconnect: RwLock<Vec<DisconnectHandler>>,
     acks: Mutex<HashMap<u64, AckSlot>>,
     data: Mutex<Option<Box<dyn SocketData>>>,
+    /// What is broadcast to it while a recovered socket catches up.
+    hold: crate::hold::Hold,
 }
 
 enum AckSlot {
@@ -160,6 +165,7 @@ impl Socket {
             on_disconnect: RwLock::default(),
             acks: Mutex::default(),
             data: Mutex::new(data),
+            hold: crate::hold::Hold::default(),
         }))
     }
 
@@ -446,294 +452,6 @@ impl Socket {
             .as_ref()
             .map_or_else(unset_data, |d| d.to_json())
     }
-
-    // --- crate internals ---------------------------------------------------------------
-
-    /// The parser the socket's connection speaks.
-    fn parser(&self) -> crate::Parser {
-        self.0.conn.data().parser()
-    }
-
-    /// Open for sending: created and not yet gone.
-    fn is_open(&self) -> bool {
-        self.0.connected.load(Ordering::Acquire)
-    }
-
-    /// Every middleware has passed and the client is told: from now on `connected()`.
-    pub(crate) fn admit(&self) {
-        self.0.admitted.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn default_ack_timeout(&self) -> Duration {
-        self.namespace()
-            .server()
-            .map_or(Duration::from_secs(5), |s| s.config.ack_timeout)
-    }
-
-    /// Sends an event asking for an acknowledgement and waits for its raw arguments.
-    pub(crate) async fn ack_within<T: Serialize + ?Sized>(
-        &self,
-        timeout: Duration,
-        event: Str,
-        arg: Arg<'_, T>,
-        volatile: bool,
-    ) -> Result<RawArgs, AckError> {
-        let (mut packet, attachments) = event_packet(self.namespace(), event, arg)?;
-        let id = self.namespace().next_ack_id();
-        if let PacketData::Event(event) = &mut packet.data {
-            event.id = Some(id);
-        }
-        let (tx, rx) = oneshot::channel();
-        lock(&self.0.acks).insert(id, AckSlot::One(tx));
-        if let Err(e) = self.deliver(packet, attachments, volatile) {
-            self.forget_ack(id);
-            return Err(e.into());
-        }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(answer)) => Ok(RawArgs {
-                args: answer.args,
-                attachments: answer.attachments,
-            }),
-            Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => {
-                self.forget_ack(id);
-                Err(AckError::Timeout)
-            }
-        }
-    }
-
-    /// Queues a packet for this socket alone.
-    pub(crate) fn send(&self, packet: Packet, attachments: Vec<Bytes>) -> Result<(), EmitError> {
-        if !self.is_open() {
-            return Err(EmitError::Disconnected);
-        }
-        self.notify_outgoing(&packet, &attachments);
-        let frames = self.parser().frames(&packet, &attachments);
-        self.0.conn.send_frames(frames).map_err(|e| match e {
-            SendError::Closed => EmitError::Disconnected,
-            SendError::Full => EmitError::Full,
-        })
-    }
-
-    /// Queues a packet; a volatile one is dropped, with [`EmitError::Dropped`], when the
-    /// transport is busy or the send queue is full.
-    pub(crate) fn deliver(
-        &self,
-        packet: Packet,
-        attachments: Vec<Bytes>,
-        volatile: bool,
-    ) -> Result<(), EmitError> {
-        if !volatile {
-            return self.send(packet, attachments);
-        }
-        if !self.is_open() {
-            return Err(EmitError::Disconnected);
-        }
-        if !self.is_writable() {
-            return Err(EmitError::Dropped);
-        }
-        self.send(packet, attachments).map_err(|e| match e {
-            EmitError::Full => EmitError::Dropped,
-            e => e,
-        })
-    }
-
-    /// Queues frames encoded once for many recipients; false if they could not be queued.
-    pub(crate) fn send_shared(&self, packet: &BroadcastPacket) -> bool {
-        if !self.is_open() {
-            return false;
-        }
-        self.notify_outgoing(&packet.packet, &packet.attachments);
-        match self
-            .0
-            .conn
-            .send_frames(packet.frames(self.parser()).iter().cloned())
-        {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!(id = %self.id(), "broadcast not queued: {e}");
-                false
-            }
-        }
-    }
-
-    fn notify_outgoing(&self, packet: &Packet, attachments: &[Bytes]) {
-        let listeners = read(&self.0.any_outgoing).clone();
-        if listeners.is_empty() {
-            return;
-        }
-        if let PacketData::Event(event) = &packet.data {
-            let raw = RawArgs {
-                args: event.args.clone(),
-                attachments: attachments.to_vec(),
-            };
-            for listener in listeners {
-                run_inline(listener(self.clone(), event.name.clone(), raw.clone()));
-            }
-        }
-    }
-
-    pub(crate) fn expect_broadcast_ack(&self, id: u64, sink: AckSink) {
-        lock(&self.0.acks).insert(id, AckSlot::Broadcast(sink));
-    }
-
-    pub(crate) fn forget_ack(&self, id: u64) {
-        lock(&self.0.acks).remove(&id);
-    }
-
-    /// Sends an ACK for one of the client's events.
-    pub(crate) fn send_ack(
-        &self,
-        id: u64,
-        args: Vec<Str>,
-        attachments: Vec<Bytes>,
-    ) -> Result<(), EmitError> {
-        let mut packet = Packet::ack(self.namespace().name().clone(), id, args);
-        packet.data.set_attachments(attachments.len());
-        self.send(packet, attachments)
-    }
-
-    /// A packet from the client for this namespace (never a CONNECT: the client routes those).
-    pub(crate) fn on_packet(&self, packet: Packet, attachments: Vec<Bytes>) {
-        match packet.data {
-            PacketData::Event(event) => self.on_event(event, attachments),
-            PacketData::Ack(ack) => {
-                let slot = lock(&self.0.acks).remove(&ack.id);
-                let data = AckData {
-                    args: ack.args,
-                    attachments,
-                };
-                match slot {
-                    Some(AckSlot::One(tx)) => {
-                        let _ = tx.send(data);
-                    }
-                    Some(AckSlot::Broadcast(sink)) => {
-                        let _ = sink.send(data);
-                    }
-                    None => {
-                        tracing::debug!(id = %self.id(), ack = ack.id, "ack for no pending emit")
-                    }
-                }
-            }
-            PacketData::Disconnect => self.close(DisconnectReason::ClientNamespaceDisconnect),
-            // Node ignores these from a client too.
-            PacketData::Connect(_) | PacketData::ConnectError(_) => {}
-        }
-    }
-
-    fn on_event(&self, event: Event, attachments: Vec<Bytes>) {
-        let raw = || RawArgs {
-            args: event.args.clone(),
-            attachments: attachments.clone(),
-        };
-        for listener in read(&self.0.any).clone() {
-            run_inline(listener(self.clone(), event.name.clone(), raw()));
-        }
-        let handler = read(&self.0.handlers).get(&event.name).cloned();
-        let middlewares = read(&self.0.middlewares).clone();
-        let raw = (!middlewares.is_empty()).then(raw);
-        let ctx = EventParts {
-            socket: self.clone(),
-            event: event.name,
-            args: event.args,
-            attachments,
-            ack_id: event.id,
-        };
-        if middlewares.is_empty() {
-            if let Some(future) = handler.and_then(|h| call_event_handler(&*h, &ctx)) {
-                run_inline(future);
-            }
-            return;
-        }
-        let raw = raw.unwrap_or_default();
-        run_inline(async move {
-            for middleware in middlewares {
-                let result = middleware(ctx.socket.clone(), ctx.event.clone(), raw.clone()).await;
-                if let Err(error) = result {
-                    let error = Arc::new(error);
-                    for handler in read(&ctx.socket.0.on_error).clone() {
-                        run_inline(handler(ctx.socket.clone(), error.clone()));
-                    }
-                    return;
-                }
-            }
-            if !ctx.socket.connected() {
-                return;
-            }
-            if let Some(future) = handler.and_then(|h| call_event_handler(&*h, &ctx)) {
-                future.await;
-            }
-        });
-    }
-
-    pub(crate) fn disconnect_with(&self, close: bool) {
-        if self.0.closing.load(Ordering::Acquire) {
-            return;
-        }
-        if close {
-            crate::client::disconnect_all(&self.0.conn);
-            return;
-        }
-        let packet = Packet::disconnect(self.namespace().name().clone());
-        let _ = self.0.conn.send_frames(self.parser().frames(&packet, &[]));
-        self.close(DisconnectReason::ServerNamespaceDisconnect);
-    }
-
-    /// Leaves the namespace for `reason`: `disconnecting` (still in the rooms), then the rooms
-    /// are left, pending acks fail, and `disconnect` runs.
-    pub(crate) fn close(&self, reason: DisconnectReason) {
-        if self.0.closing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        // Still connected while `disconnecting` runs, as in Node.
-        let parts = DisconnectParts {
-            socket: self.clone(),
-            reason,
-        };
-        run_disconnect_handlers(&read(&self.0.on_disconnecting).clone(), &parts);
-        // A socket that lost its connection may come back for its session (Node keeps it for
-        // these reasons only); one that was sent away or left does not.
-        if let (Some(pid), true) = (&self.0.pid, reason.keeps_session()) {
-            let session = crate::adapter::Session {
-                sid: self.id().clone(),
-                pid: pid.clone(),
-                rooms: self.rooms(),
-                data: self.data_json(),
-                offset: self.0.offset.clone(),
-            };
-            let duration = self.namespace().server().and_then(|server| {
-                Some(
-                    server
-                        .config
-                        .connection_state_recovery
-                        .as_ref()?
-                        .max_disconnection_duration,
-                )
-            });
-            let namespace = self.namespace();
-            namespace.adapter().persist_session(session.clone());
-            // After the adapter took its time of persistence, so that the watch ends after it.
-            if let Some(duration) = duration {
-                namespace
-                    .expiry()
-                    .watch(namespace.downgrade(), &session, duration);
-            }
-        }
-        self.0.connected.store(false, Ordering::Release);
-        self.namespace().remove_socket(self.id());
-        self.0.conn.data().remove_socket(self.namespace().name());
-        lock(&self.0.acks).clear();
-        run_disconnect_handlers(&read(&self.0.on_disconnect).clone(), &parts);
-        // Handlers may hold clones of this socket: dropping them breaks the cycle that would
-        // keep a departed socket alive.
-        write(&self.0.handlers).clear();
-        write(&self.0.any).clear();
-        write(&self.0.any_outgoing).clear();
-        write(&self.0.middlewares).clear();
-        write(&self.0.on_error).clear();
-        write(&self.0.on_disconnecting).clear();
-        write(&self.0.on_disconnect).clear();
-    }
 }
 
 impl std::fmt::Debug for Socket {
@@ -742,25 +460,5 @@ impl std::fmt::Debug for Socket {
             .field("id", self.id())
             .field("namespace", self.namespace().name())
             .finish()
-    }
-}
-
-/// The handler's future, or `None` (logged) when one of its extractors refused the event.
-fn call_event_handler(
-    handler: &dyn ErasedEventHandler,
-    parts: &EventParts,
-) -> Option<BoxFuture<'static, ()>> {
-    handler
-        .call(parts)
-        .map_err(|error| tracing::debug!(event = %parts.event, %error, "event not handled"))
-        .ok()
-}
-
-fn run_disconnect_handlers(handlers: &[DisconnectHandler], parts: &DisconnectParts) {
-    for handler in handlers {
-        match handler.call(parts) {
-            Ok(future) => run_inline(future),
-            Err(error) => tracing::debug!(%error, "disconnect handler not called"),
-        }
     }
 }

@@ -1,0 +1,169 @@
+//! A socket's sending side: its packets, broadcasts shared with others, acknowledgements.
+
+use super::*;
+
+impl Socket {
+    /// The parser the socket's connection speaks.
+    pub(super) fn parser(&self) -> crate::Parser {
+        self.0.conn.data().parser()
+    }
+
+    /// Open for sending: created and not yet gone.
+    pub(super) fn is_open(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// Every middleware has passed and the client is told: from now on `connected()`.
+    pub(crate) fn admit(&self) {
+        self.0.admitted.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn default_ack_timeout(&self) -> Duration {
+        self.namespace()
+            .server()
+            .map_or(Duration::from_secs(5), |s| s.config.ack_timeout)
+    }
+
+    /// Sends an event asking for an acknowledgement and waits for its raw arguments.
+    pub(crate) async fn ack_within<T: Serialize + ?Sized>(
+        &self,
+        timeout: Duration,
+        event: Str,
+        arg: Arg<'_, T>,
+        volatile: bool,
+    ) -> Result<RawArgs, AckError> {
+        let (mut packet, attachments) = event_packet(self.namespace(), event, arg)?;
+        let id = self.namespace().next_ack_id();
+        if let PacketData::Event(event) = &mut packet.data {
+            event.id = Some(id);
+        }
+        let (tx, rx) = oneshot::channel();
+        lock(&self.0.acks).insert(id, AckSlot::One(tx));
+        if let Err(e) = self.deliver(packet, attachments, volatile) {
+            self.forget_ack(id);
+            return Err(e.into());
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answer)) => Ok(RawArgs {
+                args: answer.args,
+                attachments: answer.attachments,
+            }),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                self.forget_ack(id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    /// Queues a packet for this socket alone.
+    pub(crate) fn send(&self, packet: Packet, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        if !self.is_open() {
+            return Err(EmitError::Disconnected);
+        }
+        self.notify_outgoing(&packet, &attachments);
+        let frames = self.parser().frames(&packet, &attachments);
+        self.0.conn.send_frames(frames).map_err(|e| match e {
+            SendError::Closed => EmitError::Disconnected,
+            SendError::Full => EmitError::Full,
+        })
+    }
+
+    /// Queues a packet; a volatile one is dropped, with [`EmitError::Dropped`], when the
+    /// transport is busy or the send queue is full.
+    pub(crate) fn deliver(
+        &self,
+        packet: Packet,
+        attachments: Vec<Bytes>,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if !volatile {
+            return self.send(packet, attachments);
+        }
+        if !self.is_open() {
+            return Err(EmitError::Disconnected);
+        }
+        if !self.is_writable() {
+            return Err(EmitError::Dropped);
+        }
+        self.send(packet, attachments).map_err(|e| match e {
+            EmitError::Full => EmitError::Dropped,
+            e => e,
+        })
+    }
+
+    /// Queues frames encoded once for many recipients (held while a recovered socket catches
+    /// up); false if they could not be queued.
+    pub(crate) fn send_shared(&self, packet: &Arc<BroadcastPacket>) -> bool {
+        if !self.is_open() {
+            return false;
+        }
+        if self.0.hold.offer(packet) {
+            return true;
+        }
+        self.deliver_shared(packet)
+    }
+
+    /// Holds what is broadcast to the socket until [`release_held`](Self::release_held).
+    pub(crate) fn hold(&self) {
+        self.0.hold.start();
+    }
+
+    /// Sends what was held, but what was already sent (by offset), then ends the hold.
+    pub(crate) fn release_held(&self, sent: &std::collections::HashSet<Str>) {
+        self.0.hold.release(sent, |packet| {
+            self.deliver_shared(packet);
+        });
+    }
+
+    fn deliver_shared(&self, packet: &BroadcastPacket) -> bool {
+        self.notify_outgoing(&packet.packet, &packet.attachments);
+        match self
+            .0
+            .conn
+            .send_frames(packet.frames(self.parser()).iter().cloned())
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(id = %self.id(), "broadcast not queued: {e}");
+                false
+            }
+        }
+    }
+
+    fn notify_outgoing(&self, packet: &Packet, attachments: &[Bytes]) {
+        let listeners = read(&self.0.any_outgoing).clone();
+        if listeners.is_empty() {
+            return;
+        }
+        if let PacketData::Event(event) = &packet.data {
+            let raw = RawArgs {
+                args: event.args.clone(),
+                attachments: attachments.to_vec(),
+            };
+            for listener in listeners {
+                run_inline(listener(self.clone(), event.name.clone(), raw.clone()));
+            }
+        }
+    }
+
+    pub(crate) fn expect_broadcast_ack(&self, id: u64, sink: AckSink) {
+        lock(&self.0.acks).insert(id, AckSlot::Broadcast(sink));
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        lock(&self.0.acks).remove(&id);
+    }
+
+    /// Sends an ACK for one of the client's events.
+    pub(crate) fn send_ack(
+        &self,
+        id: u64,
+        args: Vec<Str>,
+        attachments: Vec<Bytes>,
+    ) -> Result<(), EmitError> {
+        let mut packet = Packet::ack(self.namespace().name().clone(), id, args);
+        packet.data.set_attachments(attachments.len());
+        self.send(packet, attachments)
+    }
+}
