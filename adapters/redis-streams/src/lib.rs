@@ -1,4 +1,4 @@
-//! A Redis Streams [`Adapter`](socketio::adapter::Adapter) for `socketio-server`, speaking
+//! A Redis Streams [`Adapter`] for `socketio-server`, speaking
 //! what Node's `@socket.io/redis-streams-adapter` 0.3 writes, so that Rust and Node servers
 //! form one cluster, and with connection state recovery through Redis: a client that drops
 //! comes back to any server of the cluster with its id, rooms, data and every broadcast it
