@@ -394,9 +394,13 @@ impl Shared {
         }
     }
 
-    fn forget(&self, name: &str) {
+    /// Stops routing to the adapter `adapter` of namespace `name` (and not to one made since
+    /// under the same name).
+    fn forget(&self, name: &str, adapter: &Weak<namespace::StreamsNamespace>) {
         let mut namespaces = engineio::sync::write(&self.namespaces);
-        namespaces.remove(name);
+        if namespaces.get(name).is_some_and(|known| known.ptr_eq(adapter)) {
+            namespaces.remove(name);
+        }
         if namespaces.is_empty() {
             // As Node's: once every namespace is closed, the readers stop.
             self.closed.store(true, Ordering::Release);

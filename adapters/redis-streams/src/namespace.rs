@@ -804,7 +804,7 @@ impl Adapter for StreamsNamespace {
         self.shared
             .bus
             .forget(&self.prefixes(), self.subscriptions());
-        self.shared.forget(&self.name);
+        self.shared.forget(&self.name, &self.me);
     }
 }
 
