@@ -72,6 +72,11 @@
 //! fresh session rather than part of what it missed (Node stops after 100 reads and replays
 //! what it read).
 //!
+//! As in Node, a restore and the live stream are not one atomic step: a broadcast appended
+//! while a restore reads the stream can reach the client twice (replayed, then live), and one
+//! appended just after the restore's last read and read by this server before the socket has
+//! rejoined its rooms can miss it. Both windows last about one Redis round trip.
+//!
 //! # When Redis is slow or away
 //!
 //! Everything the server sends to the others waits in one bounded queue
