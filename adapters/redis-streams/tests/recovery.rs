@@ -40,6 +40,21 @@ async fn departed(
     (id, pid, offset)
 }
 
+/// The witness's next event but the volatile one, which must have no offset.
+async fn but_volatile(witness: &mut Client) -> (Value, Vec<Vec<u8>>) {
+    loop {
+        let event = witness.next_event().await;
+        if event.0 == json!(["m", 4]) {
+            continue;
+        }
+        assert_ne!(
+            event.0[1], 4,
+            "a volatile broadcast has no offset: {event:?}"
+        );
+        return event;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_recovers_on_another_server_with_exactly_what_it_missed() {
     let redis = Redis::start();
@@ -64,19 +79,15 @@ async fn a_client_recovers_on_another_server_with_exactly_what_it_missed() {
     b.of("/").to("room1").emit("m", &2).expect("emit");
     seen.push(witness.next_event().await);
     a.of("/").to("room2").emit("m", &3).expect("emit");
+    // Volatile: the witness gets it only if its transport is ready at that moment, and
+    // then without an offset.
     b.of("/").volatile().emit("m", &4).expect("emit");
-    let volatile = witness.next_event().await;
-    assert_eq!(
-        volatile.0,
-        json!(["m", 4]),
-        "a volatile broadcast has no offset"
-    );
     a.of("/").except("room1").emit("m", &5).expect("emit");
     b.of("/").emit_args("m", &(6, bytes.clone())).expect("emit");
-    seen.push(witness.next_event().await);
+    seen.push(but_volatile(&mut witness).await);
     a.of("/other").emit("m", &7).expect("emit");
     a.of("/").to("room1").emit("m", &8).expect("emit");
-    seen.push(witness.next_event().await);
+    seen.push(but_volatile(&mut witness).await);
     for (event, _) in &seen {
         assert!(event[0] == "m");
         offset_of(event);
