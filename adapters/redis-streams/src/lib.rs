@@ -403,7 +403,10 @@ impl Shared {
     /// under the same name).
     fn forget(&self, name: &str, adapter: &Weak<namespace::StreamsNamespace>) {
         let mut namespaces = engineio::sync::write(&self.namespaces);
-        if namespaces.get(name).is_some_and(|known| known.ptr_eq(adapter)) {
+        if namespaces
+            .get(name)
+            .is_some_and(|known| known.ptr_eq(adapter))
+        {
             namespaces.remove(name);
         }
         if namespaces.is_empty() {
