@@ -13,14 +13,17 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// What arrives from Redis for a namespace.
-pub(crate) trait Listener: Send + Sync {
+pub trait Listener: Send + Sync {
+    /// A message that arrived on `channel`.
     fn on_message(&self, channel: &str, payload: &[u8]);
 }
 
 /// A subscription a namespace needs: a channel, or a pattern (`psubscribe`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Subscription {
+pub enum Subscription {
+    /// `SUBSCRIBE` to this channel.
     Channel(String),
+    /// `PSUBSCRIBE` to this pattern.
     Pattern(String),
 }
 
@@ -54,14 +57,14 @@ struct Queue {
 /// A place in the publish queue, taken before its message is ready (a request's id comes only
 /// once the servers are counted) so that a full queue fails the operation at once; given back
 /// when dropped unused.
-pub(crate) struct Slot {
+pub struct Slot {
     queue: Arc<Queue>,
     used: bool,
 }
 
 impl Slot {
     /// Queues `payload` for `channel`, after everything queued before it.
-    pub(crate) fn publish(mut self, channel: String, payload: Vec<u8>) {
+    pub fn publish(mut self, channel: String, payload: Vec<u8>) {
         self.used = true;
         if self
             .queue
@@ -75,6 +78,20 @@ impl Slot {
     }
 }
 
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot").field("used", &self.used).finish()
+    }
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("queued", &self.queued())
+            .finish()
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         if !self.used {
@@ -83,7 +100,9 @@ impl Drop for Slot {
     }
 }
 
-pub(crate) struct Bus {
+/// One server's Redis side: a subscriber connection (resubscribed after a reconnection), a
+/// bounded queue of messages to publish in order, and a connection for other commands.
+pub struct Bus {
     queue: Arc<Queue>,
     subscriptions: mpsc::UnboundedSender<Change>,
     commands: ConnectionManager,
@@ -95,7 +114,7 @@ pub(crate) struct Bus {
 impl Bus {
     /// Connects to Redis; at most `queue_size` messages (at least one) wait for Redis at any
     /// time.
-    pub(crate) async fn connect(
+    pub async fn connect(
         client: redis::Client,
         queue_size: usize,
     ) -> redis::RedisResult<Arc<Self>> {
@@ -126,7 +145,7 @@ impl Bus {
     }
 
     /// Takes a place in the publish queue; [`AdapterError::Backlog`] when it is full.
-    pub(crate) fn reserve(&self) -> Result<Slot, AdapterError> {
+    pub fn reserve(&self) -> Result<Slot, AdapterError> {
         let queue = &self.queue;
         queue
             .held
@@ -142,19 +161,19 @@ impl Bus {
 
     /// Queues `payload` for `channel`, after everything published before it;
     /// [`AdapterError::Backlog`] when the queue is full.
-    pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
+    pub fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
         self.reserve()?.publish(channel, payload);
         Ok(())
     }
 
     /// How many messages wait for Redis, queued or being sent.
-    pub(crate) fn queued(&self) -> usize {
+    pub fn queued(&self) -> usize {
         self.queue.held.load(Ordering::Acquire)
     }
 
     /// Routes the channels starting with any of `prefixes` to `listener`, subscribing to
     /// `wanted`.
-    pub(crate) fn listen(
+    pub fn listen(
         &self,
         prefixes: &[String],
         listener: Weak<dyn Listener>,
@@ -182,7 +201,7 @@ impl Bus {
     }
 
     /// Stops routing `prefixes` and drops these subscriptions.
-    pub(crate) fn forget(&self, prefixes: &[String], subscriptions: Vec<Subscription>) {
+    pub fn forget(&self, prefixes: &[String], subscriptions: Vec<Subscription>) {
         let mut listeners = engineio::sync::write(&self.listeners);
         for prefix in prefixes {
             listeners.remove(prefix);
@@ -194,7 +213,7 @@ impl Bus {
     }
 
     /// A connection for commands that answer (`PUBSUB NUMSUB`).
-    pub(crate) fn commands(&self) -> ConnectionManager {
+    pub fn commands(&self) -> ConnectionManager {
         self.commands.clone()
     }
 

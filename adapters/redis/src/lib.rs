@@ -61,11 +61,20 @@
 //! longer queue only makes every message later and the process bigger, while the emitter
 //! would rather know. The bound counts messages, not bytes: with large broadcasts, lower it.
 
-mod bus;
+pub mod bus;
 mod messages;
-mod msgpack;
+pub mod msgpack;
 mod namespace;
-mod requests;
+pub mod requests;
+
+/// The parts of Node's adapter messages that every Redis adapter of this workspace shares
+/// (`socketio-redis-streams` speaks Node's `ClusterAdapter`, whose broadcasts carry the same
+/// packet and options): a broadcast's packet (`{type, data, nsp}`) and its options
+/// (`{rooms, except, flags}`), and their decoding from JSON or msgpack and encoding to msgpack
+/// as Node writes them. Not needed by applications.
+pub mod wire {
+    pub use crate::messages::{decode, room_name, to_msgpack, DecodeError, Flags, Opts, Packet};
+}
 
 use bus::Bus;
 use parser::Str;

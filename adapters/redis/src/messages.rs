@@ -77,14 +77,16 @@ pub(crate) struct Published(
 /// A socket.io packet as Node's adapter carries it: `{type: 2, data: [event, ...args], nsp}`,
 /// the binary inline (msgpack), no ack id (each receiving server gives its own).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Packet {
+pub struct Packet {
     /// 2 (EVENT); 5 (BINARY_EVENT) is read too.
     #[serde(rename = "type")]
     pub kind: u64,
+    /// `[event, ...args]`, binary arguments inline.
     pub data: Vec<Mp>,
     /// The namespace; `/` when left out (as by old emitters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nsp: Option<String>,
+    /// An acknowledgement id; Node's adapters never send one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(deserialize_with = "lenient")]
     pub id: Option<u64>,
@@ -93,7 +95,7 @@ pub(crate) struct Packet {
 impl Packet {
     /// One of our broadcasts as Node's adapter publishes it; `None` for what is not an event
     /// (or whose arguments are not JSON).
-    pub(crate) fn of(nsp: &str, packet: &BroadcastPacket) -> Option<Self> {
+    pub fn of(nsp: &str, packet: &BroadcastPacket) -> Option<Self> {
         let PacketData::Event(event) = &packet.packet.data else {
             return None;
         };
@@ -114,12 +116,12 @@ impl Packet {
     }
 
     /// The namespace it is for (`/` when left out).
-    pub(crate) fn nsp(&self) -> &str {
+    pub fn nsp(&self) -> &str {
         self.nsp.as_deref().unwrap_or("/")
     }
 
     /// The packet as ours, in namespace `nsp`; `None` unless it is an event with a name.
-    pub(crate) fn into_broadcast(self, nsp: &Str) -> Option<BroadcastPacket> {
+    pub fn into_broadcast(self, nsp: &Str) -> Option<BroadcastPacket> {
         if self.kind != EVENT && self.kind != BINARY_EVENT {
             return None;
         }
@@ -143,11 +145,14 @@ impl Packet {
 /// Whom a broadcast or request is for (`opts`): `{rooms, except}`, and for a broadcast
 /// `flags` too. Rooms Node gives as numbers read as their text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Opts {
+pub struct Opts {
+    /// The rooms it is for; every socket when empty.
     #[serde(default, deserialize_with = "rooms")]
     pub rooms: Vec<Room>,
+    /// The rooms whose sockets it skips.
     #[serde(default, deserialize_with = "rooms")]
     pub except: Vec<Room>,
+    /// A broadcast's flags; requests carry none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(deserialize_with = "lenient")]
     pub flags: Option<Flags>,
@@ -156,9 +161,11 @@ pub(crate) struct Opts {
 /// A broadcast's flags as Node's operators set them; a key is left out when not set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub(crate) struct Flags {
+pub struct Flags {
+    /// `volatile`: skip recipients not ready to write.
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub volatile: Option<bool>,
+    /// `compress`: Node's compression hint.
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub compress: Option<bool>,
     /// How long a broadcast with acknowledgements waits for them, in milliseconds.
@@ -168,7 +175,7 @@ pub(crate) struct Flags {
 
 impl Opts {
     /// `{rooms, except}`, as Node's requests 2 to 5 carry them.
-    pub(crate) fn targets(opts: &BroadcastOptions) -> Self {
+    pub fn targets(opts: &BroadcastOptions) -> Self {
         Self {
             rooms: opts.rooms.iter().cloned().collect(),
             except: opts.except.iter().cloned().collect(),
@@ -177,7 +184,7 @@ impl Opts {
     }
 
     /// `{rooms, except, flags}`, as Node's broadcasts carry them.
-    pub(crate) fn broadcast(opts: &BroadcastOptions) -> Self {
+    pub fn broadcast(opts: &BroadcastOptions) -> Self {
         let flags = Flags {
             volatile: opts.flags.volatile.then_some(true),
             compress: opts.flags.compress.then_some(true),
@@ -193,7 +200,7 @@ impl Opts {
     }
 
     /// The same sockets among this server's (`local`), with the flags that came.
-    pub(crate) fn local(&self) -> BroadcastOptions {
+    pub fn local(&self) -> BroadcastOptions {
         let flags = self.flags.clone().unwrap_or_default();
         BroadcastOptions {
             rooms: self.rooms.iter().cloned().collect(),
@@ -542,7 +549,9 @@ const MAX_DEPTH: usize = 256;
 
 /// Why a message was not understood.
 #[derive(Debug)]
-pub(crate) struct DecodeError(String);
+pub struct DecodeError(String);
+
+impl std::error::Error for DecodeError {}
 
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -551,7 +560,7 @@ impl std::fmt::Display for DecodeError {
 }
 
 /// A message as Node's adapter reads one: JSON when it starts with `{`, msgpack otherwise.
-pub(crate) fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, DecodeError> {
+pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, DecodeError> {
     if payload.first() == Some(&b'{') {
         return serde_json::from_slice(payload).map_err(|e| DecodeError(format!("JSON: {e}")));
     }
@@ -570,7 +579,7 @@ fn to_json<T: Serialize>(message: &T) -> Vec<u8> {
 
 /// A message in msgpack as notepack writes it: structs as maps, their keys in the order of
 /// the fields (Node's), every number in its smallest form.
-pub(crate) fn to_msgpack<T: Serialize>(message: &T) -> Vec<u8> {
+pub fn to_msgpack<T: Serialize>(message: &T) -> Vec<u8> {
     rmp_serde::to_vec_named(message).unwrap_or_else(|error| {
         tracing::warn!(%error, "adapter message not encoded");
         Vec::new()
@@ -617,7 +626,7 @@ fn room<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Room, D::Error> {
 }
 
 /// A room as Node publishes it: a string, or a number as JavaScript's `String(n)` writes it.
-pub(crate) fn room_name(room: &Mp) -> Option<Room> {
+pub fn room_name(room: &Mp) -> Option<Room> {
     match room {
         Mp::String(s) => s.as_str().map(Room::from),
         Mp::Integer(n) => Some(Room::from(n.to_string())),

@@ -4,21 +4,18 @@
 
 use bytes::Bytes;
 use parser::Str;
-pub(crate) use rmpv::Value as Mp;
+pub use rmpv::Value as Mp;
 use serde_json::Value as Json;
 
 /// Our arguments as msgpack values, each placeholder replaced by its bytes.
-pub(crate) fn args_to_msgpack(
-    args: &[Str],
-    attachments: &[Bytes],
-) -> Result<Vec<Mp>, serde_json::Error> {
+pub fn args_to_msgpack(args: &[Str], attachments: &[Bytes]) -> Result<Vec<Mp>, serde_json::Error> {
     args.iter()
         .map(|arg| Ok(from_json(serde_json::from_str(arg)?, attachments)))
         .collect()
 }
 
 /// Msgpack values as our arguments: raw JSON, with each binary part moved to the attachments.
-pub(crate) fn msgpack_to_args(values: &[Mp]) -> (Vec<Str>, Vec<Bytes>) {
+pub fn msgpack_to_args(values: &[Mp]) -> (Vec<Str>, Vec<Bytes>) {
     let mut attachments = Vec::new();
     let args = values
         .iter()
@@ -27,7 +24,9 @@ pub(crate) fn msgpack_to_args(values: &[Mp]) -> (Vec<Str>, Vec<Bytes>) {
     (args, attachments)
 }
 
-pub(crate) fn from_json(value: Json, attachments: &[Bytes]) -> Mp {
+/// A JSON value as msgpack, each placeholder that points into `attachments` replaced by its
+/// bytes.
+pub fn from_json(value: Json, attachments: &[Bytes]) -> Mp {
     match value {
         Json::Null => Mp::Nil,
         Json::Bool(b) => Mp::Boolean(b),
@@ -56,7 +55,9 @@ pub(crate) fn from_json(value: Json, attachments: &[Bytes]) -> Mp {
     }
 }
 
-pub(crate) fn to_json(value: &Mp, attachments: &mut Vec<Bytes>) -> Json {
+/// A msgpack value as JSON, each binary part moved to `attachments` and replaced by its
+/// placeholder.
+pub fn to_json(value: &Mp, attachments: &mut Vec<Bytes>) -> Json {
     match value {
         Mp::Nil => Json::Null,
         Mp::Boolean(b) => Json::Bool(*b),
@@ -104,7 +105,7 @@ fn placeholder(map: &serde_json::Map<String, Json>) -> Option<usize> {
 }
 
 /// The field `name` of a msgpack map.
-pub(crate) fn field<'a>(map: &'a Mp, name: &str) -> Option<&'a Mp> {
+pub fn field<'a>(map: &'a Mp, name: &str) -> Option<&'a Mp> {
     map.as_map()?
         .iter()
         .find(|(k, _)| k.as_str() == Some(name))

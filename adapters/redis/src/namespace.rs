@@ -35,7 +35,7 @@ pub(crate) struct RedisNamespace {
     request_channel: String,
     /// `{key}-response#{nsp}#`: every server's answers.
     response_channel: String,
-    pending: Arc<Pending>,
+    pending: Arc<Pending<Response>>,
     namespace: NamespaceRef,
     me: Weak<RedisNamespace>,
 }

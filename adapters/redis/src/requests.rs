@@ -1,21 +1,53 @@
 //! Requests to the other servers of a namespace and their answers: the table of requests
-//! waiting for answers, and waiting for as many answers as there are other servers.
+//! waiting for answers, and waiting for as many answers as there are other servers. Generic
+//! over the answer type, so that every Redis adapter of this workspace uses the same table
+//! (`socketio-redis-streams` with Node's `ClusterAdapter` answers).
 
-use crate::messages::Response;
 use socketio::adapter::AdapterError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Requests of this server still waiting for answers, by request id.
-#[derive(Default)]
-pub(crate) struct Pending(Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>);
+/// An answer to a request, which names the request it answers.
+pub trait Answer: Send + 'static {
+    /// The id of the request this answers.
+    fn request_id(&self) -> &str;
+}
 
-impl Pending {
-    /// A new request id, and where its answers will arrive.
-    pub(crate) fn open(self: &Arc<Self>) -> Answers {
+impl Answer for crate::messages::Response {
+    fn request_id(&self) -> &str {
+        crate::messages::Response::request_id(self)
+    }
+}
+
+/// Requests of this server still waiting for answers, by request id.
+pub struct Pending<R>(Mutex<HashMap<String, mpsc::UnboundedSender<R>>>);
+
+impl<R> Default for Pending<R> {
+    fn default() -> Self {
+        Self(Mutex::default())
+    }
+}
+
+impl<R> std::fmt::Debug for Pending<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("requests", &self.table().len())
+            .finish()
+    }
+}
+
+impl<R: Answer> Pending<R> {
+    /// A new request id (12 random hex digits), and where its answers will arrive.
+    pub fn open(self: &Arc<Self>) -> Answers<R> {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        self.open_with(id)
+    }
+
+    /// A request of id `id` (which must be unique among the open ones), and where its answers
+    /// will arrive.
+    pub fn open_with(self: &Arc<Self>, id: String) -> Answers<R> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.table().insert(id.clone(), tx);
         Answers {
@@ -26,33 +58,42 @@ impl Pending {
     }
 
     /// Hands an answer to the request it is for; answers to others' requests are dropped.
-    pub(crate) fn deliver(&self, answer: Response) {
+    pub fn deliver(&self, answer: R) {
         if let Some(tx) = self.table().get(answer.request_id()) {
             let _ = tx.send(answer);
         }
     }
+}
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Response>>> {
+impl<R> Pending<R> {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<R>>> {
         engineio::sync::lock(&self.0)
     }
 }
 
 /// The answers to one request; the request is forgotten when this is dropped.
-pub(crate) struct Answers {
+pub struct Answers<R> {
+    /// The request's id, which its answers carry.
     pub id: String,
-    rx: mpsc::UnboundedReceiver<Response>,
-    pending: Arc<Pending>,
+    rx: mpsc::UnboundedReceiver<R>,
+    pending: Arc<Pending<R>>,
 }
 
-impl Answers {
+impl<R> std::fmt::Debug for Answers<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answers").field("id", &self.id).finish()
+    }
+}
+
+impl<R> Answers<R> {
     /// Waits for `expected` answers, failing when they have not all come within `timeout`
-    /// (as Node's adapter does: no partial result).
-    pub(crate) async fn collect(
+    /// (as Node's adapters do: no partial result).
+    pub async fn collect(
         mut self,
         expected: usize,
         timeout: Duration,
-    ) -> Result<Vec<Response>, AdapterError> {
-        let mut answers = Vec::with_capacity(expected);
+    ) -> Result<Vec<R>, AdapterError> {
+        let mut answers = Vec::with_capacity(expected.min(1024));
         let all = async {
             while answers.len() < expected {
                 match self.rx.recv().await {
@@ -67,12 +108,13 @@ impl Answers {
         }
     }
 
-    pub(crate) async fn recv(&mut self) -> Option<Response> {
+    /// The next answer, as it comes.
+    pub async fn recv(&mut self) -> Option<R> {
         self.rx.recv().await
     }
 }
 
-impl Drop for Answers {
+impl<R> Drop for Answers<R> {
     fn drop(&mut self) {
         self.pending.table().remove(&self.id);
     }

@@ -1,13 +1,16 @@
 //! With `REDIS_URL`: the server joins the Redis cluster there (Node's
 //! `@socket.io/redis-adapter` 8.3 speaks the same), with the handlers of Node's cluster tests
-//! (see the header of `main.rs`).
+//! (see the header of `main.rs`). With `REDIS_STREAMS_URL` instead, it joins through Redis
+//! Streams (Node's `@socket.io/redis-streams-adapter` 0.3 speaks the same), with the same
+//! handlers; with `RECOVERY_MS` as well, connection state recovery goes through Redis. Both
+//! variables at once are refused.
 
 use serde_json::{json, Value};
 use socketio::{AckSender, Args, Socket, SocketIo};
 use std::time::Duration;
 
 /// How long `server-side-emit-with-ack` waits for the other servers: the adapter's own
-/// `requestsTimeout` (5 s) ends it first.
+/// `requestsTimeout` (5 s, with either adapter) ends it first.
 const ANSWERS_WAIT: Duration = Duration::from_secs(6);
 
 /// Connects to Redis at `url`, or says why not.
@@ -15,6 +18,15 @@ pub async fn adapter(url: &str) -> std::io::Result<socketio_redis::RedisAdapter>
     socketio_redis::RedisAdapter::connect(url)
         .await
         .map_err(|error| std::io::Error::other(format!("REDIS_URL {url}: {error}")))
+}
+
+/// Joins the Redis Streams cluster at `url` with Node's default options, or says why not.
+pub async fn streams_adapter(
+    url: &str,
+) -> std::io::Result<socketio_redis_streams::RedisStreamsAdapter> {
+    socketio_redis_streams::RedisStreamsAdapter::connect(url)
+        .await
+        .map_err(|error| std::io::Error::other(format!("REDIS_STREAMS_URL {url}: {error}")))
 }
 
 /// Server-side `hello` from another server: broadcast to the whole cluster when no answer is

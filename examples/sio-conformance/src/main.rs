@@ -22,7 +22,13 @@
 //!   `serverSideEmitWithAck("hello", ...args)` and acks with the other servers' answers (an
 //!   array), or with `{error: <text>}` when they did not all answer in time;
 //!
-//! Without `REDIS_URL` none of these is registered (`set-data`, which those tests use too, is
+//! With `REDIS_STREAMS_URL` instead of `REDIS_URL` the server joins the cluster through
+//! `socketio_redis_streams::RedisStreamsAdapter` (Node: `@socket.io/redis-streams-adapter` 0.3,
+//! default options), with the same cluster handlers; with `RECOVERY_MS` too, sessions and the
+//! broadcasts they miss are kept in Redis, so a client recovers on any server of the cluster.
+//! Setting both variables is refused at start.
+//!
+//! Without `REDIS_URL` or `REDIS_STREAMS_URL` none of these is registered (`set-data`, which those tests use too, is
 //! among the handlers below, always there).
 //!
 //! With `RECOVERY_MS=N` connection state recovery is on (Node's `connectionStateRecovery:
@@ -82,12 +88,24 @@ async fn main() -> std::io::Result<()> {
     let mut builder = SocketIo::builder()
         .config(config)
         .cors(conformance::any_origin());
-    let clustered = match std::env::var("REDIS_URL") {
-        Ok(url) => {
+    let clustered = match (
+        std::env::var("REDIS_URL"),
+        std::env::var("REDIS_STREAMS_URL"),
+    ) {
+        (Ok(_), Ok(_)) => {
+            return Err(std::io::Error::other(
+                "REDIS_URL and REDIS_STREAMS_URL: set one of them, not both",
+            ))
+        }
+        (Ok(url), Err(_)) => {
             builder = builder.adapter(cluster::adapter(&url).await?);
             true
         }
-        Err(_) => false,
+        (Err(_), Ok(url)) => {
+            builder = builder.adapter(cluster::streams_adapter(&url).await?);
+            true
+        }
+        (Err(_), Err(_)) => false,
     };
     let io = builder.build();
     if clustered {

@@ -52,6 +52,18 @@ impl LocalAdapter {
         }
     }
 
+    /// As [`new`](Self::new), but keeping no sessions nor broadcasts for connection state
+    /// recovery even when the server has it on: for a cluster adapter that keeps them itself
+    /// (in Redis, say) and hands this one packets that already carry their offset.
+    #[must_use]
+    pub fn without_recovery(namespace: NamespaceRef) -> Self {
+        Self {
+            namespace,
+            rooms: RwLock::default(),
+            sessions: OnceLock::from(None),
+        }
+    }
+
     /// Every room that has a member on this server, the rooms named by socket ids included
     /// (Node's `adapter.rooms` keys).
     #[must_use]

@@ -110,6 +110,19 @@ impl NamespaceRef {
         }
     }
 
+    /// The server's connection state recovery settings, `None` when recovery is off (or the
+    /// namespace is gone): for a cluster adapter that keeps sessions and offsets itself (Node's
+    /// `nsp.server.opts.connectionStateRecovery`), to know whether broadcasts get an offset and
+    /// how long a session is kept.
+    #[must_use]
+    pub fn connection_state_recovery(&self) -> Option<crate::ConnectionStateRecovery> {
+        self.upgrade()?
+            .server()?
+            .config
+            .connection_state_recovery
+            .clone()
+    }
+
     /// A socket of another server, as that server described it, whose operations (emit, join,
     /// leave, disconnect) reach it through this namespace's adapter; `None` once the namespace
     /// is gone.

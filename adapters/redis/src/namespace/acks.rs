@@ -143,7 +143,7 @@ impl Reply {
 /// Hands the other servers' answers to the caller's sink until it stops listening or the
 /// broadcast's timeout passes, and the total of their client counts once all have told it.
 async fn forward(
-    mut answers: Answers,
+    mut answers: Answers<Response>,
     others: usize,
     acks: AckSink,
     count: oneshot::Sender<usize>,

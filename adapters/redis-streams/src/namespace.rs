@@ -1,0 +1,749 @@
+//! The adapter of one namespace: rooms and delivery as in memory, what every server must see
+//! appended to the stream, requests and answers over pub/sub, sessions in Redis.
+
+use crate::session;
+use crate::stream::{self, Append};
+use crate::wire::{self, kind, Message, Mp};
+use crate::{redis_error, Shared};
+use engineio::sync::lock;
+use futures_util::future::BoxFuture;
+use parser::socketio::PacketData;
+use parser::Str;
+use serde_json::Value;
+use socketio::adapter::{
+    AckData, AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter,
+    NamespaceRef, RemoteSocket, RestoredSession, Room, Session, Sid, SocketDescription,
+};
+use socketio::ConnectionStateRecovery;
+use socketio_redis::bus::{Listener, Subscription};
+use socketio_redis::requests::{Answer, Answers, Pending};
+use socketio_redis::wire::{Opts, Packet};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// An answer of another server to one of our requests.
+pub(crate) struct Response {
+    kind: u8,
+    data: wire::ResponseData,
+}
+
+impl Answer for Response {
+    fn request_id(&self) -> &str {
+        &self.data.request_id
+    }
+}
+
+pub(crate) struct StreamsNamespace {
+    local: LocalAdapter,
+    name: Str,
+    shared: Arc<Shared>,
+    /// This adapter's id in the cluster (Node: one per namespace, 16 hex digits).
+    uid: String,
+    /// The stream its entries go to.
+    stream: String,
+    /// `{prefix}#{nsp}#`: requests of every server, and what `server_count` counts.
+    public_channel: String,
+    /// `{prefix}#{nsp}#{uid}#`: the answers to this server's requests.
+    private_channel: String,
+    pending: Arc<Pending<Response>>,
+    namespace: NamespaceRef,
+    /// The server's recovery settings, known once the namespace is (it is being made while
+    /// this is), so read on first use.
+    recovery: OnceLock<Option<ConnectionStateRecovery>>,
+    /// The newest entry id of its stream this server knows of (where the stream ended when it
+    /// connected, then each broadcast's): what a socket connecting now starts after.
+    last_offset: Mutex<Option<String>>,
+    me: Weak<StreamsNamespace>,
+}
+
+mod restore;
+
+impl StreamsNamespace {
+    pub(crate) fn new(shared: &Arc<Shared>, name: Str, namespace: NamespaceRef) -> Arc<Self> {
+        let config = &shared.config;
+        let uid = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+        let public_channel = format!("{}#{name}#", config.channel_prefix);
+        let stream = crate::stream_of(config, &name);
+        let adapter = Arc::new_cyclic(|me| Self {
+            local: LocalAdapter::without_recovery(namespace.clone()),
+            last_offset: Mutex::new(shared.start_ids.get(&stream).cloned()),
+            stream,
+            private_channel: format!("{public_channel}{uid}#"),
+            public_channel,
+            uid,
+            name,
+            shared: shared.clone(),
+            pending: Arc::default(),
+            namespace,
+            recovery: OnceLock::new(),
+            me: me.clone(),
+        });
+        let listener: Arc<dyn Listener> = adapter.clone();
+        shared.bus.listen(
+            &adapter.prefixes(),
+            Arc::downgrade(&listener),
+            adapter.subscriptions(),
+        );
+        adapter
+    }
+
+    fn prefixes(&self) -> [String; 1] {
+        [self.public_channel.clone()]
+    }
+
+    fn subscriptions(&self) -> Vec<Subscription> {
+        vec![
+            Subscription::Channel(self.private_channel.clone()),
+            // Last: once the others count this server, it hears their answers.
+            Subscription::Channel(self.public_channel.clone()),
+        ]
+    }
+
+    /// Moves the newest known entry id forward to `offset` (own appends and other servers'
+    /// entries come by two paths, so not always in order).
+    fn saw(&self, offset: &str) {
+        let Some(new) = session::parse_offset(offset) else {
+            return;
+        };
+        let mut last = lock(&self.last_offset);
+        if last
+            .as_deref()
+            .and_then(session::parse_offset)
+            .is_none_or(|old| old < new)
+        {
+            *last = Some(offset.to_owned());
+        }
+    }
+
+    fn recovery(&self) -> Option<&ConnectionStateRecovery> {
+        self.recovery
+            .get_or_init(|| self.namespace.connection_state_recovery())
+            .as_ref()
+    }
+
+    /// Whether recovery keeps this broadcast, so that it carries an offset (Node's
+    /// `addOffsetIfNecessary`): recovery on, an event, without acknowledgement, not volatile.
+    fn keeps(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) -> bool {
+        let PacketData::Event(event) = &packet.packet.data else {
+            return false;
+        };
+        self.recovery().is_some() && event.id.is_none() && !opts.flags.volatile
+    }
+
+    /// Delivers a broadcast to this server's sockets, with `offset` as its last argument when
+    /// recovery keeps it.
+    fn deliver(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions, offset: Option<&str>) {
+        if let Some(offset) = offset {
+            self.saw(offset);
+        }
+        let packet = match offset {
+            Some(offset) if self.keeps(&packet, opts) => with_offset(&packet, offset),
+            _ => packet,
+        };
+        let mut opts = opts.clone();
+        opts.flags.local = true;
+        // Local delivery has nothing to forward, so it cannot fail.
+        let _ = self.local.broadcast(packet, &opts);
+    }
+
+    /// Appends a message to the stream; `then` runs with its entry id once Redis has it.
+    fn append(
+        &self,
+        kind: u8,
+        data: Option<Vec<u8>>,
+        then: Option<stream::Then>,
+    ) -> Result<(), (AdapterError, Option<stream::Then>)> {
+        let slot = match self.shared.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Err((error, then)),
+        };
+        self.shared.append(Append {
+            stream: self.stream.clone(),
+            fields: wire::entry_fields(&self.uid, &self.name, kind, data),
+            then,
+            slot,
+        });
+        Ok(())
+    }
+
+    /// How many servers serve this namespace: the subscribers of its channel (Node 0.3's
+    /// `serverCount`); an error when Redis does not answer in time.
+    fn count_servers(&self) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        let mut commands = self.shared.bus.commands();
+        let channel = self.public_channel.clone();
+        let timeout = self.shared.config.command_timeout;
+        Box::pin(async move {
+            let mut numsub = redis::cmd("PUBSUB");
+            numsub.arg("NUMSUB").arg(&channel);
+            let count = numsub.query_async::<(String, usize)>(&mut commands);
+            match tokio::time::timeout(timeout, count).await {
+                Ok(Ok((_, count))) => Ok(count),
+                Ok(Err(error)) => Err(redis_error(error)),
+                Err(_) => Err(AdapterError::Timeout),
+            }
+        })
+    }
+
+    /// Sends a request over pub/sub and waits for an answer of every other server within
+    /// `timeout`; no answer when this server is alone. `data` makes the request's `data`
+    /// from its id.
+    fn ask(
+        &self,
+        kind: u8,
+        timeout: Duration,
+        data: impl FnOnce(String) -> Mp + Send + 'static,
+    ) -> BoxFuture<'static, Result<Vec<Response>, AdapterError>> {
+        let Some(me) = self.me.upgrade() else {
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        let slot = match self.shared.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        Box::pin(async move {
+            let others = me.count_servers().await?.saturating_sub(1);
+            if others == 0 {
+                return Ok(Vec::new());
+            }
+            let answers = me.pending.open_with(request_id());
+            let message =
+                wire::pubsub_message(kind, Some(data(answers.id.clone())), &me.uid, &me.name);
+            slot.publish(me.public_channel.clone(), message);
+            answers.collect(others, timeout).await
+        })
+    }
+
+    /// Publishes an answer to the server `to`, on its own channel. When the queue is full the
+    /// answer is dropped, and that server's request times out.
+    fn respond(&self, to: Option<&str>, kind: u8, data: Mp) {
+        let Some(to) = to else {
+            return;
+        };
+        let channel = format!("{}{to}#", self.public_channel);
+        let message = wire::pubsub_message(kind, Some(data), &self.uid, &self.name);
+        if let Err(error) = self.shared.bus.publish(channel, message) {
+            tracing::warn!(nsp = %self.name, %error, "answer to another server dropped");
+        }
+    }
+
+    /// A message of another server, from the stream (with its entry id) or from pub/sub
+    /// (Node's `ClusterAdapter.onMessage`).
+    pub(crate) fn on_message(&self, message: Message, offset: Option<&str>) {
+        if message.uid.as_deref() == Some(self.uid.as_str()) || message.nsp != *self.name {
+            return;
+        }
+        if let Err(error) = self.apply(&message, offset) {
+            tracing::debug!(nsp = %self.name, kind = message.kind, %error, "message ignored");
+        }
+    }
+
+    fn apply(&self, message: &Message, offset: Option<&str>) -> Result<(), wire::DecodeError> {
+        let from = message.uid.as_deref();
+        match message.kind {
+            kind::BROADCAST => {
+                let body: wire::BroadcastData = message.body()?;
+                if let Some(request_id) = body.request_id {
+                    self.on_broadcast_request(from, request_id, body.packet, &body.opts);
+                    return Ok(());
+                }
+                let packet = wire::packet_of(body.packet, &self.name)
+                    .ok_or_else(|| wire::DecodeError("not an event".into()))?;
+                self.deliver(Arc::new(packet), &body.opts.local(), offset);
+            }
+            kind::SOCKETS_JOIN => {
+                let body: wire::RoomsData = message.body()?;
+                let _ = self.local.add_sockets(&body.opts.local(), &body.rooms);
+            }
+            kind::SOCKETS_LEAVE => {
+                let body: wire::RoomsData = message.body()?;
+                let _ = self.local.del_sockets(&body.opts.local(), &body.rooms);
+            }
+            kind::DISCONNECT_SOCKETS => {
+                let body: wire::DisconnectData = message.body()?;
+                let _ = self
+                    .local
+                    .disconnect_sockets(&body.opts.local(), body.close);
+            }
+            kind::FETCH_SOCKETS => {
+                let body: wire::FetchData = message.body()?;
+                let found = self.local.fetch_sockets(&body.opts.local());
+                let (me, from) = (self.me.clone(), from.map(str::to_owned));
+                tokio::spawn(async move {
+                    let sockets = found.await.unwrap_or_default();
+                    let Some(me) = me.upgrade() else { return };
+                    let described = sockets
+                        .iter()
+                        .map(|socket| wire::to_mp(&SocketDescription::of(socket)))
+                        .collect();
+                    let data = wire::map(vec![
+                        ("requestId", Mp::from(body.request_id)),
+                        ("sockets", Mp::Array(described)),
+                    ]);
+                    me.respond(from.as_deref(), kind::FETCH_SOCKETS_RESPONSE, data);
+                });
+            }
+            kind::SERVER_SIDE_EMIT => {
+                let body: wire::ServerSideEmitData = message.body()?;
+                let (event, args) = body
+                    .packet
+                    .split_first()
+                    .ok_or_else(|| wire::DecodeError("an empty server-side emit".into()))?;
+                let event = event
+                    .as_str()
+                    .ok_or_else(|| wire::DecodeError("an event that is not a name".into()))?;
+                let args = args.iter().map(wire::json_of).collect();
+                let answered = body.request_id.is_some();
+                let handled = self.namespace.dispatch_server_side(event, args, answered);
+                let (me, from) = (self.me.clone(), from.map(str::to_owned));
+                tokio::spawn(async move {
+                    let answer = handled.await;
+                    // Node answers only when the handler called its callback.
+                    let (Some(answer), Some(request_id), Some(me)) =
+                        (answer, body.request_id, me.upgrade())
+                    else {
+                        return;
+                    };
+                    let data = wire::map(vec![
+                        ("requestId", Mp::from(request_id)),
+                        ("packet", wire::mp_of(answer)),
+                    ]);
+                    me.respond(from.as_deref(), kind::SERVER_SIDE_EMIT_RESPONSE, data);
+                });
+            }
+            kind::FETCH_SOCKETS_RESPONSE
+            | kind::SERVER_SIDE_EMIT_RESPONSE
+            | kind::BROADCAST_CLIENT_COUNT
+            | kind::BROADCAST_ACK => {
+                let data: wire::ResponseData = message.body()?;
+                self.pending.deliver(Response {
+                    kind: message.kind,
+                    data,
+                });
+            }
+            // Node 0.2's heartbeats: 0.3 counts servers by their subscriptions instead.
+            kind::INITIAL_HEARTBEAT | kind::HEARTBEAT | kind::ADAPTER_CLOSE => {}
+            other => return Err(wire::DecodeError(format!("unknown type {other}"))),
+        }
+        Ok(())
+    }
+
+    /// Another server's broadcast with acknowledgements, delivered to this server's sockets
+    /// under an ack id of this namespace; the count and each answer go back to it.
+    fn on_broadcast_request(
+        &self,
+        from: Option<&str>,
+        request_id: String,
+        packet: Packet,
+        opts: &Opts,
+    ) {
+        let Some(mut packet) = wire::packet_of(packet, &self.name) else {
+            return;
+        };
+        let ack_id = self.namespace.next_ack_id();
+        if let PacketData::Event(event) = &mut packet.packet.data {
+            event.id = Some(ack_id);
+        }
+        let opts = opts.local();
+        let timeout = opts
+            .flags
+            .timeout
+            .unwrap_or(self.shared.config.requests_timeout);
+        let (sink, mut answers) = mpsc::unbounded_channel();
+        let count = self.local.broadcast_with_ack(Arc::new(packet), &opts, sink);
+        let (me, from, namespace) = (
+            self.me.clone(),
+            from.map(str::to_owned),
+            self.namespace.clone(),
+        );
+        tokio::spawn(async move {
+            let count = count.await.unwrap_or(0);
+            if let Some(me) = me.upgrade() {
+                let data = wire::map(vec![
+                    ("requestId", Mp::from(request_id.as_str())),
+                    ("clientCount", Mp::from(count)),
+                ]);
+                me.respond(from.as_deref(), kind::BROADCAST_CLIENT_COUNT, data);
+            }
+            let deadline = tokio::time::Instant::now() + timeout;
+            for _ in 0..count {
+                let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.recv()).await
+                else {
+                    break;
+                };
+                let Some(me) = me.upgrade() else { break };
+                // As Node's, only the first argument travels.
+                let first = socketio_redis::msgpack::args_to_msgpack(
+                    &answer.args[..answer.args.len().min(1)],
+                    &answer.attachments,
+                )
+                .ok()
+                .and_then(|args| args.into_iter().next())
+                .unwrap_or(Mp::Nil);
+                let data = wire::map(vec![
+                    ("requestId", Mp::from(request_id.as_str())),
+                    ("packet", first),
+                ]);
+                me.respond(from.as_deref(), kind::BROADCAST_ACK, data);
+            }
+            namespace.forget_ack(ack_id);
+        });
+    }
+}
+
+/// A new request id: 16 random hex digits, as Node's `randomId`.
+fn request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+}
+
+/// The packet with `offset` appended as its last argument.
+fn with_offset(packet: &BroadcastPacket, offset: &str) -> Arc<BroadcastPacket> {
+    let mut with = packet.packet.clone();
+    if let PacketData::Event(event) = &mut with.data {
+        event.args.push(session::offset_arg(offset));
+    }
+    Arc::new(BroadcastPacket::new(with, packet.attachments.clone()))
+}
+
+impl Listener for StreamsNamespace {
+    fn on_message(&self, channel: &str, payload: &[u8]) {
+        if channel != self.public_channel && channel != self.private_channel {
+            return;
+        }
+        match Message::from_msgpack(payload) {
+            Ok(message) => StreamsNamespace::on_message(self, message, None),
+            Err(error) => tracing::debug!(%channel, %error, "message ignored"),
+        }
+    }
+}
+
+impl Adapter for StreamsNamespace {
+    fn add_all(&self, id: &Sid, rooms: &[Room]) {
+        self.local.add_all(id, rooms);
+    }
+
+    fn del(&self, id: &Sid, room: &Room) {
+        self.local.del(id, room);
+    }
+
+    fn del_all(&self, id: &Sid) {
+        self.local.del_all(id);
+    }
+
+    fn socket_rooms(&self, id: &Sid) -> Vec<Room> {
+        self.local.socket_rooms(id)
+    }
+
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        self.local.local_sockets(opts)
+    }
+
+    fn broadcast(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError> {
+        // As Node's, a local broadcast is neither published nor given an offset.
+        if opts.flags.local {
+            return self.local.broadcast(packet, opts);
+        }
+        let Some(data) = wire::broadcast_data(&packet, opts) else {
+            return self.local.broadcast(packet, opts);
+        };
+        if self.recovery().is_none() {
+            // No offset to wait for: the local sockets have it now.
+            let appended = self.append(kind::BROADCAST, Some(data), None);
+            self.local.broadcast(packet, opts)?;
+            return appended.map_err(|(error, _)| error);
+        }
+        // With recovery on, every broadcast reaches the local sockets once its entry is in
+        // the stream (or failed to be), in the order they were made, kept ones with their id.
+        let (me, local_opts) = (self.me.clone(), opts.clone());
+        let then: stream::Then = Box::new(move |id| {
+            if let Some(me) = me.upgrade() {
+                me.deliver(packet, &local_opts, id.as_deref());
+            }
+        });
+        self.append(kind::BROADCAST, Some(data), Some(then))
+            .map_err(|(error, then)| {
+                // The queue is full: the local sockets have it now, without an offset.
+                if let Some(then) = then {
+                    then(None);
+                }
+                error
+            })
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+        acks: AckSink,
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        let local = self
+            .local
+            .broadcast_with_ack(packet.clone(), opts, acks.clone());
+        if opts.flags.local {
+            return local;
+        }
+        let (Some(me), Some(mut wire_packet)) =
+            (self.me.upgrade(), Packet::of(&self.name, &packet))
+        else {
+            return local;
+        };
+        wire_packet.nsp = None;
+        let options = Opts::broadcast(opts);
+        let timeout = opts
+            .flags
+            .timeout
+            .unwrap_or(self.shared.config.requests_timeout);
+        let slot = match self.shared.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        Box::pin(async move {
+            let local = local.await?;
+            let others = me.count_servers().await?.saturating_sub(1);
+            if others == 0 {
+                return Ok(local);
+            }
+            let answers = me.pending.open_with(request_id());
+            let data = wire::map(vec![
+                ("packet", wire::to_mp(&wire_packet)),
+                ("requestId", Mp::from(answers.id.as_str())),
+                ("opts", wire::to_mp(&options)),
+            ]);
+            let message = wire::pubsub_message(kind::BROADCAST, Some(data), &me.uid, &me.name);
+            slot.publish(me.public_channel.clone(), message);
+            let (count_tx, count_rx) = oneshot::channel();
+            tokio::spawn(forward(answers, others, acks, count_tx, timeout));
+            match count_rx.await {
+                Ok(remote) => Ok(local + remote),
+                // Not every server said how many clients it reached: the caller's deadline
+                // ends the wait, with the answers that came.
+                Err(_) => std::future::pending().await,
+            }
+        })
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
+        let local = self.local.fetch_sockets(opts);
+        if opts.flags.local {
+            return local;
+        }
+        let options = Opts::broadcast(opts);
+        let timeout = opts
+            .flags
+            .timeout
+            .unwrap_or(self.shared.config.requests_timeout);
+        let remote = self.ask(kind::FETCH_SOCKETS, timeout, move |request_id| {
+            wire::map(vec![
+                ("opts", wire::to_mp(&options)),
+                ("requestId", Mp::from(request_id)),
+            ])
+        });
+        let namespace = self.namespace.clone();
+        Box::pin(async move {
+            let mut sockets = local.await?;
+            for answer in remote.await? {
+                if answer.kind != kind::FETCH_SOCKETS_RESPONSE {
+                    continue;
+                }
+                let Some(described) = answer.data.sockets else {
+                    continue;
+                };
+                let described = SocketDescription::deserialize_list(wire::json_of(&described))
+                    .unwrap_or_default();
+                sockets.extend(
+                    described
+                        .into_iter()
+                        .filter_map(|d| d.into_remote(&namespace)),
+                );
+            }
+            Ok(sockets)
+        })
+    }
+
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
+        self.local.add_sockets(opts, rooms)?;
+        if opts.flags.local {
+            return Ok(());
+        }
+        self.append(kind::SOCKETS_JOIN, wire::rooms_data(opts, rooms), None)
+            .map_err(|(error, _)| error)
+    }
+
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
+        self.local.del_sockets(opts, rooms)?;
+        if opts.flags.local {
+            return Ok(());
+        }
+        self.append(kind::SOCKETS_LEAVE, wire::rooms_data(opts, rooms), None)
+            .map_err(|(error, _)| error)
+    }
+
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
+        self.local.disconnect_sockets(opts, close)?;
+        if opts.flags.local {
+            return Ok(());
+        }
+        self.append(
+            kind::DISCONNECT_SOCKETS,
+            wire::disconnect_data(opts, close),
+            None,
+        )
+        .map_err(|(error, _)| error)
+    }
+
+    fn persist_session(&self, session: Session) {
+        let Some(recovery) = self.recovery() else {
+            return;
+        };
+        let key = format!("{}{}", self.shared.config.session_key_prefix, session.pid);
+        let value = session::encode(&session);
+        let expiry = u64::try_from(recovery.max_disconnection_duration.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut commands = self.shared.bus.commands();
+        let timeout = self.shared.config.command_timeout;
+        tokio::spawn(async move {
+            let mut set = redis::cmd("SET");
+            set.arg(&key).arg(value).arg("PX").arg(expiry);
+            match tokio::time::timeout(timeout, set.query_async::<()>(&mut commands)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "session not persisted"),
+                Err(_) => tracing::warn!("session not persisted: redis did not answer in time"),
+            }
+        });
+    }
+
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: Option<&str>,
+    ) -> BoxFuture<'static, Result<Option<RestoredSession>, AdapterError>> {
+        let Some(me) = self.me.upgrade() else {
+            return Box::pin(std::future::ready(Ok(None)));
+        };
+        let (pid, offset) = (pid.to_owned(), offset.map(str::to_owned));
+        Box::pin(async move { me.restore(pid, offset).await })
+    }
+
+    fn packets_after(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+    ) -> BoxFuture<'static, Result<Option<Vec<Arc<BroadcastPacket>>>, AdapterError>> {
+        let (Some(me), Some(position)) = (self.me.upgrade(), session::parse_offset(offset)) else {
+            return Box::pin(std::future::ready(Ok(None)));
+        };
+        let rooms = rooms.to_vec();
+        Box::pin(async move {
+            let Some(recovery) = me.recovery().cloned() else {
+                return Ok(None);
+            };
+            me.read_after(position, &rooms, &recovery).await
+        })
+    }
+
+    fn last_offset(&self) -> Option<String> {
+        self.recovery()?;
+        lock(&self.last_offset).clone()
+    }
+
+    fn server_count(&self) -> BoxFuture<'static, usize> {
+        let count = self.count_servers();
+        Box::pin(async move { count.await.unwrap_or(1) })
+    }
+
+    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) -> Result<(), AdapterError> {
+        args.insert(0, Value::from(event.as_str()));
+        let packet = Mp::Array(args.into_iter().map(wire::mp_of).collect());
+        let data = wire::map(vec![("packet", packet)]);
+        let message =
+            wire::pubsub_message(kind::SERVER_SIDE_EMIT, Some(data), &self.uid, &self.name);
+        self.shared
+            .bus
+            .publish(self.public_channel.clone(), message)
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        event: Str,
+        mut args: Vec<Value>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
+        args.insert(0, Value::from(event.as_str()));
+        let wait = timeout.min(self.shared.config.requests_timeout);
+        let answers = self.ask(kind::SERVER_SIDE_EMIT, wait, move |request_id| {
+            let packet = Mp::Array(args.into_iter().map(wire::mp_of).collect());
+            wire::map(vec![
+                ("requestId", Mp::from(request_id)),
+                ("packet", packet),
+            ])
+        });
+        Box::pin(async move {
+            let answers = tokio::time::timeout(timeout, answers)
+                .await
+                .map_err(|_| AdapterError::Timeout)??;
+            Ok(answers
+                .into_iter()
+                .filter(|answer| answer.kind == kind::SERVER_SIDE_EMIT_RESPONSE)
+                .map(|answer| wire::json_of(&answer.data.packet))
+                .collect())
+        })
+    }
+
+    fn close(&self) {
+        self.shared
+            .bus
+            .forget(&self.prefixes(), self.subscriptions());
+        self.shared.forget(&self.name, &self.me);
+    }
+}
+
+/// Hands the other servers' answers to the caller's sink until it stops listening or the
+/// broadcast's timeout passes, and the total of their client counts once all have told it.
+async fn forward(
+    mut answers: Answers<Response>,
+    others: usize,
+    acks: AckSink,
+    count: oneshot::Sender<usize>,
+    timeout: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut count = Some(count);
+    let (mut servers, mut clients) = (0, 0usize);
+    loop {
+        let answer = tokio::select! {
+            _ = acks.closed() => return,
+            _ = tokio::time::sleep_until(deadline) => return,
+            answer = answers.recv() => answer,
+        };
+        let Some(answer) = answer else { return };
+        match answer.kind {
+            kind::BROADCAST_CLIENT_COUNT => {
+                servers += 1;
+                clients = clients.saturating_add(
+                    usize::try_from(answer.data.client_count).unwrap_or(usize::MAX),
+                );
+                if servers == others {
+                    if let Some(count) = count.take() {
+                        let _ = count.send(clients);
+                    }
+                }
+            }
+            kind::BROADCAST_ACK => {
+                let (args, attachments) = socketio_redis::msgpack::msgpack_to_args(
+                    std::slice::from_ref(&answer.data.packet),
+                );
+                let _ = acks.send(AckData { args, attachments });
+            }
+            _ => {}
+        }
+    }
+}
