@@ -112,6 +112,8 @@ if (process.env.REDIS_URL) {
   redisClients = [client];
   io.adapter(createAdapter(client));
 }
+// A lost Redis connection is retried by the client; unhandled, its error would end the process.
+for (const client of redisClients) client.on("error", (error) => console.error(`redis: ${error.message}`));
 if (redisClients.length > 0) {
   io.on("hello", (...args) => {
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;

@@ -75,11 +75,11 @@ export function sioSkipReason(kind) {
 }
 
 /** Resolves the command line of the server under test for `kind` ("eio" or a socket.io kind). */
-export function serverCommand(kind = "eio") {
+export function serverCommand(kind = "eio", { node = false } = {}) {
   if (kind !== "eio") {
     const spec = SIO_KINDS[kind];
     if (!spec) throw new Error(`unknown server kind ${JSON.stringify(kind)}`);
-    if (sioServerKind === "node") {
+    if (sioServerKind === "node" || node) {
       return { cmd: process.execPath, args: [path.join(E2E_ROOT, "reference", spec.script)] };
     }
     const { bin, fromEnv } = sioBinary(kind);
@@ -142,8 +142,9 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  *   events: ask for event lines (EIO_EVENTS=1 for "eio", SIO_EVENTS=1 otherwise);
  *   env: more environment variables for the server (e.g. the limits sio-conformance takes)
  */
-export async function startServer({ kind = "eio", events = false, env: extraEnv = {} } = {}) {
-  const { cmd, args } = serverCommand(kind);
+export async function startServer({ kind = "eio", events = false, env: extraEnv = {}, node = false } = {}) {
+  // `node`: the Node reference of `kind`, whichever server the run is against.
+  const { cmd, args } = serverCommand(kind, { node });
   const impl = kind === "eio" ? serverKind : sioServerKind;
   const port = await freePort();
   const env = { ...process.env, ...extraEnv, PORT: String(port) };

@@ -13,47 +13,19 @@
 // Needs redis-server on PATH (scripts/test-all.sh installs it) and the sio-conformance binary
 // (cargo build -p sio-conformance), or SIO_SERVER=node to run the Node reference as "ours".
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { after, before, describe } from "node:test";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
-import { HOST, freePort, sleep, startServer, withTimeout } from "./harness.mjs";
+import { HOST, sleep, startServer, withTimeout } from "./harness.mjs";
+import { startRedis } from "./redis-harness.mjs";
 import { Recorder, emitAck, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
 /** How long a test waits to conclude that something was not delivered. */
 const ABSENCE_MS = 300;
-
-/** A redis-server of this test on a free port, resolved once it accepts connections. */
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let log = "";
-  const ready = new Promise((resolve, reject) => {
-    child.stdout.on("data", (d) => {
-      log += d;
-      if (/Ready to accept connections/.test(log)) resolve();
-    });
-    child.stderr.on("data", (d) => (log += d));
-    child.once("error", (error) => reject(new Error(`redis-server: ${error.message}`)));
-    child.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${log}`)));
-  });
-  await withTimeout(ready, 10_000, "redis-server to start");
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await withTimeout(exited, WAIT, "redis-server to exit").catch(() => child.kill("SIGKILL"));
-  };
-  return { url: `redis://${HOST}:${port}`, stop };
-}
 
 /**
  * The other server of the cluster: Node's socket.io with the redis adapter, and the contract's
