@@ -1,7 +1,9 @@
-// Our sio-conformance server in one Redis cluster with a Node socket.io 4.8 server
-// (@socket.io/redis-adapter 8.3, the `redis` 4 client) that runs in this test process: the
-// cluster handlers of the conformance contract (reference/sio-conformance.mjs, "With
-// REDIS_URL") seen from Node's side.
+// Our sio-conformance server in one Redis cluster with a Node socket.io 4.8 server that runs
+// in this test process, once through each cluster engine: the pub/sub adapter
+// (@socket.io/redis-adapter 8.3 beside ours with REDIS_URL) and the streams adapter
+// (@socket.io/redis-streams-adapter 0.3.1 beside ours with REDIS_STREAMS_URL), both on the
+// `redis` 4 client: the cluster handlers of the conformance contract
+// (reference/sio-conformance.mjs, "With REDIS_URL") seen from Node's side.
 //   (a) Node's serverSideEmit("hello", ...args): our server broadcasts hello(...args) to the
 //       whole cluster;
 //   (b) Node's serverSideEmitWithAck("hello", x): our server answers x;
@@ -16,6 +18,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe } from "node:test";
 import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
@@ -27,16 +30,38 @@ const WAIT = 5000;
 /** How long a test waits to conclude that something was not delivered. */
 const ABSENCE_MS = 300;
 
+/** The cluster engines: our server's switch, and Node's adapter on its Redis clients. */
+const ENGINES = [
+  {
+    name: "pub/sub",
+    env: "REDIS_URL",
+    async adapter(url) {
+      const pub = createClient({ url });
+      const sub = pub.duplicate();
+      await Promise.all([pub.connect(), sub.connect()]);
+      return { adapter: createAdapter(pub, sub), clients: [pub, sub] };
+    },
+  },
+  {
+    name: "streams",
+    env: "REDIS_STREAMS_URL",
+    async adapter(url) {
+      const client = createClient({ url });
+      await client.connect();
+      return { adapter: createStreamsAdapter(client), clients: [client] };
+    },
+  },
+];
+
 /**
- * The other server of the cluster: Node's socket.io with the redis adapter, and the contract's
- * server-side `hello` handler. `heard` records each server-side hello as {args, acked}.
+ * The other server of the cluster: Node's socket.io with `engine`'s adapter, and the
+ * contract's server-side `hello` handler. `heard` records each server-side hello as
+ * {args, acked}.
  */
-async function startNodeServer(url) {
-  const pub = createClient({ url });
-  const sub = pub.duplicate();
-  await Promise.all([pub.connect(), sub.connect()]);
+async function startNodeServer(engine, url) {
+  const { adapter, clients } = await engine.adapter(url);
   const httpServer = createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+  const io = new Server(httpServer, { adapter });
   const heard = [];
   io.on("hello", (...args) => {
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
@@ -47,13 +72,14 @@ async function startNodeServer(url) {
   await new Promise((resolve) => httpServer.listen(0, HOST, resolve));
   const close = async () => {
     await new Promise((resolve) => io.close(() => resolve()));
-    await Promise.allSettled([pub.quit(), sub.quit()]);
+    await Promise.allSettled(clients.map((client) => client.quit()));
   };
   return { io, heard, url: `http://${HOST}:${httpServer.address().port}`, close };
 }
 
-describe("our server and a Node server in one Redis cluster", () => {
-  // REDIS_URL is filled in once redis-server runs, before our server starts.
+for (const engine of ENGINES) describe(`our server and a Node server in one Redis cluster (${engine.name})`, () => {
+  // REDIS_URL or REDIS_STREAMS_URL is filled in once redis-server runs, before our server
+  // starts.
   const env = {};
   let redis = null;
   let node = null;
@@ -63,7 +89,7 @@ describe("our server and a Node server in one Redis cluster", () => {
   before(async () => {
     if (ctx.skip) return;
     redis = await startRedis();
-    env.REDIS_URL = redis.url;
+    env[engine.env] = redis.url;
   });
   const ctx = useSioServer("sio-conformance", { env });
   const { test } = ctx;
@@ -88,7 +114,7 @@ describe("our server and a Node server in one Redis cluster", () => {
   let onNode = null;
   before(async () => {
     if (ctx.skip) return;
-    node = await startNodeServer(redis.url);
+    node = await startNodeServer(engine, redis.url);
     // Redis counts each server once its subscriptions are active: then each hears the other.
     for (let tries = 0; (await node.io.of("/").adapter.serverCount()) !== 2; tries++) {
       assert.ok(tries < 200, "the cluster never counted 2 servers");
