@@ -17,7 +17,7 @@ use crate::ConnectionStateRecovery;
 use engineio::sync::lock;
 use parser::socketio::PacketData;
 use parser::Str;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -220,20 +220,26 @@ impl SessionStore {
 
 /// The kept broadcasts numbered after `number` that reach a socket in `rooms`.
 fn after(state: &State, number: u64, rooms: &[Room]) -> Vec<Arc<BroadcastPacket>> {
-    let rooms: HashSet<&Room> = rooms.iter().collect();
+    // A thousand clients back at once each read the tail after their offset, under the lock:
+    // found by a binary search (numbers are consecutive), and rooms compared without hashing
+    // (a socket is in a few rooms, searched sorted).
+    let mut rooms: Vec<&Room> = rooms.iter().collect();
+    rooms.sort_unstable();
+    let start = state.packets.partition_point(|kept| kept.number <= number);
     state
         .packets
-        .iter()
-        .filter(|kept| kept.number > number && reaches(kept, &rooms))
+        .range(start..)
+        .filter(|kept| reaches(kept, &rooms))
         .map(|kept| kept.packet.clone())
         .collect()
 }
 
-/// Whether a broadcast with these rooms reached a socket in `rooms` (Node's
+/// Whether a broadcast with these rooms reached a socket in `rooms`, sorted (Node's
 /// `shouldIncludePacket`): to everyone or to one of its rooms, and to none it is excluded from.
-fn reaches(kept: &Kept, rooms: &HashSet<&Room>) -> bool {
-    let included = kept.rooms.is_empty() || kept.rooms.iter().any(|room| rooms.contains(room));
-    included && !kept.except.iter().any(|room| rooms.contains(room))
+fn reaches(kept: &Kept, rooms: &[&Room]) -> bool {
+    let is_in = |room: &Room| rooms.binary_search(&room).is_ok();
+    let included = kept.rooms.is_empty() || kept.rooms.iter().any(is_in);
+    included && !kept.except.iter().any(is_in)
 }
 
 /// What a kept broadcast holds: its arguments' text and its attachments.
