@@ -16,7 +16,7 @@ use socketio::adapter::{
 };
 use socketio::ConnectionStateRecovery;
 use socketio_redis::bus::{Listener, Subscription};
-use socketio_redis::requests::{Answer, Answers, Pending};
+use socketio_redis::requests::{forward_broadcast_answers, Answer, BroadcastAnswer, Pending};
 use socketio_redis::wire::{Opts, Packet};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -355,7 +355,14 @@ impl Adapter for StreamsNamespace {
             let message = wire::pubsub_message(kind::BROADCAST, Some(data), &me.uid, &me.name);
             slot.publish(me.public_channel.clone(), message);
             let (count_tx, count_rx) = oneshot::channel();
-            tokio::spawn(forward(answers, others, acks, count_tx, timeout));
+            tokio::spawn(forward_broadcast_answers(
+                answers,
+                others,
+                acks,
+                count_tx,
+                timeout,
+                read_answer,
+            ));
             match count_rx.await {
                 Ok(remote) => Ok(local + remote),
                 // Not every server said how many clients it reached: the caller's deadline
@@ -544,44 +551,15 @@ impl Adapter for StreamsNamespace {
     }
 }
 
-/// Hands the other servers' answers to the caller's sink until it stops listening or the
-/// broadcast's timeout passes, and the total of their client counts once all have told it.
-async fn forward(
-    mut answers: Answers<Response>,
-    others: usize,
-    acks: AckSink,
-    count: oneshot::Sender<usize>,
-    timeout: Duration,
-) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut count = Some(count);
-    let (mut servers, mut clients) = (0, 0usize);
-    loop {
-        let answer = tokio::select! {
-            _ = acks.closed() => return,
-            _ = tokio::time::sleep_until(deadline) => return,
-            answer = answers.recv() => answer,
-        };
-        let Some(answer) = answer else { return };
-        match answer.kind {
-            kind::BROADCAST_CLIENT_COUNT => {
-                servers += 1;
-                clients = clients.saturating_add(
-                    usize::try_from(answer.data.client_count).unwrap_or(usize::MAX),
-                );
-                if servers == others {
-                    if let Some(count) = count.take() {
-                        let _ = count.send(clients);
-                    }
-                }
-            }
-            kind::BROADCAST_ACK => {
-                let (args, attachments) = socketio_redis::msgpack::msgpack_to_args(
-                    std::slice::from_ref(&answer.data.packet),
-                );
-                let _ = acks.send(AckData { args, attachments });
-            }
-            _ => {}
+/// What another server's answer to a broadcast with acknowledgements says.
+fn read_answer(answer: Response) -> BroadcastAnswer {
+    match answer.kind {
+        kind::BROADCAST_CLIENT_COUNT => BroadcastAnswer::ClientCount(answer.data.client_count),
+        kind::BROADCAST_ACK => {
+            let (args, attachments) =
+                socketio_redis::msgpack::msgpack_to_args(std::slice::from_ref(&answer.data.packet));
+            BroadcastAnswer::Ack(AckData { args, attachments })
         }
+        _ => BroadcastAnswer::Other,
     }
 }

@@ -3,11 +3,11 @@
 //! over the answer type, so that every Redis adapter of this workspace uses the same table
 //! (`socketio-redis-streams` with Node's `ClusterAdapter` answers).
 
-use socketio::adapter::AdapterError;
+use socketio::adapter::{AckData, AckSink, AdapterError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// An answer to a request, which names the request it answers.
 pub trait Answer: Send + 'static {
@@ -117,5 +117,55 @@ impl<R> Answers<R> {
 impl<R> Drop for Answers<R> {
     fn drop(&mut self) {
         self.pending.table().remove(&self.id);
+    }
+}
+
+/// What an answer to a broadcast with acknowledgements says, whatever the adapter's wire.
+#[derive(Debug)]
+pub enum BroadcastAnswer {
+    /// How many of its clients another server reached.
+    ClientCount(u64),
+    /// One client's acknowledgement.
+    Ack(AckData),
+    /// Anything else, ignored.
+    Other,
+}
+
+/// Hands the other servers' answers to a broadcast with acknowledgements to the caller's
+/// sink until it stops listening or `timeout` passes, and the total of their client counts
+/// to `count` once all `others` have told it. `read` says what each answer is.
+pub async fn forward_broadcast_answers<R>(
+    mut answers: Answers<R>,
+    others: usize,
+    acks: AckSink,
+    count: oneshot::Sender<usize>,
+    timeout: Duration,
+    read: impl Fn(R) -> BroadcastAnswer,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut count = Some(count);
+    let (mut servers, mut clients) = (0, 0usize);
+    loop {
+        let answer = tokio::select! {
+            _ = acks.closed() => return,
+            _ = tokio::time::sleep_until(deadline) => return,
+            answer = answers.recv() => answer,
+        };
+        let Some(answer) = answer else { return };
+        match read(answer) {
+            BroadcastAnswer::ClientCount(n) => {
+                servers += 1;
+                clients = clients.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
+                if servers == others {
+                    if let Some(count) = count.take() {
+                        let _ = count.send(clients);
+                    }
+                }
+            }
+            BroadcastAnswer::Ack(data) => {
+                let _ = acks.send(data);
+            }
+            BroadcastAnswer::Other => {}
+        }
     }
 }

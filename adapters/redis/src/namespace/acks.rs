@@ -6,7 +6,7 @@
 use super::*;
 use crate::messages::{AckAnswer, BroadcastRequest, ClientCountAnswer};
 use crate::msgpack::{self, Mp};
-use crate::requests::Answers;
+use crate::requests::{forward_broadcast_answers, BroadcastAnswer};
 use parser::socketio::PacketData;
 use socketio::adapter::AckData;
 use tokio::sync::{mpsc, oneshot};
@@ -53,7 +53,14 @@ impl RedisNamespace {
             });
             slot.publish(me.request_channel.clone(), request.encode());
             let (count_tx, count_rx) = oneshot::channel();
-            tokio::spawn(forward(answers, others, acks, count_tx, timeout));
+            tokio::spawn(forward_broadcast_answers(
+                answers,
+                others,
+                acks,
+                count_tx,
+                timeout,
+                read_answer,
+            ));
             match count_rx.await {
                 Ok(remote) => Ok(local + remote),
                 // Not every server said how many clients it reached: the caller's deadline
@@ -140,41 +147,15 @@ impl Reply {
     }
 }
 
-/// Hands the other servers' answers to the caller's sink until it stops listening or the
-/// broadcast's timeout passes, and the total of their client counts once all have told it.
-async fn forward(
-    mut answers: Answers<Response>,
-    others: usize,
-    acks: AckSink,
-    count: oneshot::Sender<usize>,
-    timeout: Duration,
-) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut count = Some(count);
-    let (mut servers, mut clients) = (0, 0);
-    loop {
-        let answer = tokio::select! {
-            _ = acks.closed() => return,
-            _ = tokio::time::sleep_until(deadline) => return,
-            answer = answers.recv() => answer,
-        };
-        let Some(answer) = answer else { return };
-        match answer {
-            Response::ClientCount(answer) => {
-                servers += 1;
-                clients += usize::try_from(answer.client_count).unwrap_or(usize::MAX);
-                if servers == others {
-                    if let Some(count) = count.take() {
-                        let _ = count.send(clients);
-                    }
-                }
-            }
-            Response::Ack(answer) => {
-                let (args, attachments) =
-                    msgpack::msgpack_to_args(std::slice::from_ref(&answer.packet));
-                let _ = acks.send(AckData { args, attachments });
-            }
-            _ => {}
+/// What another server's answer to a broadcast with acknowledgements says.
+fn read_answer(answer: Response) -> BroadcastAnswer {
+    match answer {
+        Response::ClientCount(answer) => BroadcastAnswer::ClientCount(answer.client_count),
+        Response::Ack(answer) => {
+            let (args, attachments) =
+                msgpack::msgpack_to_args(std::slice::from_ref(&answer.packet));
+            BroadcastAnswer::Ack(AckData { args, attachments })
         }
+        _ => BroadcastAnswer::Other,
     }
 }
