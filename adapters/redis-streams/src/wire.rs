@@ -16,13 +16,13 @@
 
 use base64::Engine as _;
 use parser::Str;
-use serde::de::{DeserializeOwned, Deserializer};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use socketio::adapter::{BroadcastOptions, BroadcastPacket, Room};
 use socketio_redis::msgpack;
 pub(crate) use socketio_redis::msgpack::Mp;
-use socketio_redis::wire::{room_name, Opts, Packet};
+use socketio_redis::wire::{Opts, Packet};
 
 /// Node's `MessageType` (socket.io-adapter `cluster-adapter.ts`).
 pub(crate) mod kind {
@@ -322,7 +322,7 @@ pub(crate) fn disconnect_data(opts: &BroadcastOptions, close: bool) -> Option<Ve
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RoomsData {
     pub opts: Opts,
-    #[serde(default, deserialize_with = "rooms")]
+    #[serde(default, deserialize_with = "socketio_redis::wire::rooms")]
     pub rooms: Vec<Room>,
 }
 
@@ -330,7 +330,7 @@ pub(crate) struct RoomsData {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct DisconnectData {
     pub opts: Opts,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "socketio_redis::wire::lenient")]
     pub close: bool,
 }
 
@@ -345,7 +345,11 @@ pub(crate) struct FetchData {
 /// A server-side emit's `data`: `{requestId?, packet: [event, ...args]}`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ServerSideEmitData {
-    #[serde(rename = "requestId", default, deserialize_with = "lenient")]
+    #[serde(
+        rename = "requestId",
+        default,
+        deserialize_with = "socketio_redis::wire::lenient"
+    )]
     pub request_id: Option<String>,
     pub packet: Vec<Mp>,
 }
@@ -362,7 +366,11 @@ pub(crate) struct ResponseData {
     #[serde(default = "nil")]
     pub packet: Mp,
     /// How many clients a broadcast with acknowledgements reached.
-    #[serde(rename = "clientCount", default, deserialize_with = "lenient")]
+    #[serde(
+        rename = "clientCount",
+        default,
+        deserialize_with = "socketio_redis::wire::lenient"
+    )]
     pub client_count: u64,
 }
 
@@ -394,25 +402,6 @@ pub(crate) fn json_of(value: &Mp) -> serde_json::Value {
 /// A JSON value as msgpack (no binary).
 pub(crate) fn mp_of(value: serde_json::Value) -> Mp {
     msgpack::from_json(value, &[])
-}
-
-/// Any value; `T`'s default when it is not a `T` (Node reads what is of the wrong type as
-/// falsy or absent).
-fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: DeserializeOwned + Default,
-{
-    let value = Mp::deserialize(deserializer)?;
-    Ok(rmpv::ext::from_value(value).unwrap_or_default())
-}
-
-/// Room names: strings, or numbers as JavaScript writes them; anything else is left out.
-fn rooms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Room>, D::Error> {
-    Ok(match Mp::deserialize(deserializer)? {
-        Mp::Array(rooms) => rooms.iter().filter_map(room_name).collect(),
-        _ => Vec::new(),
-    })
 }
 
 /// A packet read from a message as ours in namespace `nsp`; `None` unless it is an event.

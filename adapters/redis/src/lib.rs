@@ -73,7 +73,9 @@ pub mod requests;
 /// (`{rooms, except, flags}`), and their decoding from JSON or msgpack and encoding to msgpack
 /// as Node writes them. Not needed by applications.
 pub mod wire {
-    pub use crate::messages::{decode, room_name, to_msgpack, DecodeError, Flags, Opts, Packet};
+    pub use crate::messages::{
+        decode, lenient, room_name, rooms, to_msgpack, DecodeError, Flags, Opts, Packet,
+    };
 }
 
 use bus::Bus;

@@ -592,8 +592,8 @@ fn body<T: DeserializeOwned, E: de::Error>(message: Mp) -> Result<T, E> {
 }
 
 /// Any value; `T`'s default when it is not a `T` (Node reads what is of the wrong type as
-/// falsy or absent).
-fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+/// falsy or absent). For `#[serde(deserialize_with)]`.
+pub fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: DeserializeOwned + Default,
@@ -613,8 +613,8 @@ fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::
 }
 
 /// Room names: strings, or numbers as Node's `io.to(123)` sends them; anything else in the
-/// list is left out, and anything but a list is no rooms.
-fn rooms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Room>, D::Error> {
+/// list is left out, and anything but a list is no rooms. For `#[serde(deserialize_with)]`.
+pub fn rooms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Room>, D::Error> {
     Ok(match Mp::deserialize(deserializer)? {
         Mp::Array(rooms) => rooms.iter().filter_map(room_name).collect(),
         _ => Vec::new(),
