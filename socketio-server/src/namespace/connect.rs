@@ -25,13 +25,9 @@ impl Namespace {
             socket: socket.clone(),
         };
         let skip_middlewares = socket.recovered()
-            && self.server().is_some_and(|server| {
-                server
-                    .config
-                    .connection_state_recovery
-                    .as_ref()
-                    .is_some_and(|recovery| recovery.skip_middlewares)
-            });
+            && self
+                .recovery()
+                .is_some_and(|recovery| recovery.skip_middlewares);
         let middlewares = match skip_middlewares {
             true => Vec::new(),
             false => read(&self.0.middlewares).clone(),
@@ -107,7 +103,7 @@ impl Namespace {
         &self,
         auth: &serde_json::Value,
     ) -> Option<(crate::adapter::RestoredSession, Option<String>)> {
-        let recovery = self.server()?.config.connection_state_recovery.is_some();
+        let recovery = self.recovery().is_some();
         let pid = auth.get("pid").and_then(serde_json::Value::as_str);
         // A client that never received a kept broadcast sends its pid alone.
         let offset = match auth.get("offset") {

@@ -116,11 +116,7 @@ impl NamespaceRef {
     /// how long a session is kept.
     #[must_use]
     pub fn connection_state_recovery(&self) -> Option<crate::ConnectionStateRecovery> {
-        self.upgrade()?
-            .server()?
-            .config
-            .connection_state_recovery
-            .clone()
+        self.upgrade()?.recovery()
     }
 
     /// A socket of another server, as that server described it, whose operations (emit, join,
@@ -216,6 +212,11 @@ impl Namespace {
 
     pub(crate) fn server(&self) -> Option<Arc<ServerInner>> {
         self.0.server.upgrade()
+    }
+
+    /// The server's connection state recovery settings; `None` when recovery is off.
+    pub(crate) fn recovery(&self) -> Option<crate::ConnectionStateRecovery> {
+        self.server()?.config.connection_state_recovery.clone()
     }
 
     /// The namespace's name, e.g. `/` or `/admin`.

@@ -132,9 +132,7 @@ impl Socket {
         session: Option<crate::adapter::Session>,
         offset: Option<String>,
     ) -> Self {
-        let recovery = namespace
-            .server()
-            .is_some_and(|server| server.config.connection_state_recovery.is_some());
+        let recovery = namespace.recovery().is_some();
         let (id, pid, recovered, data) = match session {
             Some(session) => (session.sid, Some(session.pid), true, Some(session.data)),
             None => (

@@ -111,15 +111,10 @@ impl Socket {
                 data: self.data_json(),
                 offset: self.0.offset.clone(),
             };
-            let duration = self.namespace().server().and_then(|server| {
-                Some(
-                    server
-                        .config
-                        .connection_state_recovery
-                        .as_ref()?
-                        .max_disconnection_duration,
-                )
-            });
+            let duration = self
+                .namespace()
+                .recovery()
+                .map(|recovery| recovery.max_disconnection_duration);
             let namespace = self.namespace();
             namespace.adapter().persist_session(session.clone());
             // After the adapter took its time of persistence, so that the watch ends after it.
