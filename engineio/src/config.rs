@@ -75,6 +75,10 @@ pub struct EngineIoConfig {
     /// Compression of polling answers (Node: `httpCompression`, on above 1024 bytes); `None`
     /// turns it off. See [`HttpCompression`](crate::HttpCompression).
     pub http_compression: Option<crate::HttpCompression>,
+    /// Whether clients of engine.io protocol v3 are served (Node: `allowEIO3`, false):
+    /// socket.io-client 2.x, python-socketio 4.x and their kin. Without it their handshake gets
+    /// `{"code":5,"message":"Unsupported protocol version"}`. See [`Protocol`](crate::Protocol).
+    pub allow_eio3: bool,
 }
 
 impl Default for EngineIoConfig {
@@ -91,6 +95,7 @@ impl Default for EngineIoConfig {
             ws_read_buffer_size: 256,
             cookie: None,
             http_compression: Some(crate::HttpCompression::default()),
+            allow_eio3: false,
         }
     }
 }
@@ -183,6 +188,11 @@ impl EngineIoConfigBuilder {
     /// `None` turns it off.
     pub fn http_compression(mut self, compression: Option<crate::HttpCompression>) -> Self {
         self.0.http_compression = compression;
+        self
+    }
+    /// Serves clients of engine.io protocol v3 too (Node's `allowEIO3`; off).
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.0.allow_eio3 = allow;
         self
     }
     /// Which transports clients may use (Node: `transports`, both).

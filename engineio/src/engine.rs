@@ -2,6 +2,7 @@ use crate::config::{EngineIoConfig, Transport};
 use crate::error::RequestError;
 use crate::handshake::{query_param, Handshake};
 use crate::message::{CloseReason, Message};
+use crate::protocol::Protocol;
 use crate::service::{EngineIoLayer, Entry, EntryService};
 use crate::{heartbeat, polling, websocket, EngineIoHandler, Sid, Socket};
 use axum::body::Body;
@@ -324,7 +325,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
         let sid = query_param(query, "sid")
             .filter(|sid| !sid.is_empty())
             .map(|sid| Sid::parse(&sid));
-        let eio_v4 = query_param(query, "EIO").as_deref() == Some("4");
+        let protocol = Protocol::of_query(query);
         let upgrade = websocket::is_upgrade_request(&req);
 
         if let Some(sid) = sid {
@@ -365,7 +366,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
         if let Some(allow) = &self.inner.allow_request {
             allow(&handshake).await.map_err(RequestError::Forbidden)?;
         }
-        if !eio_v4 {
+        if protocol == Protocol::V3 && !self.inner.config.allow_eio3 {
             return Err(RequestError::UnsupportedProtocolVersion);
         }
         let sid = Sid::random();
@@ -387,8 +388,8 @@ impl<H: EngineIoHandler> EngineIo<H> {
             add(&handshake, &mut headers);
         }
         let mut response = match transport {
-            Transport::Polling => polling::open(self, sid, handshake).await?,
-            Transport::Websocket => websocket::open(self, sid, handshake, &mut req)?,
+            Transport::Polling => polling::open(self, sid, handshake, protocol).await?,
+            Transport::Websocket => websocket::open(self, sid, handshake, protocol, &mut req)?,
         };
         response.headers_mut().extend(headers);
         Ok(response)
@@ -401,6 +402,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
         sid: Sid,
         handshake: Handshake,
         transport: Transport,
+        protocol: Protocol,
     ) -> Arc<Socket<H::Data>> {
         let config = &self.inner.config;
         let socket = Arc::new(Socket::new(
@@ -408,6 +410,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
             handshake,
             H::Data::default(),
             transport,
+            protocol,
             config.max_buffer_size,
             config.ping_interval + config.ping_timeout,
         ));
@@ -439,10 +442,18 @@ impl<H: EngineIoHandler> EngineIo<H> {
                 .inner
                 .handler
                 .on_message(socket, Message::Binary(bytes)),
-            Packet::Pong(_) => heartbeat::on_pong(self, socket),
+            // In v4 only the server pings, in v3 only the client: a heartbeat the other way
+            // breaks the protocol (Node: "invalid heartbeat direction").
+            Packet::Pong(_) if socket.protocol() == Protocol::V4 => {
+                heartbeat::on_pong(self, socket)
+            }
+            Packet::Ping(_) if socket.protocol() == Protocol::V3 => {
+                heartbeat::on_ping(self, socket)
+            }
+            Packet::Ping(_) | Packet::Pong(_) => {
+                self.close_socket(socket, CloseReason::TransportError);
+            }
             Packet::Close => self.close_socket(socket, CloseReason::TransportClose),
-            // In v4 only the server pings; a ping from the client breaks the protocol.
-            Packet::Ping(_) => self.close_socket(socket, CloseReason::TransportError),
             Packet::Open(_) | Packet::Upgrade | Packet::Noop => {}
         }
     }

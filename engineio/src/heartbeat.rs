@@ -1,5 +1,6 @@
 //! The v4 heartbeat: the server pings every `ping_interval` and closes the session when no pong
-//! comes within `ping_timeout`, with no grace period.
+//! comes within `ping_timeout`, with no grace period. In v3 the client pings: the server answers
+//! each ping and closes the session when none came for `ping_interval + ping_timeout`.
 //!
 //! Every deadline is an instant on the session's own clock, fixed when it is set: the first
 //! ping is due `ping_interval` after the session opened, the close `ping_timeout` after that,
@@ -8,7 +9,7 @@
 //! never the session's end; and a request for a session past its deadline finds it gone
 //! whether or not the timer has fired yet (as Node's, whose timers run on the clock too).
 
-use crate::{CloseReason, EngineIo, EngineIoHandler, Socket};
+use crate::{CloseReason, EngineIo, EngineIoHandler, Protocol, Socket};
 use parser::engineio::Frame;
 use parser::Str;
 use std::pin::{pin, Pin};
@@ -18,12 +19,15 @@ use std::time::Duration;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 const PING: Frame = Frame::Text(Str::from_static("2"));
+const PONG: Frame = Frame::Text(Str::from_static("3"));
 
 /// Where a socket's heartbeat is: waiting to ping, or waiting for the pong. Its timer is kept
 /// by whoever drives it, so that a WebSocket's task holds one timer and no second task.
 pub(crate) struct Heartbeat {
     timeout: Duration,
     pinging: bool,
+    /// A v3 session: the client pings, the timer only watches the deadline.
+    legacy: bool,
 }
 
 impl Heartbeat {
@@ -33,11 +37,17 @@ impl Heartbeat {
         socket: &Socket<H::Data>,
     ) -> (Self, Sleep) {
         let timeout = engine.config().ping_timeout;
+        let legacy = socket.protocol() == Protocol::V3;
         let heartbeat = Self {
             timeout,
             pinging: false,
+            legacy,
         };
-        (heartbeat, sleep_until(socket.expires_at() - timeout))
+        let first = match legacy {
+            true => socket.expires_at(),
+            false => socket.expires_at() - timeout,
+        };
+        (heartbeat, sleep_until(first))
     }
 
     /// Waits for the timer, then pings, or closes the socket when the last ping went
@@ -50,6 +60,16 @@ impl Heartbeat {
         socket: &Arc<Socket<H::Data>>,
     ) -> bool {
         timer.as_mut().await;
+        if self.legacy {
+            // A client ping moves the deadline on; the timer follows it until one is missed.
+            let deadline = socket.expires_at();
+            if Instant::now() < deadline {
+                timer.reset(deadline);
+                return true;
+            }
+            engine.close_socket(socket, CloseReason::PingTimeout);
+            return false;
+        }
         if self.pinging {
             // A pong that arrived before the deadline counts, even if it was not seen yet.
             if !socket.awaiting_pong.load(Ordering::Acquire) {
@@ -97,6 +117,18 @@ pub(crate) fn spawn<H: EngineIoHandler>(engine: EngineIo<H>, socket: Arc<Socket<
             }
         }
     });
+}
+
+/// A v3 client's ping, answered with a pong, moves the session's deadline to an interval and a
+/// timeout from now; one that comes past the deadline finds the session over.
+pub(crate) fn on_ping<H: EngineIoHandler>(engine: &EngineIo<H>, socket: &Socket<H::Data>) {
+    let now = Instant::now();
+    if now >= socket.expires_at() {
+        return;
+    }
+    let config = engine.config();
+    socket.set_expiry(now + config.ping_interval + config.ping_timeout);
+    socket.send_control(PONG);
 }
 
 /// A pong counts only as the answer to an outstanding ping, and only before the session's

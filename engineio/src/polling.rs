@@ -8,12 +8,13 @@ use compression::Encoding;
 pub use compression::HttpCompression;
 
 use crate::message::CloseReason;
+use crate::protocol::{Protocol, Wire};
 use crate::socket::Batch;
 use crate::{EngineIo, EngineIoHandler, RequestError, Socket, Transport};
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Method, StatusCode};
-use parser::engineio::{decode_payload, encode_payload, Frame};
+use parser::engineio::Frame;
 use parser::Str;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,9 +28,10 @@ pub(crate) async fn open<H: EngineIoHandler>(
     engine: &EngineIo<H>,
     sid: crate::Sid,
     handshake: crate::Handshake,
+    protocol: Protocol,
 ) -> Result<Response, RequestError> {
     let encoding = Encoding::accepted(&handshake.headers);
-    let socket = engine.open_socket(sid, handshake, Transport::Polling);
+    let socket = engine.open_socket(sid, handshake, Transport::Polling, protocol);
     poll(engine, socket, encoding).await
 }
 
@@ -90,14 +92,18 @@ async fn poll<H: EngineIoHandler>(
     // The answer is hyper's from here (Node's polling drains at the same point): the queue
     // bound covers what is queued next, so a GET that is never read holds one answer more.
     socket.written(batch.bytes);
-    let body = if batch.closing && batch.frames.is_empty() {
+    let wire = Wire::new(
+        socket.protocol(),
+        socket.handshake().uri.query().unwrap_or_default(),
+    );
+    let (content_type, body) = if batch.closing && batch.frames.is_empty() {
         engine.close_socket(&socket, CloseReason::ForcedClose);
-        encode_payload(&[CLOSE])
+        wire.encode_polling(&[CLOSE])
     } else {
         // A closing socket's last frames go out alone and the close packet on the next GET, as
         // Node closes only after `drain`: a client handling both from one payload would see the
         // close before the messages (socket.io-client defers decoded packets to the next tick).
-        let body = encode_payload(&batch.frames);
+        let body = wire.encode_polling(&batch.frames);
         if !socket.is_closed() {
             engine.handler().on_drain(&socket);
         }
@@ -105,15 +111,15 @@ async fn poll<H: EngineIoHandler>(
     };
     let compression = engine.config().http_compression;
     let encoded = match (compression, encoding) {
-        (Some(compression), Some(encoding)) if body.len() >= compression.threshold => encoding
-            .encode(body.as_bytes())
-            .map(|bytes| (encoding, bytes)),
+        (Some(compression), Some(encoding)) if body.len() >= compression.threshold => {
+            encoding.encode(&body).map(|bytes| (encoding, bytes))
+        }
         _ => None,
     };
     let Some((encoding, bytes)) = encoded else {
-        return Ok(respond("text/plain; charset=UTF-8", body));
+        return Ok(respond(content_type, body));
     };
-    let mut response = respond("text/plain; charset=UTF-8", bytes);
+    let mut response = respond(content_type, bytes);
     response.headers_mut().insert(
         header::CONTENT_ENCODING,
         HeaderValue::from_static(encoding.name()),
@@ -174,12 +180,12 @@ async fn post<H: EngineIoHandler>(
         active: &socket.post_active,
         finished: false,
     };
-    // v4 sends binary as base64 text; a binary body is not a v4 client.
+    // v4 sends binary as base64 text; a binary body is not a v4 client (v3 sends binary so).
     let binary_body = req.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
         v.as_bytes()
             .eq_ignore_ascii_case(b"application/octet-stream")
     });
-    if binary_body {
+    if binary_body && socket.protocol() == Protocol::V4 {
         return Err(RequestError::BadRequest);
     }
     let limit = engine.config().max_http_buffer_size;
@@ -200,7 +206,11 @@ async fn post<H: EngineIoHandler>(
     guard.finished = true;
     drop(guard);
 
-    for packet in decode_payload(body) {
+    let wire = Wire::new(
+        socket.protocol(),
+        socket.handshake().uri.query().unwrap_or_default(),
+    );
+    for packet in wire.decode_polling(body, binary_body) {
         match packet {
             Ok(packet) => engine.on_packet(&socket, packet),
             Err(_) => {

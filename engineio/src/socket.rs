@@ -44,6 +44,7 @@ pub struct Socket<D = ()> {
     /// Nanoseconds after `opened` at which the session ends unless a ping is answered first.
     expiry: AtomicU64,
     transport: AtomicU8,
+    protocol: crate::Protocol,
     /// A WebSocket for this sid has arrived; a second one is refused.
     pub(crate) upgrade_started: AtomicBool,
     /// The upgrade WebSocket has been probed: polling GETs get a noop so the client can pause.
@@ -79,6 +80,7 @@ impl<D> Socket<D> {
         handshake: Handshake,
         data: D,
         transport: Transport,
+        protocol: crate::Protocol,
         max_buffer_size: usize,
         heartbeat_window: Duration,
     ) -> Self {
@@ -89,6 +91,7 @@ impl<D> Socket<D> {
             data,
             max_buffer_size,
             transport: AtomicU8::new(transport as u8),
+            protocol,
             handshake,
             buffer: Mutex::default(),
             wake: Notify::new(),
@@ -121,6 +124,13 @@ impl<D> Socket<D> {
     #[must_use]
     pub fn data(&self) -> &D {
         &self.data
+    }
+
+    /// The engine.io protocol revision the client speaks (Node's `socket.protocol`): v3 only
+    /// when the engine serves it ([`allow_eio3`](crate::EngineIoConfigBuilder::allow_eio3)).
+    #[must_use]
+    pub fn protocol(&self) -> crate::Protocol {
+        self.protocol
     }
 
     /// The transport in use now (it changes once, when a polling session upgrades).

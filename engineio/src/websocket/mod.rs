@@ -7,6 +7,7 @@ mod stream;
 
 use crate::heartbeat::Heartbeat;
 use crate::message::CloseReason;
+use crate::protocol::{Protocol, Wire};
 use crate::{EngineIo, EngineIoHandler, Handshake, RequestError, Socket, Transport};
 use axum::extract::Request;
 use axum::response::Response;
@@ -44,9 +45,11 @@ pub(crate) fn open<H: EngineIoHandler>(
     engine: &EngineIo<H>,
     sid: crate::Sid,
     handshake: Handshake,
+    protocol: Protocol,
     req: &mut Request,
 ) -> Result<Response, RequestError> {
     let (response, on_upgrade) = accept(req)?;
+    let wire = Wire::new(protocol, req.uri().query().unwrap_or_default());
     let engine = engine.clone();
     // The task lives as long as the connection: what only its start needs is boxed, so that it
     // does not stay in the task's memory for the rest of the connection.
@@ -55,8 +58,8 @@ pub(crate) fn open<H: EngineIoHandler>(
         let Some(ws) = Box::pin(connect(&engine, on_upgrade)).await else {
             return;
         };
-        let socket = engine.open_socket(sid, unbox(handshake), Transport::Websocket);
-        run(&engine, &socket, ws, true).await;
+        let socket = engine.open_socket(sid, unbox(handshake), Transport::Websocket, protocol);
+        run(&engine, &socket, ws, wire, true).await;
     });
     Ok(response)
 }
@@ -75,6 +78,7 @@ pub(crate) fn upgrade<H: EngineIoHandler>(
     req: &mut Request,
 ) -> Result<Response, RequestError> {
     let (response, on_upgrade) = accept(req)?;
+    let wire = Wire::new(socket.protocol(), req.uri().query().unwrap_or_default());
     let engine = engine.clone();
     tokio::spawn(async move {
         let Some(mut ws) = Box::pin(connect(&engine, on_upgrade)).await else {
@@ -95,7 +99,7 @@ pub(crate) fn upgrade<H: EngineIoHandler>(
                 socket.writable.store(true, Ordering::Release);
                 socket.upgrade_signal.notify_waiters();
                 engine.handler().on_upgrade(&socket);
-                run(&engine, &socket, ws, false).await;
+                run(&engine, &socket, ws, wire, false).await;
             }
             _ => {
                 // The session stays on polling; the client may try again.
@@ -150,6 +154,7 @@ fn run<'a, H: EngineIoHandler>(
     engine: &'a EngineIo<H>,
     socket: &'a Arc<Socket<H::Data>>,
     mut ws: Ws,
+    wire: Wire,
     heartbeat: bool,
 ) -> impl Future<Output = ()> + 'a {
     // An async block, not an async fn: its captured `ws` is stored once, where an async fn's
@@ -167,7 +172,8 @@ fn run<'a, H: EngineIoHandler>(
             if !batch.frames.is_empty() {
                 engine.handler().on_flush(socket, &batch.frames);
                 socket.writable.store(false, Ordering::Release);
-                let mut write = pin!(write_batch(&mut ws, &batch.frames));
+                let frames = wire.websocket_frames(&batch.frames);
+                let mut write = pin!(write_batch(&mut ws, &frames));
                 let written = loop {
                     tokio::select! {
                         written = &mut write => break written,
@@ -209,12 +215,12 @@ fn run<'a, H: EngineIoHandler>(
                 message = ws.next() => {
                     // Every message that has already arrived is handled before the answers go
                     // out, so that what they cause leaves in one write rather than one each.
-                    if let Err(end) = on_message(engine, socket, message, &mut close_code) {
+                    if let Err(end) = on_message(engine, socket, wire, message, &mut close_code) {
                         break 'connection end;
                     }
                     for _ in 1..READ_BATCH {
                         let Some(message) = ws.next().now_or_never() else { break };
-                        if let Err(end) = on_message(engine, socket, message, &mut close_code) {
+                        if let Err(end) = on_message(engine, socket, wire, message, &mut close_code) {
                             break 'connection end;
                         }
                     }
@@ -244,15 +250,19 @@ const READ_BATCH: usize = 64;
 fn on_message<H: EngineIoHandler>(
     engine: &EngineIo<H>,
     socket: &Arc<Socket<H::Data>>,
+    wire: Wire,
     message: Option<Result<WsMessage, WsError>>,
     close_code: &mut Option<CloseCode>,
 ) -> Result<(), Option<CloseReason>> {
     match message {
-        Some(Ok(WsMessage::Text(text))) => match into_str(text).map(Packet::decode_text) {
+        Some(Ok(WsMessage::Text(text))) => match into_str(text).map(|t| wire.decode_text(t)) {
             Some(Ok(packet)) => engine.on_packet(socket, packet),
             Some(Err(_)) | None => return Err(Some(CloseReason::ParseError)),
         },
-        Some(Ok(WsMessage::Binary(bytes))) => engine.on_packet(socket, Packet::Binary(bytes)),
+        Some(Ok(WsMessage::Binary(bytes))) => match wire.decode_binary(bytes) {
+            Ok(packet) => engine.on_packet(socket, packet),
+            Err(_) => return Err(Some(CloseReason::ParseError)),
+        },
         Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
         Some(Ok(WsMessage::Close(_))) | None => return Err(Some(CloseReason::TransportClose)),
         Some(Err(error)) => {

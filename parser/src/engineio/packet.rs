@@ -134,6 +134,10 @@ pub enum DecodeError {
     /// A polling payload that is not UTF-8 text.
     #[error("payload is not valid UTF-8")]
     InvalidUtf8,
+    /// A v3 polling payload whose length prefix is missing, malformed, or longer than what
+    /// follows it.
+    #[error("invalid length in a v3 payload")]
+    BadLength,
 }
 
 impl Packet {
