@@ -6,7 +6,7 @@ use crate::inline::run_inline;
 use crate::io::ServerInner;
 use crate::{DisconnectReason, Socket};
 use engineio::sync::{lock, read, write};
-use engineio::{CloseReason, EngineIoHandler, Message};
+use engineio::{CloseReason, EngineIoHandler, Message, Protocol};
 use parser::socketio::{Decoded, Packet, PacketData};
 use parser::Str;
 use std::collections::HashSet;
@@ -93,6 +93,18 @@ impl EngineIoHandler for EngineHandler {
             }
         });
         *lock(&conn.data().connect_timeout) = Some(timer.abort_handle());
+        // A v3 client (socket.io protocol v4) is in the main namespace from the start: it sends
+        // no CONNECT for it, and Node connects it as if it had, with no auth.
+        if conn.protocol() == Protocol::V3 {
+            let packet = Packet::connect(Str::from_static("/"), None);
+            self.route(
+                &conn,
+                Decoded {
+                    packet,
+                    attachments: Vec::new(),
+                },
+            );
+        }
     }
 
     fn on_message(&self, conn: &Arc<EngineSocket>, message: Message) {
@@ -120,18 +132,23 @@ impl EngineIoHandler for EngineHandler {
 impl EngineHandler {
     fn route(&self, conn: &Arc<EngineSocket>, decoded: Decoded) {
         let Decoded {
-            packet,
+            mut packet,
             attachments,
         } = decoded;
+        let legacy_auth = match conn.protocol() {
+            Protocol::V3 => legacy_connect(&mut packet),
+            Protocol::V4 => None,
+        };
         let client = conn.data();
         let existing = client.socket(&packet.nsp);
         let connecting = lock(&client.connecting).contains(&packet.nsp);
         match (&packet.data, existing) {
             (PacketData::Connect(auth), None) if !connecting => {
-                let auth = auth
-                    .as_ref()
-                    .and_then(|raw| serde_json::from_str(raw).ok())
-                    .unwrap_or_else(|| serde_json::json!({}));
+                let auth = legacy_auth.unwrap_or_else(|| {
+                    auth.as_ref()
+                        .and_then(|raw| serde_json::from_str(raw).ok())
+                        .unwrap_or_else(|| serde_json::json!({}))
+                });
                 match self.server.namespace_for(&packet.nsp, &auth) {
                     Some(namespace) => {
                         lock(&client.connecting).insert(packet.nsp.clone());
@@ -162,6 +179,31 @@ impl EngineHandler {
             _ => close_connection(conn, DisconnectReason::ForcedServerClose),
         }
     }
+}
+
+/// A v3 client's CONNECT names its namespace with the namespace's query (`/chat?token=x`), and
+/// carries no auth: as Node, the path is the namespace and the query's parameters are the auth.
+/// Returns that auth for a CONNECT, and leaves any other packet as it is.
+fn legacy_connect(packet: &mut Packet) -> Option<serde_json::Value> {
+    let PacketData::Connect(_) = packet.data else {
+        return None;
+    };
+    let (path, query) = packet
+        .nsp
+        .split_once('?')
+        .unwrap_or((packet.nsp.as_str(), ""));
+    let auth = engineio::handshake::query_pairs(query)
+        .map(|(key, value)| {
+            (
+                key.into_owned(),
+                serde_json::Value::from(value.into_owned()),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>();
+    if path.len() != packet.nsp.len() {
+        packet.nsp = Str::from(path.to_owned());
+    }
+    Some(serde_json::Value::Object(auth))
 }
 
 /// Ends a connection from the server: its sockets leave with `reason`, then the engine closes.

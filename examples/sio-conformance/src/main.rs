@@ -53,6 +53,11 @@
 //! - `get-recovered`: acks with whether the socket is a recovered session (Node's
 //!   `socket.recovered`; always false without `RECOVERY_MS`).
 //!
+//! With `ALLOW_EIO3=1` clients of engine.io v3 and socket.io protocol v4 are served too (Node's
+//! `allowEIO3: true`): socket.io-client 2.x, python-socketio 4.x (`e2e-js/test/eio3*.test.mjs`),
+//! with the same handlers. Without it their handshake gets 400 `{"code":5,"message":"Unsupported
+//! protocol version"}`, as from Node.
+//!
 //! With `PARSER=msgpack` every client must speak the msgpack parser (Node's `parser:
 //! require("socket.io-msgpack-parser")`; `e2e-js/test/msgpack.test.mjs`); the handlers are
 //! the same. Any other value of `PARSER` is refused at start.
@@ -81,6 +86,14 @@ async fn main() -> std::io::Result<()> {
         Ok("msgpack") => config.parser(socketio::Parser::MsgPack),
         Ok(other) => {
             eprintln!("sio-conformance: PARSER must be msgpack, got {other:?}");
+            std::process::exit(2);
+        }
+    };
+    let config = match std::env::var("ALLOW_EIO3").as_deref() {
+        Err(_) | Ok("0") => config,
+        Ok("1") => config.allow_eio3(true),
+        Ok(other) => {
+            eprintln!("sio-conformance: ALLOW_EIO3 must be 1 or 0, got {other:?}");
             std::process::exit(2);
         }
     };

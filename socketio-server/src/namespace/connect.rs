@@ -9,7 +9,12 @@ impl Namespace {
         // Taken before anything could reach the socket: a client that comes back with no
         // offset of its own missed everything after it.
         let offset = self.adapter().last_offset();
-        let restored = self.restore(&auth).await;
+        // A v3 client cannot recover: its CONNECT reply has no room for a pid.
+        let legacy = conn.protocol() == engineio::Protocol::V3;
+        let restored = match legacy {
+            true => None,
+            false => self.restore(&auth).await,
+        };
         let (session, missed, from) = match restored {
             Some((restored, from)) => (Some(restored.session), restored.missed, from),
             None => (None, Vec::new(), None),
@@ -38,7 +43,7 @@ impl Namespace {
                 Err(refused) => Err(ConnectError::new(refused.to_string())),
             };
             if let Err(error) = verdict {
-                refuse(&conn, self.name(), error);
+                refuse(&conn, self.name(), error, legacy);
                 return;
             }
         }
@@ -70,13 +75,17 @@ impl Namespace {
             }
             None => None,
         };
-        // With recovery on, the private session id the client sends back when it returns.
+        // With recovery on, the private session id the client sends back when it returns. A v3
+        // client's reply is bare: it makes the socket's id itself (see `Socket::new`).
         let reply = match socket.pid() {
-            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
-            None => serde_json::json!({ "sid": socket.id().as_str() }),
-        }
-        .to_string();
-        let packet = Packet::connect(self.name().clone(), Some(reply.into()));
+            _ if legacy => None,
+            Some(pid) => {
+                Some(serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }))
+            }
+            None => Some(serde_json::json!({ "sid": socket.id().as_str() })),
+        };
+        let reply = reply.map(|reply| reply.to_string().into());
+        let packet = Packet::connect(self.name().clone(), reply);
         let _ = conn.send_frames(conn.data().parser().frames(&packet, &[]));
         if let Some(replayed) = replayed {
             socket.release_held(&replayed);
@@ -141,19 +150,24 @@ impl Namespace {
     }
 }
 
-/// Answers a CONNECT with CONNECT_ERROR: `message` first, as Node writes it, then `data`.
-fn refuse(conn: &EngineSocket, namespace: &Str, error: ConnectError) {
+/// Answers a CONNECT with CONNECT_ERROR: `message` first, as Node writes it, then `data`; to a
+/// v3 client, as Node, the error's data when it has some, else its message, alone.
+fn refuse(conn: &EngineSocket, namespace: &Str, error: ConnectError, legacy: bool) {
     #[derive(serde::Serialize)]
     struct Refusal {
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         data: Option<serde_json::Value>,
     }
-    let body = serde_json::to_string(&Refusal {
-        message: error.message,
-        data: error.data,
-    })
-    .unwrap_or_default();
+    let body = match (legacy, error.data) {
+        (true, Some(data)) => data.to_string(),
+        (true, None) => serde_json::Value::from(error.message).to_string(),
+        (false, data) => serde_json::to_string(&Refusal {
+            message: error.message,
+            data,
+        })
+        .unwrap_or_default(),
+    };
     let packet = Packet::connect_error(namespace.clone(), body.into());
     let _ = conn.send_frames(conn.data().parser().frames(&packet, &[]));
 }

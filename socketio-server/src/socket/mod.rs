@@ -135,6 +135,15 @@ impl Socket {
         let recovery = namespace.recovery().is_some();
         let (id, pid, recovered, data) = match session {
             Some(session) => (session.sid, Some(session.pid), true, Some(session.data)),
+            // A v3 client makes its socket's id itself, from the engine's id, as Node's server
+            // makes it for such a client; it cannot recover, so it gets no pid.
+            None if conn.protocol() == engineio::Protocol::V3 => {
+                let id = match namespace.name().as_str() {
+                    "/" => conn.id().as_str().to_owned(),
+                    name => format!("{name}#{}", conn.id()),
+                };
+                (crate::Sid::from_remote(id), None, false, None)
+            }
             None => (
                 crate::Sid::random(),
                 recovery.then(crate::Sid::random),
