@@ -38,6 +38,9 @@
 //
 // With PARSER=msgpack: parser: socket.io-msgpack-parser 3.0 (clients must use it too).
 //
+// With ALLOW_EIO3=1: allowEIO3: true, serving engine.io v3 / socket.io protocol v4 clients
+// (socket.io-client 2.x, python-socketio 4.x; test/eio3*.test.mjs) with the same handlers.
+//
 // With RECOVERY_MS=N: connectionStateRecovery {maxDisconnectionDuration: N, skipMiddlewares:
 // true}. With or without it, "/" has these handlers (test/recovery.test.mjs drives them;
 // "ack" is called only when the client sent one):
@@ -81,6 +84,7 @@ const parser = process.env.PARSER === "msgpack" ? (await import("socket.io-msgpa
 const httpServer = createServer();
 const io = new Server(httpServer, {
   ...(parser ? { parser } : {}),
+  ...(process.env.ALLOW_EIO3 === "1" ? { allowEIO3: true } : {}),
   path: "/socket.io/",
   pingInterval: Number(process.env.PING_INTERVAL_MS ?? 300),
   pingTimeout: Number(process.env.PING_TIMEOUT_MS ?? 200),
