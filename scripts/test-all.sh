@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project: the Rust crates, then the real npm clients against the Rust servers.
-# Works on a fresh Debian machine with Rust and Node: it installs chromium, redis-server and the
-# npm packages itself.
+# Works on a fresh Debian machine with Rust, Node and Python 3: it installs chromium,
+# redis-server, the npm packages and a virtualenv with python-socketio 4.x itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,14 @@ cargo test --workspace
 
 # A short run of every fuzz target (fuzz/README.md), over its seeds and then 15 s each.
 ./scripts/fuzz.sh
+
+# python-socketio 4.x, an engine.io v3 client, for e2e-js/test/eio3-python.test.mjs: in a
+# virtualenv of its own, made once, from PyPI.
+if [ ! -x target/py-eio3/bin/python ]; then
+  python3 -m venv target/py-eio3
+  target/py-eio3/bin/pip install --quiet --disable-pip-version-check \
+    "python-socketio[client]==4.6.1" "python-engineio==3.14.2" "requests==2.34.2" "websocket-client==1.9.2"
+fi
 
 cd e2e-js
 npm ci --no-audit --no-fund
