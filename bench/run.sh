@@ -89,14 +89,22 @@ run() { # server, then the scenario and its flags
   stop_all
 }
 
-run_recovery() { # as run, the server with connection state recovery on
-  local server=$1 port
-  shift
+# As run, for a variant of the usual setup: server, the variant's name, its server environment
+# (VAR=value, or - for none), then the scenario and its flags.
+run_variant() {
+  local server=$1 variant=$2 setting=$3 port
+  shift 3
   port=$(free_port)
-  start "$server" "$port" RECOVERY=1
+  if [ "$setting" = - ]; then start "$server" "$port"; else start "$server" "$port" "$setting"; fi
   "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" \
-    --label "$server" --variant recovery --seconds "$measure" | tee -a "$results"
+    --label "$server" --variant "$variant" --seconds "$measure" | tee -a "$results"
   stop_all
+}
+
+run_recovery() { # as run, the server with connection state recovery on
+  local server=$1
+  shift
+  run_variant "$server" recovery RECOVERY=1 "$@"
 }
 
 # Two servers of one cluster on a redis-server: the sender on one, the 1000 receivers on the
@@ -134,6 +142,9 @@ for server in $servers; do
       run_recovery "$server" echo
       run_recovery "$server" fanout --in-flight 4
       run_recovery "$server" retained
+      # The wire options (issue 15), on a 4 KB JSON payload: as is, and with the msgpack parser.
+      run_variant "$server" 4kb - echo --payload-bytes 4096
+      run_variant "$server" msgpack-4kb PARSER=msgpack echo --payload-bytes 4096 --parser msgpack
       ;;
   esac
 done

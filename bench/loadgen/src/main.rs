@@ -4,15 +4,19 @@
 //! ```text
 //! loadgen echo|fanout|idle|polling|retained --addr 127.0.0.1:3000 [--server-pid N]
 //!         [--label NAME] [--variant NAME] [--connections N] [--in-flight N] [--warmup SECS]
-//!         [--seconds SECS]
+//!         [--seconds SECS] [--payload-bytes N] [--parser default|msgpack]
 //! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
 //! loadgen report results.jsonl
 //! ```
+//!
+//! `--payload-bytes` and `--parser` change what `echo` sends: a JSON object of about N bytes
+//! (prose-like text) instead of the small one, and the msgpack parser instead of JSON text.
 //!
 //! It runs on one thread, so that pinned to one core it leaves the other to the server; it
 //! reports its own CPU use so that a run where it was the bottleneck shows as such.
 
 mod http1;
+mod msgpack;
 mod polling;
 mod report;
 mod retained;
@@ -63,6 +67,15 @@ fn main() -> Result<(), Error> {
         seconds: Duration::from_secs(number("--seconds", 10)?),
         server_pid: flag("--server-pid").and_then(|p| p.parse().ok()),
         receivers_addr: flag("--receivers-addr"),
+        payload: match flag("--payload-bytes") {
+            Some(_) => scenarios::payload_of(number("--payload-bytes", 0)? as usize),
+            None => serde_json::from_str(scenarios::PAYLOAD)?,
+        },
+        msgpack: match flag("--parser").as_deref() {
+            None | Some("default") => false,
+            Some("msgpack") => true,
+            Some(other) => return Err(format!("--parser: default or msgpack, not {other}").into()),
+        },
     };
     if scenario == "cluster-fanout" && options.receivers_addr.is_none() {
         return Err("cluster-fanout needs --receivers-addr".into());

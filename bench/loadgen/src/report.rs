@@ -17,7 +17,7 @@ struct Row {
     unit: Unit,
 }
 
-const ROWS: [Row; 15] = [
+const ROWS: [Row; 19] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -136,6 +136,38 @@ const ROWS: [Row; 15] = [
         in_flight: None,
         variant: Some("recovery"),
         key: "bytes_per_packet",
+        unit: Unit::Bytes,
+    },
+    Row {
+        title: "echo, 4 KB JSON: acks/s",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("4kb"),
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "echo, 4 KB JSON: bytes on the wire per echo",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("4kb"),
+        key: "wire_bytes_per_echo",
+        unit: Unit::Bytes,
+    },
+    Row {
+        title: "echo, 4 KB msgpack: acks/s",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("msgpack-4kb"),
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "echo, 4 KB msgpack: bytes on the wire per echo",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("msgpack-4kb"),
+        key: "wire_bytes_per_echo",
         unit: Unit::Bytes,
     },
 ];

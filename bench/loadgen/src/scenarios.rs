@@ -1,5 +1,6 @@
 //! The WebSocket scenarios: `echo`, `fanout` and `idle`. Each returns its figures as JSON.
 
+use crate::msgpack;
 use crate::stats::{cpu_during, rss_kb, CpuMeter, Recorder, Window};
 use crate::ws::{ack_id, stamp, Client, Error};
 use futures_util::stream::{self, StreamExt};
@@ -8,6 +9,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::task::{spawn_local, JoinHandle};
+use tokio_tungstenite::tungstenite::Message;
 
 /// The small payload of `echo`: what a chat message or a game update looks like.
 pub(crate) const PAYLOAD: &str = r#"{"room":"general","text":"hello, world","n":42}"#;
@@ -24,6 +26,77 @@ pub struct Options {
     /// Where the receivers of `fanout` connect, when not to the sender's server: another
     /// server of a cluster, so that every delivery crossed Redis.
     pub receivers_addr: Option<String>,
+    /// The argument of each `echo` call: [`PAYLOAD`], or a larger one (`--payload-bytes`).
+    pub payload: Value,
+    /// Whether `echo` speaks the msgpack parser (`--parser msgpack`).
+    pub msgpack: bool,
+}
+
+/// A JSON object of about `bytes` bytes shaped as [`PAYLOAD`], its text made of words in a
+/// pseudo-random order: as compressible as prose, not as a run of one letter.
+pub fn payload_of(bytes: usize) -> Value {
+    const WORDS: [&str; 16] = [
+        "hello",
+        "world",
+        "socket",
+        "message",
+        "room",
+        "general",
+        "rust",
+        "node",
+        "server",
+        "client",
+        "event",
+        "broadcast",
+        "latency",
+        "payload",
+        "json",
+        "deliver",
+    ];
+    let mut text = String::new();
+    let mut seed: u32 = 42;
+    let overhead = PAYLOAD.len() - "hello, world".len();
+    while text.len() + overhead < bytes {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        text.push_str(WORDS[(seed >> 16) as usize % WORDS.len()]);
+        text.push(' ');
+    }
+    text.truncate(bytes.saturating_sub(overhead));
+    json!({"room": "general", "text": text, "n": 42})
+}
+
+/// How `echo` writes its calls and reads their acks: JSON text, or msgpack.
+#[derive(Clone)]
+enum Wire {
+    Json(Rc<str>),
+    MsgPack(Rc<rmpv::Value>),
+}
+
+impl Wire {
+    fn of(o: &Options) -> Self {
+        match o.msgpack {
+            true => Wire::MsgPack(Rc::new(msgpack::from_json(&o.payload))),
+            false => Wire::Json(o.payload.to_string().into()),
+        }
+    }
+
+    fn call(&self, id: u64) -> Message {
+        match self {
+            Wire::Json(payload) => Message::text(format!("42{id}[\"echo\",{payload}]")),
+            Wire::MsgPack(payload) => Message::binary(msgpack::event(id, "echo", payload)),
+        }
+    }
+
+    fn ack_id(message: &Message) -> Option<u64> {
+        match message {
+            Message::Text(text) => ack_id(text),
+            Message::Binary(bytes) => match msgpack::read(bytes) {
+                msgpack::Incoming::Ack(id) => Some(id),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// `figures` with the fields of `extra` added.
@@ -35,9 +108,9 @@ pub fn with(extra: Value, mut figures: Value) -> Value {
 }
 
 /// Connects `n` clients, [`CONNECTING`] at a time; the clients that failed are counted.
-async fn connect_all(addr: &str, n: usize) -> (Vec<Client>, usize) {
+async fn connect_all(addr: &str, n: usize, msgpack: bool) -> (Vec<Client>, usize) {
     let results: Vec<Result<Client, Error>> = stream::iter(0..n)
-        .map(|_| Client::connect(addr))
+        .map(|_| Client::connect_with(addr, msgpack))
         .buffer_unordered(CONNECTING)
         .collect()
         .await;
@@ -57,14 +130,25 @@ pub(crate) async fn run_until_end(window: Window, tasks: Vec<JoinHandle<()>>) {
 
 /// `connections` clients, each keeping `in_flight` acked `echo` calls outstanding.
 pub async fn echo(o: &Options) -> Result<Value, Error> {
-    let (clients, failed) = connect_all(&o.addr, o.connections).await;
+    let (clients, failed) = connect_all(&o.addr, o.connections, o.msgpack).await;
     let window = Window::after(o.warmup, o.seconds);
     let cpu = cpu_during(window, o.server_pid);
     let acks = Recorder::new();
+    let wire_bytes = Rc::new(Cell::new(0u64));
     let in_flight = o.in_flight;
+    let wire = Wire::of(o);
     let tasks = clients
         .into_iter()
-        .map(|client| spawn_local(echo_client(client, in_flight, window, acks.clone())))
+        .map(|client| {
+            let echo = EchoClient {
+                wire: wire.clone(),
+                in_flight,
+                window,
+                acks: acks.clone(),
+                wire_bytes: wire_bytes.clone(),
+            };
+            spawn_local(echo.run(client))
+        })
         .collect();
     run_until_end(window, tasks).await;
     Ok(with(
@@ -74,6 +158,9 @@ pub async fn echo(o: &Options) -> Result<Value, Error> {
             "p50_us": acks.quantile_us(0.5),
             "p99_us": acks.quantile_us(0.99),
             "failed_connects": failed,
+            "payload_bytes": o.payload.to_string().len(),
+            // A call and its ack, as WebSocket message payloads (frame headers left out).
+            "wire_bytes_per_echo": wire_bytes.get() as f64 / acks.count().max(1) as f64,
         }),
     ))
 }
@@ -81,57 +168,77 @@ pub async fn echo(o: &Options) -> Result<Value, Error> {
 /// The acked calls of one client: ids in flight are consecutive, so a small ring holds their
 /// send times.
 struct Calls {
-    sent: [Instant; 64],
+    sent: [(Instant, usize); 64],
     next: u64,
 }
 
 impl Calls {
     fn new(origin: Instant) -> Self {
         Self {
-            sent: [origin; 64],
+            sent: [(origin, 0); 64],
             next: 0,
         }
     }
 
-    /// The id of a call made now.
-    fn start(&mut self, now: Instant) -> u64 {
-        self.sent[(self.next % 64) as usize] = now;
+    /// The id of a call made now, `len` bytes long.
+    fn start(&mut self, now: Instant, len: usize) -> u64 {
+        self.sent[(self.next % 64) as usize] = (now, len);
         self.next += 1;
         self.next - 1
     }
 
-    fn sent(&self, id: u64) -> Instant {
+    /// When the call was made, and its length.
+    fn sent(&self, id: u64) -> (Instant, usize) {
         self.sent[(id % 64) as usize]
     }
 }
 
-fn echo_call(calls: &mut Calls) -> String {
-    format!("42{}[\"echo\",{PAYLOAD}]", calls.start(Instant::now()))
+/// One `echo` client's loop and what it reports to.
+struct EchoClient {
+    wire: Wire,
+    in_flight: usize,
+    window: Window,
+    acks: Recorder,
+    wire_bytes: Rc<Cell<u64>>,
 }
 
-async fn echo_client(mut client: Client, in_flight: usize, window: Window, acks: Recorder) {
-    let mut calls = Calls::new(window.origin);
-    for _ in 0..in_flight {
-        if client.feed(echo_call(&mut calls)).await.is_err() {
-            return;
-        }
+impl EchoClient {
+    fn call(&self, calls: &mut Calls) -> Message {
+        let message = self.wire.call(calls.next);
+        calls.start(Instant::now(), message.len());
+        message
     }
-    if client.flush().await.is_err() {
-        return;
-    }
-    let mut batch = Vec::new();
-    while client.next_batch(&mut batch).await.is_ok() {
-        let now = Instant::now();
-        for id in batch.drain(..).filter_map(|packet| ack_id(&packet)) {
-            if window.contains(now) {
-                acks.record(now - calls.sent(id));
-            }
-            if client.feed(echo_call(&mut calls)).await.is_err() {
+
+    async fn run(self, mut client: Client) {
+        let mut calls = Calls::new(self.window.origin);
+        for _ in 0..self.in_flight {
+            if client.feed_message(self.call(&mut calls)).await.is_err() {
                 return;
             }
         }
         if client.flush().await.is_err() {
             return;
+        }
+        let mut batch = Vec::new();
+        while client.next_messages(&mut batch).await.is_ok() {
+            let now = Instant::now();
+            for message in batch.drain(..) {
+                let Some(id) = Wire::ack_id(&message) else {
+                    continue;
+                };
+                if self.window.contains(now) {
+                    let (sent, len) = calls.sent(id);
+                    self.acks.record(now - sent);
+                    self.wire_bytes
+                        .set(self.wire_bytes.get() + (len + message.len()) as u64);
+                }
+                if client.feed_message(self.call(&mut calls)).await.is_err() {
+                    return;
+                }
+            }
+            if client.flush().await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -141,7 +248,7 @@ async fn echo_client(mut client: Client, in_flight: usize, window: Window, acks:
 pub async fn fanout(o: &Options) -> Result<Value, Error> {
     let deliveries = Recorder::new();
     let receivers_addr = o.receivers_addr.as_deref().unwrap_or(&o.addr);
-    let (receivers, failed) = connect_all(receivers_addr, o.connections).await;
+    let (receivers, failed) = connect_all(receivers_addr, o.connections, false).await;
     let sender = Client::connect(&o.addr).await?;
     // Across servers, only what reached the other server counts.
     let own = if o.receivers_addr.is_some() {
@@ -221,7 +328,7 @@ async fn broadcaster(
     let mut calls = Calls::new(window.origin);
     let call = |calls: &mut Calls| {
         let now = Instant::now();
-        let id = calls.start(now);
+        let id = calls.start(now, 0);
         format!(
             "42{id}[\"broadcast\",null,{{\"t\":{}}}]",
             window.micros(now)
@@ -241,7 +348,7 @@ async fn broadcaster(
             };
             let now = Instant::now();
             if window.contains(now) {
-                broadcasts.record(now - calls.sent(id));
+                broadcasts.record(now - calls.sent(id).0);
             }
             if let Some(flow) = &flow {
                 let settled = (calls.next + 1).saturating_sub(in_flight as u64);
@@ -268,7 +375,7 @@ pub async fn idle(o: &Options) -> Result<Value, Error> {
     // Both sides' CPU while connecting: the connect rate is the server's only if it is busier.
     let own = CpuMeter::start(std::process::id());
     let server = CpuMeter::start(pid);
-    let (clients, failed) = connect_all(&o.addr, o.connections).await;
+    let (clients, failed) = connect_all(&o.addr, o.connections, false).await;
     let connecting = start.elapsed();
     let loadgen_cpu = own.and_then(|m| m.load());
     let server_cpu = server.and_then(|m| m.load());

@@ -16,6 +16,11 @@ pub struct Client {
 impl Client {
     /// Opens the engine over WebSocket and connects to the namespace `/`.
     pub async fn connect(addr: &str) -> Result<Self, Error> {
+        Self::connect_with(addr, false).await
+    }
+
+    /// As [`connect`](Self::connect), speaking the msgpack parser when `msgpack` is set.
+    pub async fn connect_with(addr: &str, msgpack: bool) -> Result<Self, Error> {
         let tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
@@ -27,6 +32,23 @@ impl Client {
         let open = client.next().await?;
         if !open.starts_with('0') {
             return Err(format!("expected an open packet, got {open:?}").into());
+        }
+        if msgpack {
+            client
+                .ws
+                .send(Message::binary(crate::msgpack::connect()))
+                .await?;
+            let mut batch = Vec::new();
+            loop {
+                client.next_messages(&mut batch).await?;
+                for message in batch.drain(..) {
+                    match crate::msgpack::read(&message.into_data()) {
+                        crate::msgpack::Incoming::Connected => return Ok(client),
+                        crate::msgpack::Incoming::Refused => return Err("connect refused".into()),
+                        _ => {}
+                    }
+                }
+            }
         }
         client.send("40".into()).await?;
         loop {
@@ -73,6 +95,42 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    /// Queues a message, text or binary, to go out with the next flush.
+    pub async fn feed_message(&mut self, message: Message) -> Result<(), Error> {
+        self.ws.feed(message).await?;
+        Ok(())
+    }
+
+    /// As [`next_batch`](Self::next_batch), for text and binary messages alike.
+    pub async fn next_messages(&mut self, batch: &mut Vec<Message>) -> Result<(), Error> {
+        let mut first = true;
+        loop {
+            let message = if first {
+                Some(self.ws.next().await)
+            } else {
+                self.ws.next().now_or_never()
+            };
+            let Some(message) = message else {
+                return Ok(());
+            };
+            match message {
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    self.feed("3".into()).await?;
+                    if first {
+                        self.flush().await?;
+                    }
+                }
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                    batch.push(message);
+                    first = false;
+                }
+                Some(Ok(Message::Close(_))) | None => return Err("connection closed".into()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
     }
 
     /// The next engine.io text packet that is not a ping (pings are answered here).

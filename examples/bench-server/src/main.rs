@@ -16,6 +16,7 @@
 //!
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
 //! `RECOVERY=1` turns connection state recovery on with Node's defaults (2 minutes).
+//! `PARSER=msgpack` speaks the msgpack parser (Node: `socket.io-msgpack-parser`).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
 //! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients.
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
@@ -52,6 +53,9 @@ async fn serve() -> std::io::Result<()> {
     }
     if std::env::var("RECOVERY").is_ok_and(|v| v == "1") {
         config = config.connection_state_recovery(socketio::ConnectionStateRecovery::default());
+    }
+    if std::env::var("PARSER").is_ok_and(|v| v == "msgpack") {
+        config = config.parser(socketio::Parser::MsgPack);
     }
     let mut builder = SocketIo::builder().config(config.build());
     let clustered = std::env::var("REDIS_URL").is_ok();
