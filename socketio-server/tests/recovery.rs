@@ -41,6 +41,42 @@ fn offset_of(args: &[Value]) -> String {
         .to_owned()
 }
 
+/// A session as its client left it: the socket's id, the pid, and the offset of the last
+/// broadcast it had.
+struct Left {
+    sid: Value,
+    pid: Value,
+    offset: String,
+}
+
+/// A client connects to `/`, gets one kept broadcast (`seen`) and leaves; returns once the
+/// server has seen it go: the session the tests come back to.
+async fn leave_after_one_broadcast(io: &SocketIo, addr: std::net::SocketAddr) -> Left {
+    let mut client = Client::open(addr).await;
+    let (_, reply) = connect_raw(&mut client, json!({})).await;
+    io.emit("seen", &1).unwrap();
+    let offset = offset_of(&client.next_args("/", "seen").await);
+    client.close().await;
+    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    Left {
+        sid: reply["sid"].clone(),
+        pid: reply["pid"].clone(),
+        offset,
+    }
+}
+
+/// A new connection that comes back with `pid` and `offset`: what came before the CONNECT
+/// reply, the reply, and the client.
+async fn come_back(
+    addr: std::net::SocketAddr,
+    pid: &Value,
+    offset: &str,
+) -> (Vec<Received>, Value, Client) {
+    let mut back = Client::open(addr).await;
+    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    (before, reply, back)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_returning_client_gets_its_id_rooms_data_and_what_it_missed() {
     let io = io_with_recovery(Duration::from_secs(10));
@@ -75,8 +111,7 @@ async fn a_returning_client_gets_its_id_rooms_data_and_what_it_missed() {
     io.volatile().emit("missed", &"volatile").unwrap();
     io.except("r").emit("missed", &"excluded").unwrap();
 
-    let mut back = Client::open(addr).await;
-    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    let (before, reply, mut back) = come_back(addr, &pid, &offset).await;
     assert_eq!(reply["sid"], sid, "the same id");
     let missed: Vec<Vec<Value>> = before.iter().map(Received::args).collect();
     assert_eq!(
@@ -117,13 +152,7 @@ async fn an_expired_session_or_a_forged_pid_or_offset_gets_a_fresh_one() {
     let io = io_with_recovery(Duration::from_millis(300));
     let addr = serve(&io).await;
 
-    let mut client = Client::open(addr).await;
-    let (_, reply) = connect_raw(&mut client, json!({})).await;
-    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
-    io.emit("seen", &1).unwrap();
-    let offset = offset_of(&client.next_args("/", "seen").await);
-    client.close().await;
-    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    let Left { sid, pid, offset } = leave_after_one_broadcast(&io, addr).await;
 
     for auth in [
         json!({"pid": "forged", "offset": offset}),
@@ -166,8 +195,7 @@ async fn an_emit_to_one_socket_is_kept_for_its_return_but_not_a_volatile_one() {
     client.close().await;
     eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
 
-    let mut back = Client::open(addr).await;
-    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    let (before, reply, _back) = come_back(addr, &pid, &offset).await;
     assert_eq!(reply["sid"], sid);
     let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
     assert_eq!(missed, [json!(2)], "the kept emit, not the volatile one");
@@ -204,15 +232,8 @@ async fn a_session_that_expires_unrecovered_is_reported_once_and_a_recovered_one
     assert_eq!(data, Some(json!({"user": "bo"})));
 
     // Back in time, then gone again: reported once, for the second absence only.
-    let mut client = Client::open(addr).await;
-    let (_, reply) = connect_raw(&mut client, json!({})).await;
-    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
-    io.emit("seen", &1).unwrap();
-    let offset = offset_of(&client.next_args("/", "seen").await);
-    client.close().await;
-    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
-    let mut back = Client::open(addr).await;
-    let (_, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    let Left { sid, pid, offset } = leave_after_one_broadcast(&io, addr).await;
+    let (_, reply, back) = come_back(addr, &pid, &offset).await;
     assert_eq!(reply["sid"], sid, "recovered");
     expired
         .assert_none("report of a recovered session", Duration::from_millis(500))
@@ -267,8 +288,7 @@ async fn a_client_back_before_its_old_connection_timed_out_recovers() {
     // heartbeat has not noticed. What is sent now goes into the dead connection.
     io.emit("missed", &2).unwrap();
 
-    let mut back = Client::open(addr).await;
-    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    let (before, reply, _back) = come_back(addr, &pid, &offset).await;
     assert_eq!(reply["sid"], sid, "the same session, not a fresh one");
     let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
     assert_eq!(missed, [json!(2)]);
@@ -303,8 +323,7 @@ async fn a_client_quiet_for_longer_than_the_duration_still_recovers() {
     eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
     io.emit("missed", &2).unwrap();
 
-    let mut back = Client::open(addr).await;
-    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    let (before, reply, _back) = come_back(addr, &pid, &offset).await;
     assert_eq!(reply["sid"], sid, "recovered");
     let missed: Vec<Value> = before.iter().map(|p| p.args()[0].clone()).collect();
     assert_eq!(missed, [json!(2)]);
@@ -321,19 +340,12 @@ async fn a_client_whose_missed_broadcasts_were_pushed_out_starts_afresh() {
     let io = io_with(config);
     let addr = serve(&io).await;
 
-    let mut client = Client::open(addr).await;
-    let (_, reply) = connect_raw(&mut client, json!({})).await;
-    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
-    io.emit("seen", &1).unwrap();
-    let offset = offset_of(&client.next_args("/", "seen").await);
-    client.close().await;
-    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    let Left { sid, pid, offset } = leave_after_one_broadcast(&io, addr).await;
     for n in 2..5 {
         io.emit("missed", &n).unwrap(); // three, and only two are kept
     }
 
-    let mut back = Client::open(addr).await;
-    let (before, reply) = connect_raw(&mut back, json!({"pid": pid, "offset": offset})).await;
+    let (before, reply, _back) = come_back(addr, &pid, &offset).await;
     assert_ne!(
         reply["sid"], sid,
         "a fresh session rather than a partial replay"
@@ -370,13 +382,7 @@ async fn what_is_broadcast_while_a_session_is_restored_arrives_once() {
     });
     let addr = serve(&io).await;
 
-    let mut client = Client::open(addr).await;
-    let (_, reply) = connect_raw(&mut client, json!({})).await;
-    let (sid, pid) = (reply["sid"].clone(), reply["pid"].clone());
-    io.to("r").emit("seen", &1).unwrap();
-    let offset = offset_of(&client.next_args("/", "seen").await);
-    client.close().await;
-    eventually("the socket to leave", || io.of("/").sockets().is_empty()).await;
+    let Left { sid, pid, offset } = leave_after_one_broadcast(&io, addr).await;
     io.to("r").emit("missed", &2).unwrap();
 
     let mut back = Client::open(addr).await;
