@@ -179,11 +179,13 @@ fn decode_binary(mut rest: Bytes, packets: &mut Vec<Packet>) -> Result<(), Decod
                 .and_then(|l| l.checked_add(usize::from(digit)))
                 .ok_or(DecodeError::BadLength)?;
         }
-        if end == 1 || rest.len() < end + 1 + length {
-            return Err(DecodeError::BadLength);
-        }
-        let message = rest.slice(end + 1..end + 1 + length);
-        rest = rest.slice(end + 1 + length..);
+        // No overflow: the length was read with checked arithmetic, and so is its end.
+        let stop = (end + 1)
+            .checked_add(length)
+            .filter(|&stop| end > 1 && stop <= rest.len())
+            .ok_or(DecodeError::BadLength)?;
+        let message = rest.slice(end + 1..stop);
+        rest = rest.slice(stop..);
         let packet = if is_text {
             decode_text(Str::from_utf8(message).map_err(|_| DecodeError::InvalidUtf8)?)?
         } else {
@@ -325,6 +327,22 @@ mod tests {
         assert_eq!(
             decode(b"\x01\x01\xff\x02", true),
             [Err(DecodeError::UnknownType(2))]
+        );
+        // A length of 20 nines overflows nothing: it is refused.
+        let huge = [&[1u8][..], &[9u8; 20][..], &[255u8, 4][..]].concat();
+        assert_eq!(
+            decode_payload(huge.into(), true).collect::<Vec<_>>(),
+            [Err(DecodeError::BadLength)]
+        );
+        let max = [
+            &[1u8][..],
+            &b"18446744073709551615".map(|d| d - b'0')[..],
+            &[255u8, 4][..],
+        ]
+        .concat();
+        assert_eq!(
+            decode_payload(max.into(), true).collect::<Vec<_>>(),
+            [Err(DecodeError::BadLength)]
         );
         let long = [&[0u8][..], &[9u8; 400][..], &[255u8][..]].concat();
         assert_eq!(
