@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project: the Rust crates, then the real npm clients against the Rust servers.
 # Works on a fresh Debian machine with Rust, Node and Python 3: it installs chromium,
-# redis-server, the npm packages and a virtualenv with python-socketio 4.x itself.
+# redis-server, nginx, the npm packages and a virtualenv with python-socketio 4.x itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -n "${CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+# The load-balancer test runs the chat behind Debian's nginx.
+[ -n "${NGINX:-}" ] || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # The python-socketio test's virtualenv needs venv and ensurepip (Debian's python3-venv).
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
