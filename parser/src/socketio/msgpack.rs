@@ -118,36 +118,35 @@ pub fn decode(bytes: &[u8], max_attachments: usize) -> Result<Decoded, DecodeErr
         Some(id) => Some(id.as_u64().ok_or(DecodeError::InvalidAckId)?),
     };
     let mut attachments = Vec::new();
-    let mut json = |value: &Msg| -> Result<Json, DecodeError> {
-        let json = to_json(value, &mut attachments)?;
+    let mut text = |value: &Msg| -> Result<Str, DecodeError> {
+        let mut json = String::new();
+        write_json(value, &mut json, &mut attachments)?;
         if attachments.len() > max_attachments {
             return Err(DecodeError::TooManyAttachments);
         }
-        Ok(json)
+        Ok(Str::from(json))
     };
     let data = match (
         packet_type,
         field("data").filter(|data| !is_undefined(data)),
     ) {
         (PacketType::Connect, None | Some(Msg::Nil)) => PacketData::Connect(None),
-        (PacketType::Connect, Some(data @ Msg::Map(_))) => {
-            PacketData::Connect(Some(text(&json(data)?)))
-        }
+        (PacketType::Connect, Some(data @ Msg::Map(_))) => PacketData::Connect(Some(text(data)?)),
         (PacketType::Disconnect, None) => PacketData::Disconnect,
         (PacketType::ConnectError, Some(data @ (Msg::Map(_) | Msg::String(_)))) => {
-            PacketData::ConnectError(Some(text(&json(data)?)))
+            PacketData::ConnectError(Some(text(data)?))
         }
         (PacketType::Event, Some(Msg::Array(items))) => {
             let (first, rest) = items.split_first().ok_or(DecodeError::InvalidPayload)?;
             let name = match first {
                 Msg::String(name) => name.as_str().ok_or(DecodeError::InvalidPayload)?,
-                Msg::Integer(_) | Msg::F32(_) | Msg::F64(_) => &text(&json(first)?),
+                Msg::Integer(_) | Msg::F32(_) | Msg::F64(_) => &text(first)?,
                 _ => return Err(DecodeError::InvalidPayload),
             };
             if RESERVED_EVENTS.contains(&name) {
                 return Err(DecodeError::InvalidPayload);
             }
-            let args = rest.iter().map(|arg| json(arg).map(|arg| text(&arg)));
+            let args = rest.iter().map(&mut text);
             PacketData::Event(Event {
                 name: Str::from(name),
                 args: args.collect::<Result<_, _>>()?,
@@ -156,7 +155,7 @@ pub fn decode(bytes: &[u8], max_attachments: usize) -> Result<Decoded, DecodeErr
             })
         }
         (PacketType::Ack, Some(Msg::Array(items))) => {
-            let args = items.iter().map(|arg| json(arg).map(|arg| text(&arg)));
+            let args = items.iter().map(&mut text);
             PacketData::Ack(Ack {
                 id: id.ok_or(DecodeError::InvalidAckId)?,
                 args: args.collect::<Result<_, _>>()?,
@@ -180,48 +179,104 @@ fn is_undefined(value: &Msg) -> bool {
     matches!(value, Msg::Ext(0, bytes) if bytes.len() == 1)
 }
 
-/// A msgpack value as JSON: `bin` (and notepack's old ArrayBuffer extension) becomes a
-/// placeholder for the next attachment, integer map keys their decimal text as in JavaScript,
-/// NaN and the infinities `null` as `JSON.stringify` writes them, `undefined` `null` in an
-/// array and left out of a map, as `JSON.stringify` does.
-fn to_json(value: &Msg, attachments: &mut Vec<Bytes>) -> Result<Json, DecodeError> {
-    Ok(match value {
-        Msg::Nil => Json::Null,
-        Msg::Boolean(b) => Json::Bool(*b),
+/// Writes a msgpack value as JSON text, straight from the value (no JSON tree in between):
+/// `bin` (and notepack's old ArrayBuffer extension) becomes a placeholder for the next
+/// attachment, integer map keys their decimal text as in JavaScript, NaN and the infinities
+/// `null` as `JSON.stringify` writes them, `undefined` `null` in an array and left out of a
+/// map, as `JSON.stringify` does; map entries keep their order.
+fn write_json(
+    value: &Msg,
+    out: &mut String,
+    attachments: &mut Vec<Bytes>,
+) -> Result<(), DecodeError> {
+    use std::fmt::Write;
+    match value {
+        Msg::Nil => out.push_str("null"),
+        Msg::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
         Msg::Integer(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(n), _) => Json::from(n),
-            (_, Some(n)) => Json::from(n),
-            _ => Json::Null,
+            (Some(n), _) => {
+                let _ = write!(out, "{n}");
+            }
+            (_, Some(n)) => {
+                let _ = write!(out, "{n}");
+            }
+            _ => out.push_str("null"),
         },
-        Msg::F32(f) => Number::from_f64(f64::from(*f)).map_or(Json::Null, Json::Number),
-        Msg::F64(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Msg::String(s) => Json::String(s.as_str().ok_or(DecodeError::InvalidPayload)?.to_owned()),
-        undefined if is_undefined(undefined) => Json::Null,
+        Msg::F32(f) => write_float(out, f64::from(*f)),
+        Msg::F64(f) => write_float(out, *f),
+        Msg::String(s) => write_string(out, s.as_str().ok_or(DecodeError::InvalidPayload)?),
+        undefined if is_undefined(undefined) => out.push_str("null"),
         Msg::Binary(bytes) | Msg::Ext(0, bytes) => {
-            let num = attachments.len();
+            let _ = write!(
+                out,
+                r#"{{"_placeholder":true,"num":{}}}"#,
+                attachments.len()
+            );
             attachments.push(Bytes::copy_from_slice(bytes));
-            serde_json::json!({ "_placeholder": true, "num": num })
         }
         Msg::Ext(..) => return Err(DecodeError::InvalidPayload),
-        Msg::Array(items) => Json::Array(
-            items
-                .iter()
-                .map(|item| to_json(item, attachments))
-                .collect::<Result<_, _>>()?,
-        ),
-        Msg::Map(entries) => {
-            let mut map = Map::with_capacity(entries.len());
-            for (key, value) in entries.iter().filter(|(_, value)| !is_undefined(value)) {
-                let key = match key {
-                    Msg::String(key) => key.as_str().ok_or(DecodeError::InvalidPayload)?.to_owned(),
-                    Msg::Integer(n) => n.to_string(),
-                    _ => return Err(DecodeError::InvalidPayload),
-                };
-                map.insert(key, to_json(value, attachments)?);
+        Msg::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out, attachments)?;
             }
-            Json::Object(map)
+            out.push(']');
         }
-    })
+        Msg::Map(entries) => {
+            out.push('{');
+            let entries = entries.iter().filter(|(_, value)| !is_undefined(value));
+            for (i, (key, value)) in entries.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match key {
+                    Msg::String(key) => {
+                        write_string(out, key.as_str().ok_or(DecodeError::InvalidPayload)?);
+                    }
+                    Msg::Integer(n) => {
+                        let _ = write!(out, "\"{n}\"");
+                    }
+                    _ => return Err(DecodeError::InvalidPayload),
+                }
+                out.push(':');
+                write_json(value, out, attachments)?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+/// A number as `serde_json` writes it; NaN and the infinities as `null`.
+fn write_float(out: &mut String, f: f64) {
+    use std::fmt::Write;
+    match Number::from_f64(f) {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push_str("null"),
+    }
+}
+
+/// A JSON string. Most strings need no escape: they are copied whole, after a check written so
+/// that the compiler can test many bytes at once; the others are escaped by `serde_json`.
+fn write_string(out: &mut String, s: &str) {
+    let needs_escape = |chunk: &[u8]| {
+        chunk.iter().fold(false, |dirty, &b| {
+            dirty | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
+    };
+    if s.as_bytes().chunks(64).any(needs_escape) {
+        out.push_str(&Json::from(s).to_string());
+    } else {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
 }
 
 /// Raw JSON text as msgpack, placeholders replaced by the attachments they stand for. Text
@@ -261,10 +316,6 @@ fn placeholder(map: &Map<String, Json>) -> Option<usize> {
         return None;
     }
     usize::try_from(map.get("num")?.as_u64()?).ok()
-}
-
-fn text(json: &Json) -> Str {
-    Str::from(json.to_string())
 }
 
 #[cfg(test)]
@@ -352,6 +403,39 @@ mod tests {
             panic!("{decoded:?}")
         };
         assert_eq!(event.args, ["null", r#"{"b":1}"#]);
+    }
+
+    #[test]
+    fn arguments_become_json_text_as_json_stringify_writes_it() {
+        let undefined = Msg::Ext(0, vec![0]);
+        let argument = Msg::Map(vec![
+            ("z".into(), "say \"hi\"\n\u{1}é😀".into()),
+            (
+                "a".into(),
+                Msg::Array(vec![Msg::F64(f64::NAN), Msg::F64(1.5), undefined.clone()]),
+            ),
+            (Msg::from(7), Msg::Binary(vec![1, 2])),
+            ("gone".into(), undefined),
+            ("n".into(), Msg::from(-3)),
+        ]);
+        let data = Msg::Array(vec!["ev".into(), argument]);
+        let packet = Msg::Map(vec![
+            ("type".into(), 2.into()),
+            ("data".into(), data),
+            ("nsp".into(), "/".into()),
+        ]);
+        let mut wire = Vec::new();
+        rmpv::encode::write_value(&mut wire, &packet).unwrap();
+        let decoded = decode(&wire, DEFAULT_MAX_ATTACHMENTS).unwrap();
+        let PacketData::Event(event) = &decoded.packet.data else {
+            panic!("an event was expected");
+        };
+        // Keys in the order they came, escapes as JSON.stringify writes them.
+        assert_eq!(
+            event.args[0].as_str(),
+            r#"{"z":"say \"hi\"\n\u0001é😀","a":[null,1.5,null],"7":{"_placeholder":true,"num":0},"n":-3}"#
+        );
+        assert_eq!(decoded.attachments, [Bytes::from_static(b"\x01\x02")]);
     }
 
     #[test]
