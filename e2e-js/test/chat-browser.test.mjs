@@ -9,38 +9,21 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
-import { E2E_ROOT, HOST, REPO_ROOT, freePort, withTimeout } from "./harness.mjs";
+import {
+  CHAT_BIN,
+  CHROMIUM,
+  CLIENT_DIR,
+  WAIT,
+  launchChromium,
+  members,
+  openChat,
+  seen,
+  startChat,
+  stopChild as stop,
+} from "./chat-harness.mjs";
+import { E2E_ROOT, HOST, freePort, withTimeout } from "./harness.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const CHAT_BIN = process.env.CHAT_BIN ?? path.join(REPO_ROOT, "target", "debug", "chat");
-const CLIENT_DIR = path.join(E2E_ROOT, "node_modules", "socket.io-client", "dist");
 export const SCREENSHOT = path.join(E2E_ROOT, "artifacts", "chat.png");
-const WAIT = 10_000;
-
-/** Starts the chat binary on `port` and resolves once it listens. */
-function startChat(port, extraEnv = {}) {
-  const child = spawn(CHAT_BIN, [], {
-    env: { ...process.env, PORT: String(port), SOCKETIO_CLIENT_DIR: CLIENT_DIR, RUST_LOG: "warn", ...extraEnv },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.log = "";
-  child.stderr.on("data", (d) => (child.log += d));
-  const listening = new Promise((resolve, reject) => {
-    child.stdout.on("data", (d) => {
-      if (String(d).includes(`http://${HOST}:${port}/`)) resolve(child);
-    });
-    child.once("exit", (code) => reject(new Error(`chat exited (${code}) before listening: ${child.log}`)));
-  });
-  return withTimeout(listening, WAIT, "the chat server to listen");
-}
-
-function stop(child, signal) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill(signal);
-  return withTimeout(exited, WAIT, `the chat server to exit on ${signal}`);
-}
 
 describe("chat example in chromium", () => {
   let port, server, browser, base;
@@ -53,8 +36,7 @@ describe("chat example in chromium", () => {
     port = await freePort();
     base = `http://${HOST}:${port}/`;
     server = await startChat(port);
-    // --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -67,38 +49,11 @@ describe("chat example in chromium", () => {
 
   /** A new browser tab (its own context: no shared storage) on the chat, logged in as `name`. */
   async function open(name, query = "") {
-    const page = await browser.newPage();
-    page.on("pageerror", (error) => pageErrors.push(`${name}: ${error.message}`));
-    await page.goto(base + query);
-    await page.waitForFunction(() => window.chat?.socket.connected, null, { timeout: WAIT });
-    if (name) {
-      await page.fill("#nick", name);
-      await page.click("#login");
-      await page.waitForFunction(() => !document.getElementById("login-dialog").open, null, { timeout: WAIT });
-    }
-    return page;
+    return openChat(browser, base, name, { query, pageErrors });
   }
 
   const text = (page, selector) => page.locator(selector).textContent();
   const texts = (page, selector) => page.$$eval(selector, (els) => els.map((e) => e.textContent));
-
-  /** Waits until some element matching `selector` contains `wanted`. */
-  function seen(page, selector, wanted) {
-    return page.waitForFunction(
-      ([s, t]) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)),
-      [selector, wanted],
-      { timeout: WAIT },
-    );
-  }
-
-  /** Waits until the member list shows exactly `names`. */
-  function members(page, names) {
-    return page.waitForFunction(
-      (want) => JSON.stringify([...document.querySelectorAll("#members li")].map((e) => e.textContent)) === want,
-      JSON.stringify(names),
-      { timeout: WAIT },
-    );
-  }
 
   async function say(page, message) {
     await page.fill("#text", message);
@@ -315,7 +270,7 @@ describe("chat across two servers on Redis, in chromium", () => {
       servers.push(await startChat(port, { REDIS_URL: `redis://${HOST}:${redisPort}/` }));
       bases.push(`http://${HOST}:${port}/`);
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -325,55 +280,33 @@ describe("chat across two servers on Redis, in chromium", () => {
     assert.deepEqual(pageErrors, [], "script errors on the pages");
   });
 
-  async function openOn(base, name, query = "") {
-    const page = await browser.newPage();
-    page.on("pageerror", (error) => pageErrors.push(`${name}: ${error.message}`));
-    await page.goto(base + query);
-    await page.waitForFunction(() => window.chat?.socket.connected, null, { timeout: WAIT });
-    await page.fill("#nick", name);
-    await page.click("#login");
-    await page.waitForFunction(() => !document.getElementById("login-dialog").open, null, { timeout: WAIT });
-    return page;
-  }
-
-  const waitText = (page, selector, wanted) =>
-    page.waitForFunction(
-      ([s, t]) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)),
-      [selector, wanted],
-      { timeout: WAIT },
-    );
-  const waitMembers = (page, names) =>
-    page.waitForFunction(
-      (want) => JSON.stringify([...document.querySelectorAll("#members li")].map((e) => e.textContent)) === want,
-      JSON.stringify(names),
-      { timeout: WAIT },
-    );
+  const openOn = (base, name, query = "") => openChat(browser, base, name, { query, pageErrors });
 
   test("two pages on two servers in one room chat and see each other", async () => {
     const one = await openOn(bases[0], "uma");
     const two = await openOn(bases[1], "vic", "?transport=polling");
-    await waitMembers(one, ["uma", "vic"]);
-    await waitMembers(two, ["uma", "vic"]);
+    await members(one, ["uma", "vic"]);
+    await members(two, ["uma", "vic"]);
     await one.fill("#text", "from server one");
     await one.click("#send");
-    await waitText(two, "#messages li", "from server one");
-    await waitText(one, '#messages li.mine[data-state="delivered"]', "from server one");
+    await seen(two, "#messages li", "from server one");
+    await seen(one, '#messages li.mine[data-state="delivered"]', "from server one");
     await two.type("#text", "typing on two");
-    await waitText(one, "#typing", "vic is typing…");
+    await seen(one, "#typing", "vic is typing…");
     await two.click("#send");
-    await waitText(one, "#messages li", "typing on two");
+    await seen(one, "#messages li", "typing on two");
 
     // A room made on one server appears on the other, and its history follows.
     await one.fill("#new-room", "both-servers");
     await one.click("#create");
-    await waitText(one, "#room-title", "# both-servers");
+    await seen(one, "#room-title", "# both-servers");
     await one.fill("#text", "said before vic came");
     await one.click("#send");
-    await waitText(one, '#messages li.mine[data-state="delivered"]', "said before vic came");
-    await waitText(two, "#rooms li", "# both-servers");
+    await seen(one, '#messages li.mine[data-state="delivered"]', "said before vic came");
+    await seen(two, "#rooms li", "# both-servers");
     await two.click('#rooms li[data-room="both-servers"] button');
-    await waitText(two, "#messages li", "said before vic came");
-    await waitMembers(one, ["uma", "vic"]);
+    await seen(two, "#messages li", "said before vic came");
+    await members(one, ["uma", "vic"]);
     await one.close();
     await two.close();
   });

@@ -13,15 +13,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
-import { E2E_ROOT, HOST, REPO_ROOT, freePort, httpRequest, withTimeout } from "./harness.mjs";
+import { CHAT_BIN, CHROMIUM, WAIT, launchChromium, members, openChat, seen, startChat, stopChild } from "./chat-harness.mjs";
+import { HOST, freePort, httpRequest, withTimeout } from "./harness.mjs";
 import { startRedis } from "./redis-harness.mjs";
 
 const NGINX = process.env.NGINX ?? "/usr/sbin/nginx";
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const CHAT_BIN = process.env.CHAT_BIN ?? path.join(REPO_ROOT, "target", "debug", "chat");
-const CLIENT_DIR = path.join(E2E_ROOT, "node_modules", "socket.io-client", "dist");
-const WAIT = 10_000;
 
 /** The nginx configuration of the README, for `upstreams` on `port`; sticky or round-robin. */
 function nginxConfig(dir, port, upstreams, sticky) {
@@ -83,19 +79,6 @@ async function startNginx(upstreams, { sticky }) {
   return { port, base: `http://${HOST}:${port}/`, stop };
 }
 
-/** Starts the chat binary on `port` and resolves once it listens. */
-function startChat(port, env) {
-  const child = spawn(CHAT_BIN, [], {
-    env: { ...process.env, PORT: String(port), SOCKETIO_CLIENT_DIR: CLIENT_DIR, RUST_LOG: "warn", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const listening = new Promise((resolve, reject) => {
-    child.stdout.on("data", (d) => String(d).includes(`http://${HOST}:${port}/`) && resolve(child));
-    child.once("exit", (code) => reject(new Error(`chat exited (${code}) before listening`)));
-  });
-  return withTimeout(listening, WAIT, "the chat server to listen");
-}
-
 describe("the chat behind nginx, two servers on Redis", () => {
   let redis, browser, sticky, roundRobin;
   const chats = [];
@@ -114,46 +97,20 @@ describe("the chat behind nginx, two servers on Redis", () => {
     }
     sticky = await startNginx(ports, { sticky: true });
     roundRobin = await startNginx(ports, { sticky: false });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
     await sticky?.stop();
     await roundRobin?.stop();
-    for (const chat of chats) {
-      const exited = new Promise((resolve) => chat.once("exit", resolve));
-      chat.kill("SIGTERM");
-      await withTimeout(exited, WAIT, "a chat server to exit");
-    }
+    for (const chat of chats) await stopChild(chat);
     await redis?.stop();
     assert.deepEqual(pageErrors, [], "script errors on the pages");
   });
 
-  async function open(base, name, query) {
-    const page = await browser.newPage();
-    page.on("pageerror", (error) => pageErrors.push(`${name}: ${error.message}`));
-    await page.goto(base + query);
-    await page.waitForFunction(() => window.chat?.socket.connected, null, { timeout: WAIT });
-    await page.fill("#nick", name);
-    await page.click("#login");
-    await page.waitForFunction(() => !document.getElementById("login-dialog").open, null, { timeout: WAIT });
-    return page;
-  }
-
+  const open = (base, name, query) => openChat(browser, base, name, { query, pageErrors });
   const transportOf = (page) => page.evaluate(() => window.chat.socket.io.engine.transport.name);
-  const waitText = (page, selector, wanted) =>
-    page.waitForFunction(
-      ([s, t]) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)),
-      [selector, wanted],
-      { timeout: WAIT },
-    );
-  const waitMembers = (page, names) =>
-    page.waitForFunction(
-      (want) => JSON.stringify([...document.querySelectorAll("#members li")].map((e) => e.textContent).sort()) === want,
-      JSON.stringify([...names].sort()),
-      { timeout: WAIT },
-    );
 
   test("pages through the balancer, on polling and on WebSocket, chat with a page on each server", async () => {
     const polling = await open(sticky.base, "pia", "?transport=polling");
@@ -164,15 +121,15 @@ describe("the chat behind nginx, two servers on Redis", () => {
     assert.equal(await transportOf(polling), "polling");
     assert.equal(await transportOf(websocket), "websocket");
     const everyone = ["pia", "wes", "oli", "tom"];
-    for (const page of [polling, websocket, one, two]) await waitMembers(page, everyone);
+    for (const page of [polling, websocket, one, two]) await members(page, everyone);
 
     await polling.fill("#text", "sent over polling through nginx");
     await polling.click("#send");
-    for (const page of [websocket, one, two]) await waitText(page, "#messages li", "sent over polling through nginx");
-    await waitText(polling, '#messages li.mine[data-state="delivered"]', "sent over polling through nginx");
+    for (const page of [websocket, one, two]) await seen(page, "#messages li", "sent over polling through nginx");
+    await seen(polling, '#messages li.mine[data-state="delivered"]', "sent over polling through nginx");
     await two.fill("#text", "sent straight to the second server");
     await two.click("#send");
-    for (const page of [polling, websocket]) await waitText(page, "#messages li", "sent straight to the second server");
+    for (const page of [polling, websocket]) await seen(page, "#messages li", "sent straight to the second server");
     // Polling kept its session on one server throughout: still connected, never re-handshaken.
     assert.equal(await polling.evaluate(() => window.chat.socket.connected), true);
     for (const page of [polling, websocket, one, two]) await page.close();

@@ -9,47 +9,27 @@
 // as it does after `npm ci` here), /usr/bin/chromium or CHROMIUM=<path>, and the chat binary
 // (cargo build -p chat) or CHAT_BIN=<path>.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
-import { HOST, REPO_ROOT, freePort, withTimeout } from "./harness.mjs";
+import {
+  CHAT_BIN,
+  CHROMIUM,
+  WAIT,
+  launchChromium,
+  seen,
+  startChat as startChatWith,
+  stopChild as stop,
+} from "./chat-harness.mjs";
+import { HOST, freePort } from "./harness.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const CHAT_BIN = process.env.CHAT_BIN ?? path.join(REPO_ROOT, "target", "debug", "chat");
 const VERSION = "4.8.4"; // e2e-js/package.json's socket.io-client, which the chat pins too
-const WAIT = 10_000;
 // The chat gives npm 30 s before it starts without the client; a start never takes longer.
 const START_WAIT = 60_000;
 
-/** Starts the chat on `port` with `env` on top of ours (minus SOCKETIO_CLIENT_DIR); resolves once it listens. */
-function startChat(port, env) {
-  const { SOCKETIO_CLIENT_DIR: _, ...inherited } = process.env;
-  const child = spawn(CHAT_BIN, [], {
-    env: { ...inherited, PORT: String(port), RUST_LOG: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.out = "";
-  child.log = "";
-  child.stderr.on("data", (d) => (child.log += d));
-  const listening = new Promise((resolve, reject) => {
-    child.stdout.on("data", (d) => {
-      child.out += d;
-      if (child.out.includes(`chat on http://${HOST}:${port}/`)) resolve(child);
-    });
-    child.once("exit", (code) => reject(new Error(`chat exited (${code}) before listening: ${child.out}${child.log}`)));
-  });
-  return withTimeout(listening, START_WAIT, "the chat server to listen");
-}
-
-function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  return withTimeout(exited, WAIT, "the chat server to exit");
-}
+/** Starts the chat on `port` with `env`, naming no client copy; resolves once it listens. */
+const startChat = (port, env) => startChatWith(port, env, { clientDir: null, wait: START_WAIT });
 
 describe("chat with no client copy and no CDN, in chromium", () => {
   let cache, browser;
@@ -61,7 +41,7 @@ describe("chat with no client copy and no CDN, in chromium", () => {
     assert.ok(existsSync(CHAT_BIN), `no chat binary at ${CHAT_BIN}: cargo build -p chat, or set CHAT_BIN`);
     cache = mkdtempSync(path.join(os.tmpdir(), "chat-client-cache-"));
     // --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -114,13 +94,6 @@ describe("chat with no client copy and no CDN, in chromium", () => {
     await page.waitForFunction(() => !document.getElementById("login-dialog").open, null, { timeout: WAIT });
     return { page, offsite, scripts };
   }
-
-  const seen = (page, selector, wanted) =>
-    page.waitForFunction(
-      ([s, t]) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)),
-      [selector, wanted],
-      { timeout: WAIT },
-    );
 
   test("the chat fetches the pinned client with npm, and the pages load it from the server and chat", async () => {
     const { server, base } = await start({ SOCKETIO_CLIENT_CACHE: cache });
