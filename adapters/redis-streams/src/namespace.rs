@@ -16,12 +16,12 @@ use socketio::adapter::{
 };
 use socketio::ConnectionStateRecovery;
 use socketio_redis::bus::{Listener, Subscription};
-use socketio_redis::requests::{forward_broadcast_answers, Answer, BroadcastAnswer, Pending};
+use socketio_redis::requests::{broadcast_answers, Answer, BroadcastAnswer, Pending};
 use socketio_redis::wire::{Opts, Packet};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// An answer of another server to one of our requests.
 pub(crate) struct Response {
@@ -354,21 +354,8 @@ impl Adapter for StreamsNamespace {
             ]);
             let message = wire::pubsub_message(kind::BROADCAST, Some(data), &me.uid, &me.name);
             slot.publish(me.public_channel.clone(), message);
-            let (count_tx, count_rx) = oneshot::channel();
-            tokio::spawn(forward_broadcast_answers(
-                answers,
-                others,
-                acks,
-                count_tx,
-                timeout,
-                read_answer,
-            ));
-            match count_rx.await {
-                Ok(remote) => Ok(local + remote),
-                // Not every server said how many clients it reached: the caller's deadline
-                // ends the wait, with the answers that came.
-                Err(_) => std::future::pending().await,
-            }
+            let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
+            Ok(local + remote)
         })
     }
 

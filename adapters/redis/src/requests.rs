@@ -131,10 +131,31 @@ pub enum BroadcastAnswer {
     Other,
 }
 
-/// Hands the other servers' answers to a broadcast with acknowledgements to the caller's
-/// sink until it stops listening or `timeout` passes, and the total of their client counts
-/// to `count` once all `others` have told it. `read` says what each answer is.
-pub async fn forward_broadcast_answers<R>(
+/// The other servers' side of a broadcast with acknowledgements: a task of its own hands their
+/// answers to the caller's sink until it stops listening or `timeout` passes, and this resolves
+/// with the total of their client counts once all `others` have told it. If they do not all
+/// tell it, it never resolves: the caller's deadline ends the wait, with the answers that came
+/// (as Node's timeout does). `read` says what each answer is.
+pub async fn broadcast_answers<R: Send + 'static>(
+    answers: Answers<R>,
+    others: usize,
+    acks: AckSink,
+    timeout: Duration,
+    read: impl Fn(R) -> BroadcastAnswer + Send + 'static,
+) -> usize {
+    let (count_tx, count_rx) = oneshot::channel();
+    tokio::spawn(forward_broadcast_answers(
+        answers, others, acks, count_tx, timeout, read,
+    ));
+    match count_rx.await {
+        Ok(count) => count,
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// Hands the answers to the sink and the total of the client counts to `count`: the task of
+/// [`broadcast_answers`].
+async fn forward_broadcast_answers<R>(
     mut answers: Answers<R>,
     others: usize,
     acks: AckSink,

@@ -6,10 +6,10 @@
 use super::*;
 use crate::messages::{AckAnswer, BroadcastRequest, ClientCountAnswer};
 use crate::msgpack::{self, Mp};
-use crate::requests::{forward_broadcast_answers, BroadcastAnswer};
+use crate::requests::{broadcast_answers, BroadcastAnswer};
 use parser::socketio::PacketData;
 use socketio::adapter::AckData;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 impl RedisNamespace {
     pub(super) fn cluster_broadcast_with_ack(
@@ -52,21 +52,8 @@ impl RedisNamespace {
                 opts: options,
             });
             slot.publish(me.request_channel.clone(), request.encode());
-            let (count_tx, count_rx) = oneshot::channel();
-            tokio::spawn(forward_broadcast_answers(
-                answers,
-                others,
-                acks,
-                count_tx,
-                timeout,
-                read_answer,
-            ));
-            match count_rx.await {
-                Ok(remote) => Ok(local + remote),
-                // Not every server said how many clients it reached: the caller's deadline
-                // ends the wait, with the answers that came (as Node's timeout does).
-                Err(_) => std::future::pending().await,
-            }
+            let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
+            Ok(local + remote)
         })
     }
 
