@@ -234,8 +234,54 @@ impl BroadcastOperator {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let (mut packet, attachments) =
-            event_packet(&self.namespace, event.into(), Arg::One(data))?;
+        let (packet, attachments) = event_packet(&self.namespace, event.into(), Arg::One(data))?;
+        self.collect_acks(packet, attachments, first_arg).await
+    }
+
+    /// As [`emit_with_ack`](Self::emit_with_ack), with raw JSON arguments and their
+    /// attachments both ways: each answer comes back whole, every argument and every binary
+    /// attachment, to pass on untouched (a relay, a proxy) or to read with a type per argument.
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio::SocketIo) {
+    /// use socketio::RawArgs;
+    ///
+    /// let question = RawArgs { args: vec!["\"thumbnail?\"".into()], attachments: vec![] };
+    /// if let Ok(answers) = io.emit_with_ack_raw("ask", question).await {
+    ///     // A client answering with a Buffer or a Blob: its bytes, not a placeholder.
+    ///     let bytes: usize = answers.iter().flat_map(|a| &a.attachments).map(|b| b.len()).sum();
+    ///     println!("{} answers, {bytes} bytes", answers.len());
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`emit_with_ack`](Self::emit_with_ack); every answer is understood, so only a
+    /// recipient that does not answer in time ends in a timeout.
+    pub async fn emit_with_ack_raw(
+        &self,
+        event: impl Into<Str>,
+        raw: crate::RawArgs,
+    ) -> Result<Vec<crate::RawArgs>, BroadcastAckError<crate::RawArgs>> {
+        let (packet, attachments) = raw_event_packet(&self.namespace, event.into(), raw)?;
+        self.collect_acks(packet, attachments, |answer| {
+            Ok::<_, std::convert::Infallible>(crate::RawArgs {
+                args: answer.args.clone(),
+                attachments: answer.attachments.clone(),
+            })
+        })
+        .await
+    }
+
+    /// Sends `packet` with an ack id to every recipient and gathers the answers, each turned
+    /// into an `R` by `read` (one that it refuses is left out, so it ends in a timeout).
+    async fn collect_acks<R, E: fmt::Display>(
+        &self,
+        mut packet: parser::socketio::Packet,
+        attachments: Vec<bytes::Bytes>,
+        read: impl Fn(&AckData) -> Result<R, E>,
+    ) -> Result<Vec<R>, BroadcastAckError<R>> {
         let id = self.namespace.next_ack_id();
         if let PacketData::Event(event) = &mut packet.data {
             event.id = Some(id);
@@ -270,7 +316,7 @@ impl BroadcastOperator {
         let Some(expected) = expected else {
             let mut received = Vec::new();
             while let Ok(answer) = answers.try_recv() {
-                if let Ok(value) = first_arg(&answer) {
+                if let Ok(value) = read(&answer) {
                     received.push(value);
                 }
             }
@@ -288,7 +334,7 @@ impl BroadcastOperator {
             match tokio::time::timeout_at(deadline, answers.recv()).await {
                 Ok(Some(answer)) => {
                     answered += 1;
-                    match first_arg(&answer) {
+                    match read(&answer) {
                         Ok(value) => received.push(value),
                         Err(error) => tracing::debug!(%error, "acknowledgement not understood"),
                     }
@@ -434,6 +480,18 @@ macro_rules! broadcast_shortcuts {
                 R: serde::de::DeserializeOwned,
             {
                 self.broadcast().emit_with_ack(event, data).await
+            }
+            /// Sends raw arguments every socket acknowledges, and collects each answer whole.
+            ///
+            /// # Errors
+            ///
+            /// As [`BroadcastOperator::emit_with_ack_raw`](crate::BroadcastOperator::emit_with_ack_raw).
+            pub async fn emit_with_ack_raw(
+                &self,
+                event: impl Into<parser::Str>,
+                raw: $crate::RawArgs,
+            ) -> Result<Vec<$crate::RawArgs>, $crate::BroadcastAckError<$crate::RawArgs>> {
+                self.broadcast().emit_with_ack_raw(event, raw).await
             }
             /// Every socket, on every server (Node's `fetchSockets`).
             ///

@@ -329,6 +329,48 @@ async fn a_broadcast_emit_with_ack_collects_every_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_broadcast_ack_returns_each_answer_whole_bytes_included() {
+    let io = new_io();
+    let addr = serve(&io).await;
+    let (mut clients, _) = connect_all(&io, addr, 2).await;
+
+    let server = io.clone();
+    let pending = tokio::spawn(async move {
+        let question = RawArgs {
+            args: vec![r#"{"_placeholder":true,"num":0}"#.into()],
+            attachments: vec![Bytes::from_static(b"?")],
+        };
+        server
+            .timeout(Duration::from_secs(3))
+            .emit_with_ack_raw("q", question)
+            .await
+    });
+    // One client answers with two arguments, the second binary; the other with plain JSON.
+    let p = clients[0].next_event("/", "q").await;
+    clients[0]
+        .send(&format!(
+            r#"61-{}["a",{{"_placeholder":true,"num":0}}]"#,
+            p.ack_id().unwrap()
+        ))
+        .await;
+    clients[0].send_binary(&[7, 8]).await;
+    let p = clients[1].next_event("/", "q").await;
+    clients[1]
+        .ack("/", p.ack_id().unwrap(), json!([{"n": 1}]))
+        .await;
+
+    let mut answers = within("the raw acks", pending).await.unwrap().unwrap();
+    answers.sort_by_key(|a| a.args.len());
+    assert_eq!(answers[0].args, [r#"{"n":1}"#]);
+    assert!(answers[0].attachments.is_empty());
+    assert_eq!(
+        answers[1].args,
+        [r#""a""#, r#"{"_placeholder":true,"num":0}"#]
+    );
+    assert_eq!(answers[1].attachments, [Bytes::from_static(&[7, 8])]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_ack_with_a_silent_client_returns_the_others_answers_after_the_timeout() {
     let io = new_io();
     let addr = serve(&io).await;

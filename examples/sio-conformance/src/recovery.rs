@@ -2,6 +2,8 @@
 //! the handlers on `/` that `e2e-js/test/recovery.test.mjs` drives, registered with or without
 //! it (see the header of `main.rs`).
 
+use bytes::Bytes;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use socketio::{
     AckSender, BroadcastAckError, ConnectionStateRecovery, Data, RawArgs, Socket,
@@ -44,6 +46,66 @@ fn first_text(args: &RawArgs) -> Option<String> {
     serde_json::from_str(args.args.first()?).ok()
 }
 
+/// What `broadcast-with-ack` acks with: `{error, answers}`, each answer with its own bytes.
+#[derive(Serialize)]
+struct Answers {
+    error: Value,
+    answers: Vec<FirstArg>,
+}
+
+/// A client's answer: its first argument (`null` without one) and the attachments its
+/// placeholders point to, serialized back with the bytes where the placeholders were, so that
+/// the reply numbers them afresh among all the answers.
+struct FirstArg {
+    value: Value,
+    attachments: Vec<Bytes>,
+}
+
+impl FirstArg {
+    fn of(answer: &RawArgs) -> Option<Self> {
+        let value = match answer.args.first() {
+            Some(text) => serde_json::from_str(text).ok()?,
+            None => Value::Null,
+        };
+        Some(Self {
+            value,
+            attachments: answer.attachments.clone(),
+        })
+    }
+}
+
+impl Serialize for FirstArg {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        WithBytes(&self.value, &self.attachments).serialize(serializer)
+    }
+}
+
+/// A JSON value whose placeholders are serialized as the bytes they stand for.
+struct WithBytes<'a>(&'a Value, &'a [Bytes]);
+
+impl Serialize for WithBytes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let WithBytes(value, attachments) = *self;
+        match value {
+            Value::Object(map) => {
+                let placeholder = map.len() == 2 && map.get("_placeholder") == Some(&json!(true));
+                let bytes = map
+                    .get("num")
+                    .and_then(Value::as_u64)
+                    .and_then(|num| attachments.get(usize::try_from(num).ok()?));
+                if let (true, Some(bytes)) = (placeholder, bytes) {
+                    return serializer.serialize_bytes(bytes);
+                }
+                serializer.collect_map(map.iter().map(|(k, v)| (k, WithBytes(v, attachments))))
+            }
+            Value::Array(items) => {
+                serializer.collect_seq(items.iter().map(|v| WithBytes(v, attachments)))
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
 pub fn handlers(socket: &Socket) {
     // The broadcasts ack (with no arguments) once they went out, so that a client knows that
     // they are in before it lets another reconnect.
@@ -79,11 +141,17 @@ pub fn handlers(socket: &Socket) {
     );
     socket.on(
         "broadcast-with-ack",
-        |socket: Socket, Data(value): Data<Value>, ack: AckSender| async move {
+        |socket: Socket, args: RawArgs, ack: AckSender| async move {
+            // Node's `io.timeout(1000).emit("ask", value, cb)`: the value and the answers pass
+            // through as they are, bytes included.
+            let value = RawArgs {
+                args: args.args.into_iter().take(1).collect(),
+                attachments: args.attachments,
+            };
             let result = socket
                 .namespace()
                 .timeout(ASK_TIMEOUT)
-                .emit_with_ack::<_, Value>("ask", &value)
+                .emit_with_ack_raw("ask", value)
                 .await;
             // Node's error message on a timeout, with the answers that came in time.
             let (error, answers) = match result {
@@ -93,7 +161,8 @@ pub fn handlers(socket: &Socket) {
                 }
                 Err(BroadcastAckError::Emit(error)) => (json!(error.to_string()), Vec::new()),
             };
-            let _ = ack.send(&json!({ "error": error, "answers": answers }));
+            let answers: Vec<FirstArg> = answers.iter().filter_map(FirstArg::of).collect();
+            let _ = ack.send(&Answers { error, answers });
         },
     );
     // One handler for both uses: the cluster tests' (`fetchSockets` on another server reads the
