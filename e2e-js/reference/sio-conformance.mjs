@@ -41,6 +41,9 @@
 // With ALLOW_EIO3=1: allowEIO3: true, serving engine.io v3 / socket.io protocol v4 clients
 // (socket.io-client 2.x, python-socketio 4.x; test/eio3*.test.mjs) with the same handlers.
 //
+// With PER_MESSAGE_DEFLATE=1: perMessageDeflate: true (threshold 1024). With or without it,
+// "uncompressed" (...args) is answered with socket.compress(false).emit("uncompressed-back", ...args).
+//
 // With RECOVERY_MS=N: connectionStateRecovery {maxDisconnectionDuration: N, skipMiddlewares:
 // true}. With or without it, "/" has these handlers (test/recovery.test.mjs drives them;
 // "ack" is called only when the client sent one):
@@ -85,6 +88,7 @@ const httpServer = createServer();
 const io = new Server(httpServer, {
   ...(parser ? { parser } : {}),
   ...(process.env.ALLOW_EIO3 === "1" ? { allowEIO3: true } : {}),
+  ...(process.env.PER_MESSAGE_DEFLATE === "1" ? { perMessageDeflate: true } : {}),
   path: "/socket.io/",
   pingInterval: Number(process.env.PING_INTERVAL_MS ?? 300),
   pingTimeout: Number(process.env.PING_TIMEOUT_MS ?? 200),
@@ -150,6 +154,9 @@ io.on("connection", (socket) => {
   socket.emit("auth", socket.handshake.auth);
   socket.on("message", (...args) => {
     socket.emit("message-back", ...args);
+  });
+  socket.on("uncompressed", (...args) => {
+    socket.compress(false).emit("uncompressed-back", ...args);
   });
   socket.on("message-with-ack", (...args) => {
     const ack = args.pop();

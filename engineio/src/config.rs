@@ -79,6 +79,9 @@ pub struct EngineIoConfig {
     /// socket.io-client 2.x, python-socketio 4.x and their kin. Without it their handshake gets
     /// `{"code":5,"message":"Unsupported protocol version"}`. See [`Protocol`](crate::Protocol).
     pub allow_eio3: bool,
+    /// WebSocket messages compressed with per-message deflate when the client offers it
+    /// (Node: `perMessageDeflate`, off). See [`PerMessageDeflate`](crate::PerMessageDeflate).
+    pub per_message_deflate: Option<crate::PerMessageDeflate>,
 }
 
 impl Default for EngineIoConfig {
@@ -96,6 +99,7 @@ impl Default for EngineIoConfig {
             cookie: None,
             http_compression: Some(crate::HttpCompression::default()),
             allow_eio3: false,
+            per_message_deflate: None,
         }
     }
 }
@@ -193,6 +197,12 @@ impl EngineIoConfigBuilder {
     /// Serves clients of engine.io protocol v3 too (Node's `allowEIO3`; off).
     pub fn allow_eio3(mut self, allow: bool) -> Self {
         self.0.allow_eio3 = allow;
+        self
+    }
+    /// Per-message deflate on WebSockets (Node's `perMessageDeflate`; off):
+    /// `Some(PerMessageDeflate::default())` is Node's `perMessageDeflate: true`.
+    pub fn per_message_deflate(mut self, deflate: Option<crate::PerMessageDeflate>) -> Self {
+        self.0.per_message_deflate = deflate;
         self
     }
     /// Which transports clients may use (Node: `transports`, both).

@@ -41,5 +41,6 @@ pub use polling::HttpCompression;
 pub use protocol::Protocol;
 pub use service::{EngineIoLayer, EngineIoService, ResponseBody, ResponseFuture};
 pub use sid::Sid;
-pub use socket::Socket;
+pub use socket::{SendOptions, Socket};
 pub use tower_http::cors;
+pub use websocket::PerMessageDeflate;

@@ -131,6 +131,7 @@ async fn poll<H: EngineIoHandler>(
 async fn wait_for_batch<D>(socket: &Socket<D>) -> Batch {
     let single = |frame: Frame| Batch {
         frames: vec![frame],
+        uncompressed: Vec::new(),
         closing: false,
         bytes: 0,
     };

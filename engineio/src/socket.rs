@@ -57,6 +57,9 @@ pub struct Socket<D = ()> {
 #[derive(Default)]
 struct WriteBuffer {
     frames: Vec<Frame>,
+    /// The indexes in `frames` of those sent with `compress: false`; empty, and unallocated,
+    /// unless an emit asked for it.
+    uncompressed: Vec<usize>,
     bytes: usize,
     /// Bytes taken by the transport and not yet written: they count against the bound too, so
     /// that a stalled peer holds at most the bound, not the bound plus a batch.
@@ -66,10 +69,26 @@ struct WriteBuffer {
     closing: bool,
 }
 
+/// How frames are sent (Node: the options of engine.io's `socket.send`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Whether the frames may be compressed, when per-message deflate was agreed and they are
+    /// at least its threshold (Node: `compress`, true).
+    pub compress: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        Self { compress: true }
+    }
+}
+
 /// What a transport takes from the queue in one go. Its bytes stay counted against the
 /// queue bound until the transport calls [`Socket::written`].
 pub(crate) struct Batch {
     pub(crate) frames: Vec<Frame>,
+    /// The indexes in `frames` of those that must not be compressed.
+    pub(crate) uncompressed: Vec<usize>,
     pub(crate) closing: bool,
     pub(crate) bytes: usize,
 }
@@ -178,6 +197,26 @@ impl<D> Socket<D> {
     /// transport is writing would pass `max_buffer_size`; a socket with nothing of either takes
     /// any one message, however large.
     pub fn send_frames(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        self.send_frames_with(frames, SendOptions::default())
+    }
+
+    /// Queues frames as [`send_frames`](Self::send_frames) does, with options: Node's
+    /// `socket.send(data, {compress: false})`.
+    ///
+    /// ```no_run
+    /// # fn f(socket: &engineio::Socket) {
+    /// use engineio::{Frame, SendOptions};
+    ///
+    /// // Already compressed (an image): deflating it again would only cost time.
+    /// let png = Frame::Binary(bytes::Bytes::from_static(b"\x89PNG..."));
+    /// let _ = socket.send_frames_with([png], SendOptions { compress: false });
+    /// # }
+    /// ```
+    pub fn send_frames_with(
+        &self,
+        frames: impl IntoIterator<Item = Frame>,
+        options: SendOptions,
+    ) -> Result<(), SendError> {
         let frames = frames.into_iter();
         let mut buffer = self.lock_buffer();
         if buffer.closing || self.is_closed() {
@@ -194,6 +233,10 @@ impl<D> Socket<D> {
         if !idle && buffer.in_flight + buffer.bytes + added > self.max_buffer_size {
             buffer.frames.truncate(start);
             return Err(SendError::Full);
+        }
+        if !options.compress {
+            let end = buffer.frames.len();
+            buffer.uncompressed.extend(start..end);
         }
         buffer.bytes += added;
         drop(buffer);
@@ -241,6 +284,7 @@ impl<D> Socket<D> {
         buffer.in_flight += bytes;
         Batch {
             frames: std::mem::take(&mut buffer.frames),
+            uncompressed: std::mem::take(&mut buffer.uncompressed),
             closing: buffer.closing,
             bytes,
         }

@@ -92,6 +92,10 @@ impl SocketIoConfigBuilder {
     engine_option!(/// Node: `httpCompression`, on: polling answers of 1024 bytes and more go
         /// gzip- or deflate-encoded when the client accepts it; `None` turns it off.
         http_compression: Option<engineio::HttpCompression>);
+    engine_option!(/// Node: `perMessageDeflate`, off: WebSocket messages of 1024 bytes and
+        /// more compressed when the client offers it (browsers and Node's clients do);
+        /// `Some(PerMessageDeflate::default())` is Node's `perMessageDeflate: true`.
+        per_message_deflate: Option<engineio::PerMessageDeflate>);
     engine_option!(/// Node: `allowEIO3`, off: also serves clients of engine.io v3 and socket.io
         /// protocol v4 (socket.io-client 2.x, python-socketio 4.x). Each is in `/` from the
         /// start, its socket's id is made from the engine's id, and it never recovers a session.

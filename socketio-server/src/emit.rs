@@ -1,7 +1,7 @@
 //! Building the packets of an emit, and the one-shot emitters `Socket::timeout` and
 //! `Socket::volatile` return.
 
-use crate::adapter::{BroadcastOptions, BroadcastPacket, Room};
+use crate::adapter::{BroadcastFlags, BroadcastOptions, BroadcastPacket, Room};
 use crate::error::{AckError, EmitError};
 use crate::{payload, Namespace, Socket};
 use bytes::Bytes;
@@ -76,7 +76,7 @@ fn check_event_name(event: &Str) -> Result<(), EmitError> {
 #[must_use = "an operator does nothing until one of its emit methods is called"]
 pub struct SocketOperator {
     socket: Socket,
-    volatile: bool,
+    flags: BroadcastFlags,
     timeout: Option<Duration>,
 }
 
@@ -84,7 +84,7 @@ impl SocketOperator {
     pub(crate) fn new(socket: Socket) -> Self {
         Self {
             socket,
-            volatile: false,
+            flags: BroadcastFlags::default(),
             timeout: None,
         }
     }
@@ -93,7 +93,15 @@ impl SocketOperator {
     /// away (a WebSocket in the middle of a write, a polling client with no GET pending) or the
     /// send queue is full, rather than queueing it (Node's `volatile`).
     pub fn volatile(mut self) -> Self {
-        self.volatile = true;
+        self.flags.volatile = true;
+        self
+    }
+
+    /// Whether the packet may be compressed (Node's `compress`, true): on a WebSocket that
+    /// agreed to per-message deflate, from the server's threshold up. `false` for what is
+    /// already compressed, such as an image.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.flags.compress = compress;
         self
     }
 
@@ -180,11 +188,12 @@ impl SocketOperator {
         // adapter as a broadcast to the socket's own room, as in Node: the adapter keeps it and
         // gives it an offset, so that a client that drops right after still gets it on its
         // return. Before the socket is admitted (in a middleware) it is not in its room yet.
-        if self.volatile || self.socket.pid().is_none() || !self.socket.connected() {
-            return self.socket.deliver(packet, attachments, self.volatile);
+        if self.flags.volatile || self.socket.pid().is_none() || !self.socket.connected() {
+            return self.socket.deliver(packet, attachments, self.flags);
         }
         let opts = BroadcastOptions {
             rooms: HashSet::from([Room::from(self.socket.id().as_str())]),
+            flags: self.flags,
             ..BroadcastOptions::default()
         };
         let packet = Arc::new(BroadcastPacket::new(packet, attachments));
@@ -200,7 +209,7 @@ impl SocketOperator {
             .timeout
             .unwrap_or_else(|| self.socket.default_ack_timeout());
         self.socket
-            .ack_within(timeout, event, arg, self.volatile)
+            .ack_within(timeout, event, arg, self.flags)
             .await
     }
 }

@@ -43,6 +43,8 @@ pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use disconnect::DisconnectReason;
 pub use emit::SocketOperator;
 pub use engineio::cors;
+// The engine's options that `SocketIoConfigBuilder` takes, so that an app needs no second crate.
+pub use engineio::{HttpCompression, PerMessageDeflate, SameSite, SessionCookie};
 pub use error::{AckError, ConnectError, EmitError};
 pub use expiry::ExpiredSession;
 pub use handler::{

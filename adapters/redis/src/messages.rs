@@ -187,7 +187,8 @@ impl Opts {
     pub fn broadcast(opts: &BroadcastOptions) -> Self {
         let flags = Flags {
             volatile: opts.flags.volatile.then_some(true),
-            compress: opts.flags.compress.then_some(true),
+            // Node leaves the key out unless `compress(false)` was called.
+            compress: (!opts.flags.compress).then_some(false),
             timeout: opts
                 .flags
                 .timeout
@@ -208,7 +209,7 @@ impl Opts {
             flags: BroadcastFlags {
                 local: true,
                 volatile: flags.volatile.unwrap_or(false),
-                compress: flags.compress.unwrap_or(false),
+                compress: flags.compress.unwrap_or(true),
                 timeout: flags.timeout.map(Duration::from_millis),
             },
         }

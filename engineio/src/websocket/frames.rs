@@ -7,7 +7,13 @@
 //! recipient without a copy per recipient. Nothing stays allocated between writes: tungstenite's
 //! writer copies every frame into a buffer that keeps the size of the largest batch for the rest
 //! of the connection.
+//!
+//! A connection with per-message deflate writes [`Deflated`] frames instead: the same layout,
+//! with RSV1 set on those whose payload is the compressed form, shared by a broadcast's
+//! recipients as the plain one is.
 
+use super::deflate::{compressed, Agreed};
+use bytes::Bytes;
 use parser::engineio::Frame;
 use std::cell::RefCell;
 use std::future::poll_fn;
@@ -31,8 +37,67 @@ thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
 }
 
+/// A frame as it goes on the wire: its payload and its header.
+pub(super) trait Outgoing {
+    fn payload(&self) -> &[u8];
+    fn header(&self) -> FrameHeader;
+}
+
+impl Outgoing for Frame {
+    fn payload(&self) -> &[u8] {
+        match self {
+            Frame::Text(text) => text.as_bytes(),
+            Frame::Binary(bytes) => bytes,
+        }
+    }
+
+    fn header(&self) -> FrameHeader {
+        header(opcode(self), false)
+    }
+}
+
+/// A frame of a connection with per-message deflate: compressed (RSV1) or as it was.
+pub(super) struct Deflated {
+    opcode: Data,
+    rsv1: bool,
+    payload: Bytes,
+}
+
+impl Deflated {
+    /// `frame` compressed when it may be (`compress`) and is at least the threshold, and when
+    /// compressing makes it smaller.
+    pub(super) fn new(frame: &Frame, agreed: &Agreed, compress: bool) -> Self {
+        let payload = match frame {
+            Frame::Text(text) => text.as_bytes(),
+            Frame::Binary(bytes) => bytes,
+        };
+        let options = &agreed.options;
+        let deflated = (compress && payload.len() >= options.threshold)
+            .then(|| compressed(payload, options.level))
+            .flatten();
+        Self {
+            opcode: opcode(frame),
+            rsv1: deflated.is_some(),
+            payload: deflated.unwrap_or_else(|| payload.clone()),
+        }
+    }
+}
+
+impl Outgoing for Deflated {
+    fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    fn header(&self) -> FrameHeader {
+        header(self.opcode, self.rsv1)
+    }
+}
+
 /// Writes every frame, in order, then flushes.
-pub(super) async fn write<S: AsyncWrite + Unpin>(io: &mut S, frames: &[Frame]) -> io::Result<()> {
+pub(super) async fn write<S: AsyncWrite + Unpin, F: Outgoing>(
+    io: &mut S,
+    frames: &[F],
+) -> io::Result<()> {
     let mut at = Position::default();
     poll_fn(|cx| poll_write(Pin::new(&mut *io), cx, frames, &mut at)).await?;
     poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await
@@ -52,10 +117,10 @@ enum Segment {
     Payload(usize),
 }
 
-fn poll_write<S: AsyncWrite>(
+fn poll_write<S: AsyncWrite, F: Outgoing>(
     mut io: Pin<&mut S>,
     cx: &mut Context<'_>,
-    frames: &[Frame],
+    frames: &[F],
     at: &mut Position,
 ) -> Poll<io::Result<()>> {
     while at.frame < frames.len() {
@@ -76,7 +141,7 @@ fn poll_write<S: AsyncWrite>(
             for (slice, segment) in slices.iter_mut().zip(&segments[..count]) {
                 *slice = IoSlice::new(match *segment {
                     Segment::Scratch(start, end) => &scratch[start..end],
-                    Segment::Payload(i) => payload(&frames[at.frame + i]),
+                    Segment::Payload(i) => frames[at.frame + i].payload(),
                 });
             }
             let mut slices = &mut slices[..count];
@@ -108,12 +173,16 @@ fn poll_write<S: AsyncWrite>(
 /// Lays out as many of `frames` as one write takes: headers and small payloads copied into
 /// `scratch`, large payloads as segments of their own. Returns how many segments it filled; the
 /// frames it covers are whole, and there is always at least one.
-fn gather(frames: &[Frame], scratch: &mut [u8], segments: &mut [Segment; MAX_SLICES]) -> usize {
+fn gather<F: Outgoing>(
+    frames: &[F],
+    scratch: &mut [u8],
+    segments: &mut [Segment; MAX_SLICES],
+) -> usize {
     let mut count = 0;
     let mut start = 0;
     let mut used = 0;
     for (i, frame) in frames.iter().enumerate() {
-        let payload = payload(frame);
+        let payload = frame.payload();
         let copied = payload.len() <= COPY_MAX;
         let needed = MAX_HEADER + if copied { payload.len() } else { 0 };
         // A large payload closes the scratch segment and adds its own: room for two more.
@@ -138,36 +207,35 @@ fn gather(frames: &[Frame], scratch: &mut [u8], segments: &mut [Segment; MAX_SLI
     count
 }
 
-fn payload(frame: &Frame) -> &[u8] {
+fn opcode(frame: &Frame) -> Data {
     match frame {
-        Frame::Text(text) => text.as_bytes(),
-        Frame::Binary(bytes) => bytes,
+        Frame::Text(_) => Data::Text,
+        Frame::Binary(_) => Data::Binary,
     }
 }
 
-fn header(frame: &Frame) -> FrameHeader {
-    let data = match frame {
-        Frame::Text(_) => Data::Text,
-        Frame::Binary(_) => Data::Binary,
-    };
+fn header(data: Data, rsv1: bool) -> FrameHeader {
     FrameHeader {
         opcode: OpCode::Data(data),
+        rsv1,
         ..FrameHeader::default()
     }
 }
 
 /// The frame's length on the wire, header included.
-fn wire_len(frame: &Frame) -> usize {
-    let len = payload(frame).len();
-    header(frame).len(len as u64) + len
+fn wire_len<F: Outgoing>(frame: &F) -> usize {
+    let len = frame.payload().len();
+    frame.header().len(len as u64) + len
 }
 
 /// Formats the frame's WebSocket header into `out`; returns its length.
-fn format_header(frame: &Frame, out: &mut [u8]) -> usize {
+fn format_header<F: Outgoing>(frame: &F, out: &mut [u8]) -> usize {
     let mut cursor = out;
     let before = cursor.len();
     // MAX_HEADER bytes hold any unmasked header, so writing into them cannot fail.
-    let _ = header(frame).format(payload(frame).len() as u64, &mut cursor);
+    let _ = frame
+        .header()
+        .format(frame.payload().len() as u64, &mut cursor);
     before - cursor.len()
 }
 
@@ -215,7 +283,7 @@ mod tests {
                 Frame::Binary(_) => OpCode::Data(Data::Binary),
             };
             assert_eq!(*opcode, expected);
-            assert_eq!(bytes.as_slice(), payload(frame));
+            assert_eq!(bytes.as_slice(), frame.payload());
         }
     }
 
@@ -233,7 +301,7 @@ mod tests {
         let got = round_trip(frames.clone(), 1000).await;
         assert_eq!(got.len(), frames.len());
         for ((_, bytes), frame) in got.iter().zip(&frames) {
-            assert_eq!(bytes.as_slice(), payload(frame));
+            assert_eq!(bytes.as_slice(), frame.payload());
         }
     }
 }

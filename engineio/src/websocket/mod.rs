@@ -2,8 +2,11 @@
 //! (probe), and the one task that reads frames and writes batches for a socket. tungstenite
 //! reads and answers the control frames; the engine's own frames are written by `frames`.
 
+mod deflate;
 mod frames;
 mod stream;
+
+pub use deflate::PerMessageDeflate;
 
 use crate::heartbeat::Heartbeat;
 use crate::message::CloseReason;
@@ -48,18 +51,18 @@ pub(crate) fn open<H: EngineIoHandler>(
     protocol: Protocol,
     req: &mut Request,
 ) -> Result<Response, RequestError> {
-    let (response, on_upgrade) = accept(req)?;
+    let (response, on_upgrade, deflate) = accept(req, engine.config())?;
     let wire = Wire::new(protocol, req.uri().query().unwrap_or_default());
     let engine = engine.clone();
     // The task lives as long as the connection: what only its start needs is boxed, so that it
     // does not stay in the task's memory for the rest of the connection.
     let handshake = Box::new(handshake);
     tokio::spawn(async move {
-        let Some(ws) = Box::pin(connect(&engine, on_upgrade)).await else {
+        let Some(ws) = Box::pin(connect(&engine, on_upgrade, deflate)).await else {
             return;
         };
         let socket = engine.open_socket(sid, unbox(handshake), Transport::Websocket, protocol);
-        run(&engine, &socket, ws, wire, true).await;
+        run(&engine, &socket, ws, Writer { wire, deflate }, true).await;
     });
     Ok(response)
 }
@@ -77,11 +80,11 @@ pub(crate) fn upgrade<H: EngineIoHandler>(
     socket: Arc<Socket<H::Data>>,
     req: &mut Request,
 ) -> Result<Response, RequestError> {
-    let (response, on_upgrade) = accept(req)?;
+    let (response, on_upgrade, deflate) = accept(req, engine.config())?;
     let wire = Wire::new(socket.protocol(), req.uri().query().unwrap_or_default());
     let engine = engine.clone();
     tokio::spawn(async move {
-        let Some(mut ws) = Box::pin(connect(&engine, on_upgrade)).await else {
+        let Some(mut ws) = Box::pin(connect(&engine, on_upgrade, deflate)).await else {
             return;
         };
         let refused = !engine.config().allow_upgrades
@@ -99,7 +102,7 @@ pub(crate) fn upgrade<H: EngineIoHandler>(
                 socket.writable.store(true, Ordering::Release);
                 socket.upgrade_signal.notify_waiters();
                 engine.handler().on_upgrade(&socket);
-                run(&engine, &socket, ws, wire, false).await;
+                run(&engine, &socket, ws, Writer { wire, deflate }, false).await;
             }
             _ => {
                 // The session stays on polling; the client may try again.
@@ -132,7 +135,7 @@ async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
         match packet {
             Ok(Packet::Ping(data)) if data == "probe" => {
                 let pong = Packet::Pong(Str::from_static("probe")).encode();
-                if write_batch(ws, &[pong]).await.is_err() {
+                if write_batch(ws, &[pong], None, &[]).await.is_err() {
                     return false;
                 }
                 socket.upgrading.store(true, Ordering::Release);
@@ -154,9 +157,10 @@ fn run<'a, H: EngineIoHandler>(
     engine: &'a EngineIo<H>,
     socket: &'a Arc<Socket<H::Data>>,
     mut ws: Ws,
-    wire: Wire,
+    writer: Writer,
     heartbeat: bool,
 ) -> impl Future<Output = ()> + 'a {
+    let Writer { wire, deflate } = writer;
     // An async block, not an async fn: its captured `ws` is stored once, where an async fn's
     // argument can take a second slot in the task's state.
     async move {
@@ -173,7 +177,12 @@ fn run<'a, H: EngineIoHandler>(
                 engine.handler().on_flush(socket, &batch.frames);
                 socket.writable.store(false, Ordering::Release);
                 let frames = wire.websocket_frames(&batch.frames);
-                let mut write = pin!(write_batch(&mut ws, &frames));
+                let mut write = pin!(write_batch(
+                    &mut ws,
+                    &frames,
+                    deflate.as_ref(),
+                    &batch.uncompressed
+                ));
                 let written = loop {
                     tokio::select! {
                         written = &mut write => break written,
@@ -216,11 +225,13 @@ fn run<'a, H: EngineIoHandler>(
                     // Every message that has already arrived is handled before the answers go
                     // out, so that what they cause leaves in one write rather than one each.
                     if let Err(end) = on_message(engine, socket, wire, message, &mut close_code) {
+                        close_code = ws.get_ref().close_code().or(close_code);
                         break 'connection end;
                     }
                     for _ in 1..READ_BATCH {
                         let Some(message) = ws.next().now_or_never() else { break };
                         if let Err(end) = on_message(engine, socket, wire, message, &mut close_code) {
+                            close_code = ws.get_ref().close_code().or(close_code);
                             break 'connection end;
                         }
                     }
@@ -284,10 +295,32 @@ fn close_code_for(error: &WsError) -> Option<CloseCode> {
     }
 }
 
-async fn write_batch(ws: &mut Ws, frames: &[Frame]) -> Result<(), WsError> {
+/// How a connection writes the engine's frames: in its protocol's form, compressed where it
+/// agreed to per-message deflate.
+struct Writer {
+    wire: Wire,
+    deflate: Option<deflate::Agreed>,
+}
+
+async fn write_batch(
+    ws: &mut Ws,
+    frames: &[Frame],
+    deflate: Option<&deflate::Agreed>,
+    uncompressed: &[usize],
+) -> Result<(), WsError> {
     // What tungstenite has queued itself (a pong) goes out whole before frames of ours follow.
     ws.flush().await?;
-    frames::write(ws.get_mut(), frames).await?;
+    match deflate {
+        None => frames::write(ws.get_mut(), frames).await?,
+        Some(agreed) => {
+            let frames: Vec<frames::Deflated> = frames
+                .iter()
+                .enumerate()
+                .map(|(i, frame)| frames::Deflated::new(frame, agreed, !uncompressed.contains(&i)))
+                .collect();
+            frames::write(ws.get_mut(), &frames).await?;
+        }
+    }
     Ok(())
 }
 
@@ -302,10 +335,21 @@ fn into_str(text: Utf8Bytes) -> Option<Str> {
     Str::from_utf8(text.into()).ok()
 }
 
-/// Checks the upgrade request and builds the 101 answer; a request that is not a valid
-/// WebSocket handshake gets 400.
-fn accept(req: &mut Request) -> Result<(Response, OnUpgrade), RequestError> {
+/// Checks the upgrade request and builds the 101 answer, with per-message deflate when it is
+/// configured and the client offers it; a request that is not a valid WebSocket handshake, or
+/// that offers deflate with bad parameters, gets 400 (as from ws).
+fn accept(
+    req: &mut Request,
+    config: &crate::EngineIoConfig,
+) -> Result<(Response, OnUpgrade, Option<deflate::Agreed>), RequestError> {
     let headers = req.headers();
+    let deflate = match &config.per_message_deflate {
+        Some(options) => {
+            let offers = headers.get_all(header::SEC_WEBSOCKET_EXTENSIONS);
+            deflate::negotiate(options, offers).map_err(|()| RequestError::BadRequest)?
+        }
+        None => None,
+    };
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
             v.to_str()
@@ -333,10 +377,18 @@ fn accept(req: &mut Request) -> Result<(Response, OnUpgrade), RequestError> {
     out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     let accept_value = HeaderValue::from_str(&accept_key).map_err(|_| RequestError::BadRequest)?;
     out.insert(header::SEC_WEBSOCKET_ACCEPT, accept_value);
-    Ok((response, on_upgrade))
+    let deflate = deflate.map(|(agreed, answer)| {
+        out.insert(header::SEC_WEBSOCKET_EXTENSIONS, answer);
+        agreed
+    });
+    Ok((response, on_upgrade, deflate))
 }
 
-async fn connect<H: EngineIoHandler>(engine: &EngineIo<H>, on_upgrade: OnUpgrade) -> Option<Ws> {
+async fn connect<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    on_upgrade: OnUpgrade,
+    deflate: Option<deflate::Agreed>,
+) -> Option<Ws> {
     let upgraded = on_upgrade.await.ok()?;
     let config = engine.config();
     // tungstenite writes only control frames (pongs, the close), each at once.
@@ -347,7 +399,15 @@ async fn connect<H: EngineIoHandler>(engine: &EngineIo<H>, on_upgrade: OnUpgrade
         .max_frame_size(Some(config.max_http_buffer_size));
     Some(
         WebSocketStream::from_raw_socket(
-            stream::WsStream::new(TokioIo::new(upgraded)),
+            stream::WsStream::new(
+                TokioIo::new(upgraded),
+                deflate.map(|agreed| {
+                    deflate::Inflater::new(
+                        config.max_http_buffer_size,
+                        agreed.client_no_context_takeover,
+                    )
+                }),
+            ),
             Role::Server,
             Some(ws_config),
         )

@@ -5,13 +5,18 @@
 //! memory. Here each read goes into a per-thread scratch buffer instead, so tungstenite's own
 //! buffer can stay a few hundred bytes; only what tungstenite could not take at once is kept,
 //! in a buffer freed as soon as it is consumed. A burst still costs one `read` syscall.
+//!
+//! On a connection that agreed to per-message deflate, what is read goes through the
+//! [`Inflater`] first, which hands tungstenite the compressed messages as plain frames.
 
+use super::deflate::{Inflater, CHUNK};
 use bytes::{Buf, Bytes};
 use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// The most one syscall reads; also the size of each thread's scratch buffer.
 const SCRATCH_SIZE: usize = 64 << 10;
@@ -24,14 +29,37 @@ pub(crate) struct WsStream<S> {
     inner: S,
     /// Bytes read but not yet taken by tungstenite; empty, and unallocated, between bursts.
     leftover: Bytes,
+    /// Only on a connection with per-message deflate: one pointer on the others.
+    deflate: Option<Box<Deflate>>,
+}
+
+/// The reading state of a connection with per-message deflate.
+struct Deflate {
+    inflater: Inflater,
+    /// Bytes read but not yet through the inflater (it stops after a chunk of output).
+    unread: Bytes,
+    /// Why the inflater ended the connection: the close code sent to the peer.
+    failed: Option<CloseCode>,
 }
 
 impl<S> WsStream<S> {
-    pub(crate) fn new(inner: S) -> Self {
+    pub(crate) fn new(inner: S, inflater: Option<Inflater>) -> Self {
         Self {
             inner,
             leftover: Bytes::new(),
+            deflate: inflater.map(|inflater| {
+                Box::new(Deflate {
+                    inflater,
+                    unread: Bytes::new(),
+                    failed: None,
+                })
+            }),
         }
+    }
+
+    /// The close code for the peer when the inflater refused what it sent.
+    pub(crate) fn close_code(&self) -> Option<CloseCode> {
+        self.deflate.as_ref().and_then(|deflate| deflate.failed)
     }
 
     fn take_leftover(&mut self, buf: &mut ReadBuf<'_>) {
@@ -55,6 +83,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for WsStream<S> {
             this.take_leftover(buf);
             return Poll::Ready(Ok(()));
         }
+        if this.deflate.is_some() {
+            return this.poll_read_inflated(cx, buf);
+        }
         SCRATCH.with(|scratch| {
             let Ok(mut scratch) = scratch.try_borrow_mut() else {
                 // Only a read nested in another read could get here; it reads directly.
@@ -70,6 +101,74 @@ impl<S: AsyncRead + Unpin> AsyncRead for WsStream<S> {
             }
             Poll::Ready(Ok(()))
         })
+    }
+}
+
+impl<S: AsyncRead + Unpin> WsStream<S> {
+    /// Reads through the inflater: what it gives goes to `buf`, the rest of it to `leftover`.
+    /// A burst it turns into nothing yet (part of a header, compressed bytes still in the
+    /// inflater) is followed by the next read, never by an empty answer, which would be EOF.
+    fn poll_read_inflated(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let Some(deflate) = self.deflate.as_deref_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut out = Vec::new();
+        loop {
+            if deflate.failed.is_some() {
+                return Poll::Ready(Err(io::ErrorKind::InvalidData.into()));
+            }
+            let result: Poll<io::Result<Option<Result<usize, CloseCode>>>> =
+                if deflate.unread.is_empty() {
+                    SCRATCH.with(|scratch| {
+                        let mut own;
+                        let mut shared = scratch.try_borrow_mut();
+                        let scratch: &mut [u8] = match &mut shared {
+                            Ok(shared) => shared,
+                            Err(_) => {
+                                own = vec![0; CHUNK];
+                                &mut own
+                            }
+                        };
+                        let mut read = ReadBuf::new(scratch);
+                        ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read))?;
+                        let read = read.filled();
+                        if read.is_empty() {
+                            return Poll::Ready(Ok(None));
+                        }
+                        let taken = deflate.inflater.process(read, &mut out);
+                        if let Ok(taken) = taken {
+                            deflate.unread = Bytes::copy_from_slice(&read[taken..]);
+                        }
+                        Poll::Ready(Ok(Some(taken)))
+                    })
+                } else {
+                    let taken = deflate.inflater.process(&deflate.unread, &mut out);
+                    if let Ok(taken) = taken {
+                        deflate.unread.advance(taken);
+                    }
+                    Poll::Ready(Ok(Some(taken)))
+                };
+            match ready!(result)? {
+                // The end of the stream.
+                None => return Poll::Ready(Ok(())),
+                Some(Err(code)) => {
+                    deflate.failed = Some(code);
+                    return Poll::Ready(Err(io::ErrorKind::InvalidData.into()));
+                }
+                Some(Ok(_)) if out.is_empty() => continue,
+                Some(Ok(_)) => break,
+            }
+        }
+        let n = out.len().min(buf.remaining());
+        buf.put_slice(&out[..n]);
+        if n < out.len() {
+            self.leftover = Bytes::from(out).slice(n..);
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -113,7 +212,7 @@ mod tests {
         let (mut client, server) = tokio::io::duplex(1 << 20);
         let burst: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         client.write_all(&burst).await.unwrap();
-        let mut stream = WsStream::new(server);
+        let mut stream = WsStream::new(server, None);
         let mut got = Vec::new();
         let mut small = [0u8; 100];
         while got.len() < burst.len() {

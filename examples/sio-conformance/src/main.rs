@@ -61,6 +61,12 @@
 //! With `PARSER=msgpack` every client must speak the msgpack parser (Node's `parser:
 //! require("socket.io-msgpack-parser")`; `e2e-js/test/msgpack.test.mjs`); the handlers are
 //! the same. Any other value of `PARSER` is refused at start.
+//!
+//! With `PER_MESSAGE_DEFLATE=1` WebSocket messages are compressed when the client offers it
+//! (Node's `perMessageDeflate: true`: threshold 1024 bytes, context takeover as the client
+//! asks; `e2e-js/test/deflate.test.mjs`). The `uncompressed` event (...args) is answered with
+//! `uncompressed-back` carrying the same arguments under `socket.compress(false)`, with or
+//! without the option.
 
 mod bounds;
 mod cluster;
@@ -86,6 +92,14 @@ async fn main() -> std::io::Result<()> {
         Ok("msgpack") => config.parser(socketio::Parser::MsgPack),
         Ok(other) => {
             eprintln!("sio-conformance: PARSER must be msgpack, got {other:?}");
+            std::process::exit(2);
+        }
+    };
+    let config = match std::env::var("PER_MESSAGE_DEFLATE").as_deref() {
+        Err(_) | Ok("0") => config,
+        Ok("1") => config.per_message_deflate(Some(socketio::PerMessageDeflate::default())),
+        Ok(other) => {
+            eprintln!("sio-conformance: PER_MESSAGE_DEFLATE must be 1 or 0, got {other:?}");
             std::process::exit(2);
         }
     };
@@ -142,6 +156,9 @@ async fn main() -> std::io::Result<()> {
 async fn on_connection(socket: Socket) {
     socket.on("message", |socket: Socket, args: RawArgs| async move {
         let _ = socket.emit_raw("message-back", args);
+    });
+    socket.on("uncompressed", |socket: Socket, args: RawArgs| async move {
+        let _ = socket.compress(false).emit_raw("uncompressed-back", args);
     });
     socket.on(
         "message-with-ack",

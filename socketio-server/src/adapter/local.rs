@@ -242,7 +242,7 @@ impl Adapter for LocalAdapter {
             if opts.flags.volatile && !socket.is_writable() {
                 return;
             }
-            socket.send_shared(&packet);
+            socket.send_shared(&packet, opts.flags.compress);
         });
         Ok(())
     }
@@ -296,7 +296,7 @@ impl Adapter for LocalAdapter {
                 return;
             }
             socket.expect_broadcast_ack(id, acks.clone());
-            if socket.send_shared(&packet) {
+            if socket.send_shared(&packet, opts.flags.compress) {
                 expected += 1;
             } else {
                 socket.forget_ack(id);

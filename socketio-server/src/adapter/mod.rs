@@ -263,17 +263,29 @@ pub struct BroadcastOptions {
 }
 
 /// Modifiers of a broadcast, as Node's flags.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BroadcastFlags {
     /// This server's sockets only, in a cluster.
     pub local: bool,
     /// Skip recipients whose transport is not ready to write right now.
     pub volatile: bool,
-    /// Node's compression hint; kept for cluster adapters, ignored on the wire here.
+    /// Whether the packet may be compressed, where a WebSocket agreed to per-message deflate
+    /// and it is at least the threshold (Node's `compress`, true).
     pub compress: bool,
     /// How long a broadcast with acknowledgements waits for them: what other servers of a
     /// cluster need to know to stop forwarding answers.
     pub timeout: Option<std::time::Duration>,
+}
+
+impl Default for BroadcastFlags {
+    fn default() -> Self {
+        Self {
+            local: false,
+            volatile: false,
+            compress: true,
+            timeout: None,
+        }
+    }
 }
 
 /// One packet on its way to many sockets: encoded on first use, then shared by every recipient.

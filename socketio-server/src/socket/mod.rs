@@ -377,6 +377,12 @@ impl Socket {
         SocketOperator::new(self.clone()).volatile()
     }
 
+    /// An emit that is not compressed when `compress` is false (Node's `socket.compress`):
+    /// see [`SocketOperator::compress`](crate::SocketOperator::compress).
+    pub fn compress(&self, compress: bool) -> SocketOperator {
+        SocketOperator::new(self.clone()).compress(compress)
+    }
+
     /// Puts the socket in rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();

@@ -1,6 +1,8 @@
 //! A socket's sending side: its packets, broadcasts shared with others, acknowledgements.
 
 use super::*;
+use crate::adapter::BroadcastFlags;
+use engineio::SendOptions;
 
 impl Socket {
     /// The parser the socket's connection speaks.
@@ -30,7 +32,7 @@ impl Socket {
         timeout: Duration,
         event: Str,
         arg: Arg<'_, T>,
-        volatile: bool,
+        flags: BroadcastFlags,
     ) -> Result<RawArgs, AckError> {
         let (mut packet, attachments) = event_packet(self.namespace(), event, arg)?;
         let id = self.namespace().next_ack_id();
@@ -39,7 +41,7 @@ impl Socket {
         }
         let (tx, rx) = oneshot::channel();
         lock(&self.0.acks).insert(id, AckSlot::One(tx));
-        if let Err(e) = self.deliver(packet, attachments, volatile) {
+        if let Err(e) = self.deliver(packet, attachments, flags) {
             self.forget_ack(id);
             return Err(e.into());
         }
@@ -58,15 +60,29 @@ impl Socket {
 
     /// Queues a packet for this socket alone.
     pub(crate) fn send(&self, packet: Packet, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        self.send_compressed(packet, attachments, true)
+    }
+
+    /// Queues a packet for this socket alone, compressed or not where the transport could.
+    fn send_compressed(
+        &self,
+        packet: Packet,
+        attachments: Vec<Bytes>,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         if !self.is_open() {
             return Err(EmitError::Disconnected);
         }
         self.notify_outgoing(&packet, &attachments);
         let frames = self.parser().frames(&packet, &attachments);
-        self.0.conn.send_frames(frames).map_err(|e| match e {
-            SendError::Closed => EmitError::Disconnected,
-            SendError::Full => EmitError::Full,
-        })
+        let options = SendOptions { compress };
+        self.0
+            .conn
+            .send_frames_with(frames, options)
+            .map_err(|e| match e {
+                SendError::Closed => EmitError::Disconnected,
+                SendError::Full => EmitError::Full,
+            })
     }
 
     /// Queues a packet; a volatile one is dropped, with [`EmitError::Dropped`], when the
@@ -75,10 +91,10 @@ impl Socket {
         &self,
         packet: Packet,
         attachments: Vec<Bytes>,
-        volatile: bool,
+        flags: BroadcastFlags,
     ) -> Result<(), EmitError> {
-        if !volatile {
-            return self.send(packet, attachments);
+        if !flags.volatile {
+            return self.send_compressed(packet, attachments, flags.compress);
         }
         if !self.is_open() {
             return Err(EmitError::Disconnected);
@@ -86,7 +102,8 @@ impl Socket {
         if !self.is_writable() {
             return Err(EmitError::Dropped);
         }
-        self.send(packet, attachments).map_err(|e| match e {
+        let sent = self.send_compressed(packet, attachments, flags.compress);
+        sent.map_err(|e| match e {
             EmitError::Full => EmitError::Dropped,
             e => e,
         })
@@ -94,14 +111,14 @@ impl Socket {
 
     /// Queues frames encoded once for many recipients (held while a recovered socket catches
     /// up); false if they could not be queued.
-    pub(crate) fn send_shared(&self, packet: &Arc<BroadcastPacket>) -> bool {
+    pub(crate) fn send_shared(&self, packet: &Arc<BroadcastPacket>, compress: bool) -> bool {
         if !self.is_open() {
             return false;
         }
         if self.0.hold.offer(packet) {
             return true;
         }
-        self.deliver_shared(packet)
+        self.deliver_shared(packet, compress)
     }
 
     /// Holds what is broadcast to the socket until [`release_held`](Self::release_held).
@@ -111,17 +128,19 @@ impl Socket {
 
     /// Sends what was held, but what was already sent (by offset), then ends the hold.
     pub(crate) fn release_held(&self, sent: &std::collections::HashSet<Str>) {
+        // What was held goes compressed where it can: its emit's flag is not kept.
         self.0.hold.release(sent, |packet| {
-            self.deliver_shared(packet);
+            self.deliver_shared(packet, true);
         });
     }
 
-    fn deliver_shared(&self, packet: &BroadcastPacket) -> bool {
+    fn deliver_shared(&self, packet: &BroadcastPacket, compress: bool) -> bool {
         self.notify_outgoing(&packet.packet, &packet.attachments);
+        let frames = packet.frames(self.parser()).iter().cloned();
         match self
             .0
             .conn
-            .send_frames(packet.frames(self.parser()).iter().cloned())
+            .send_frames_with(frames, SendOptions { compress })
         {
             Ok(()) => true,
             Err(e) => {
