@@ -2,10 +2,13 @@
 //! opened directly or upgraded from polling, then fuzzed frames, well-formed or not (unmasked,
 //! reserved bits, unknown opcodes, fragments, oversized, control frames with long payloads),
 //! read by a client that may stop reading. The server never panics, and once the engine closes
-//! no session is left behind, a client that does not read included.
+//! no session is left behind, a client that does not read included. With per-message deflate
+//! offered (any offer, well-formed or not), frames may be compressed, truly or as garbage with
+//! RSV1, whole or split into fragments, with the client's context kept across messages.
 #![no_main]
 
 use arbitrary::Arbitrary;
+use flate2::{Compress, Compression, FlushCompress};
 use axum::body::Body;
 use http::Request;
 use hyper_util::rt::TokioIo;
@@ -33,6 +36,13 @@ enum WsFrame {
         masked: bool,
         payload: Vec<u8>,
     },
+    /// `4` + the text, deflated with the client's compressor (its context kept), in up to 4
+    /// fragments; `rsv1` false sends the compressed bytes as if plain.
+    Compressed {
+        text: String,
+        fragments: u8,
+        rsv1: bool,
+    },
     /// Lets the server run (and time pass) before the next frame.
     Pause(u8),
 }
@@ -43,12 +53,56 @@ struct Input {
     upgrade: bool,
     /// Whether the client reads what the server sends.
     reads: bool,
+    /// The `Sec-WebSocket-Extensions` offer: none, ws's own, or any text.
+    offer: Offer,
     frames: Vec<WsFrame>,
     /// Bytes written after the last frame, as is.
     tail: Vec<u8>,
 }
 
+#[derive(Arbitrary, Debug)]
+enum Offer {
+    None,
+    Ws,
+    NoContextTakeover,
+    Any(String),
+}
+
+impl Offer {
+    fn header(&self) -> String {
+        let value = match self {
+            Offer::None => return String::new(),
+            Offer::Ws => "permessage-deflate; client_max_window_bits",
+            Offer::NoContextTakeover => {
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+            }
+            Offer::Any(text) if text.contains(['\r', '\n']) => return String::new(),
+            Offer::Any(text) => text,
+        };
+        format!("Sec-WebSocket-Extensions: {value}\r\n")
+    }
+}
+
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// The text deflated as one message by the client's compressor, without the trailer.
+fn deflate(compress: &mut Compress, text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 64);
+    // The compressor's counts run over every message of the connection.
+    let start = compress.total_in();
+    loop {
+        let consumed = (compress.total_in() - start) as usize;
+        out.reserve(out.len() + 64);
+        let _ = compress.compress_vec(&text[consumed..], &mut out, FlushCompress::Sync);
+        if (compress.total_in() - start) as usize == text.len() && out.len() < out.capacity() {
+            break;
+        }
+    }
+    if out.ends_with(&[0, 0, 0xff, 0xff]) {
+        out.truncate(out.len() - 4);
+    }
+    out
+}
 
 fn encode(out: &mut Vec<u8>, first: u8, masked: bool, payload: &[u8]) {
     out.push(first);
@@ -72,9 +126,27 @@ fn encode(out: &mut Vec<u8>, first: u8, masked: bool, payload: &[u8]) {
     }
 }
 
-fn frame_bytes(frame: &WsFrame) -> Vec<u8> {
+fn frame_bytes(frame: &WsFrame, compress: &mut Compress) -> Vec<u8> {
     let mut out = Vec::new();
     match frame {
+        WsFrame::Compressed {
+            text,
+            fragments,
+            rsv1,
+        } => {
+            let payload = deflate(compress, format!("4{text}").as_bytes());
+            let count = usize::from(fragments % 4) + 1;
+            let size = payload.len().div_ceil(count).max(1);
+            let pieces: Vec<&[u8]> = payload.chunks(size).collect();
+            let pieces = if pieces.is_empty() { vec![&[][..]] } else { pieces };
+            let last = pieces.len() - 1;
+            for (i, piece) in pieces.into_iter().enumerate() {
+                let fin = if i == last { 0x80 } else { 0 };
+                let opcode = if i == 0 { 0x01 } else { 0x00 };
+                let rsv = if i == 0 && *rsv1 { 0x40 } else { 0 };
+                encode(&mut out, fin | rsv | opcode, true, piece);
+            }
+        }
         WsFrame::Message(text) => encode(&mut out, 0x81, true, format!("4{text}").as_bytes()),
         WsFrame::Text(text) => encode(&mut out, 0x81, true, text.as_bytes()),
         WsFrame::Binary(bytes) => encode(&mut out, 0x82, true, bytes),
@@ -96,11 +168,12 @@ fn frame_bytes(frame: &WsFrame) -> Vec<u8> {
     out
 }
 
-fn upgrade_request(sid: Option<&str>) -> Vec<u8> {
+fn upgrade_request(sid: Option<&str>, offer: &Offer) -> Vec<u8> {
     let sid = sid.map(|s| format!("&sid={s}")).unwrap_or_default();
+    let offer = offer.header();
     format!(
         "GET /engine.io/?EIO=4&transport=websocket{sid} HTTP/1.1\r\nHost: x\r\n\
-         Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\n{offer}\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     .into_bytes()
@@ -149,7 +222,8 @@ fuzz_target!(|input: Input| {
                 while matches!(rx.read(&mut sink).await, Ok(n) if n > 0) {}
             })
         });
-        let mut wire = upgrade_request(sid.as_deref());
+        let mut wire = upgrade_request(sid.as_deref(), &input.offer);
+        let mut compress = Compress::new(Compression::default(), false);
         if input.upgrade {
             encode(&mut wire, 0x81, true, b"2probe");
         }
@@ -159,7 +233,7 @@ fuzz_target!(|input: Input| {
                     tokio::time::sleep(Duration::from_millis(u64::from(*ms))).await;
                     continue;
                 }
-                if !write(&mut tx, &frame_bytes(frame)).await {
+                if !write(&mut tx, &frame_bytes(frame, &mut compress)).await {
                     break;
                 }
             }

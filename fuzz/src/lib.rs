@@ -43,6 +43,12 @@ pub fn engine() -> EngineIo<Echo> {
         .max_buffer_size(2048)
         // Every handshake whose EIO is not 4 opens a v3 session: both revisions are fuzzed.
         .allow_eio3(true)
+        // Agreed with a client that offers it (`eio_ws`); a low threshold so that the echoes
+        // are compressed too.
+        .per_message_deflate(Some(engineio::PerMessageDeflate {
+            threshold: 16,
+            ..engineio::PerMessageDeflate::default()
+        }))
         .build();
     EngineIo::builder(Echo).config(config).build()
 }

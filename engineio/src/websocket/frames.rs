@@ -73,7 +73,7 @@ impl Deflated {
         };
         let options = &agreed.options;
         let deflated = (compress && payload.len() >= options.threshold)
-            .then(|| compressed(payload, options.level))
+            .then(|| compressed(payload, options.level, agreed.server_max_window_bits))
             .flatten();
         Self {
             opcode: opcode(frame),

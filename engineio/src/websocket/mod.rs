@@ -6,7 +6,7 @@ mod deflate;
 mod frames;
 mod stream;
 
-pub use deflate::PerMessageDeflate;
+pub use deflate::{Inflater, PerMessageDeflate};
 
 use crate::heartbeat::Heartbeat;
 use crate::message::CloseReason;
@@ -402,7 +402,7 @@ async fn connect<H: EngineIoHandler>(
             stream::WsStream::new(
                 TokioIo::new(upgraded),
                 deflate.map(|agreed| {
-                    deflate::Inflater::new(
+                    deflate::Inflater::server(
                         config.max_http_buffer_size,
                         agreed.client_no_context_takeover,
                     )

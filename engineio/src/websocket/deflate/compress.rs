@@ -15,22 +15,27 @@ const RECENT: usize = 4;
 /// The end of every message compressed with a sync flush, which RFC 7692 has the sender remove.
 const TRAILER: [u8; 4] = [0, 0, 0xff, 0xff];
 
+/// What a compression depends on besides the payload: the level and the window's bits.
+type Settings = (u32, u8);
+
 thread_local! {
-    /// One compressor per thread and level, reset before each message.
-    static COMPRESSOR: RefCell<Option<(u32, Compress)>> = const { RefCell::new(None) };
+    /// One compressor per thread and settings, reset before each message.
+    static COMPRESSOR: RefCell<Option<(Settings, Compress)>> = const { RefCell::new(None) };
     /// The last payloads compressed on this thread, with their result. Each entry holds the
     /// payload itself, so its address cannot be reused by another payload while it is here:
     /// the same address and length is the same bytes.
-    static RECENT_RESULTS: RefCell<VecDeque<(Bytes, u32, Option<Bytes>)>> =
+    static RECENT_RESULTS: RefCell<VecDeque<(Bytes, Settings, Option<Bytes>)>> =
         RefCell::new(VecDeque::with_capacity(RECENT));
 }
 
-/// `payload` deflated as one message at `level`, without its trailer; `None` when that is no
-/// smaller than the payload (it then goes as it is). A payload compressed a moment ago on this
-/// thread (the same broadcast to another recipient) is not compressed again.
-pub(crate) fn compressed(payload: &Bytes, level: u32) -> Option<Bytes> {
-    let same = |(recent, at, _): &&(Bytes, u32, Option<Bytes>)| {
-        recent.as_ptr() == payload.as_ptr() && recent.len() == payload.len() && *at == level
+/// `payload` deflated as one message at `level` with a window of `window_bits` (9 to 15),
+/// without its trailer; `None` when that is no smaller than the payload (it then goes as it
+/// is). A payload compressed a moment ago on this thread (the same broadcast to another
+/// recipient) is not compressed again.
+pub(crate) fn compressed(payload: &Bytes, level: u32, window_bits: u8) -> Option<Bytes> {
+    let settings = (level.min(9), window_bits.clamp(9, 15));
+    let same = |(recent, at, _): &&(Bytes, Settings, Option<Bytes>)| {
+        recent.as_ptr() == payload.as_ptr() && recent.len() == payload.len() && *at == settings
     };
     let hit = RECENT_RESULTS.with(|recent| {
         recent
@@ -42,26 +47,26 @@ pub(crate) fn compressed(payload: &Bytes, level: u32) -> Option<Bytes> {
     if let Some(out) = hit {
         return out;
     }
-    let out = deflate(payload, level);
+    let out = deflate(payload, settings);
     RECENT_RESULTS.with(|recent| {
         let mut recent = recent.borrow_mut();
         if recent.len() == RECENT {
             recent.pop_front();
         }
-        recent.push_back((payload.clone(), level, out.clone()));
+        recent.push_back((payload.clone(), settings, out.clone()));
     });
     out
 }
 
-fn deflate(payload: &[u8], level: u32) -> Option<Bytes> {
+fn deflate(payload: &[u8], settings: Settings) -> Option<Bytes> {
+    let (level, bits) = settings;
     COMPRESSOR.with(|compressor| {
         let mut compressor = compressor.borrow_mut();
         let compress = match &mut *compressor {
-            Some((at, compress)) if *at == level => compress,
+            Some((at, compress)) if *at == settings => compress,
             slot => {
-                &mut slot
-                    .insert((level, Compress::new(Compression::new(level), false)))
-                    .1
+                let compress = Compress::new_with_window_bits(Compression::new(level), false, bits);
+                &mut slot.insert((settings, compress)).1
             }
         };
         compress.reset();
@@ -122,8 +127,8 @@ mod tests {
                 .map(|i| (i % 7) as u8 + b'a')
                 .collect::<Vec<u8>>(),
         );
-        let a = compressed(&first, 6).unwrap();
-        let b = compressed(&second, 1).unwrap();
+        let a = compressed(&first, 6, 15).unwrap();
+        let b = compressed(&second, 1, 9).unwrap();
         assert!(a.len() < first.len() / 10);
         assert_eq!(inflate_all(&[a, b]), [first.to_vec(), second.to_vec()]);
     }
@@ -131,8 +136,8 @@ mod tests {
     #[test]
     fn the_same_payload_is_compressed_once_and_random_bytes_not_at_all() {
         let payload = Bytes::from("x".repeat(4096));
-        let once = compressed(&payload, 6).unwrap();
-        let again = compressed(&payload.clone(), 6).unwrap();
+        let once = compressed(&payload, 6, 15).unwrap();
+        let again = compressed(&payload.clone(), 6, 15).unwrap();
         assert_eq!(
             once.as_ptr(),
             again.as_ptr(),
@@ -140,7 +145,7 @@ mod tests {
         );
         // Equal bytes elsewhere are compressed anew, to the same result.
         let copy = Bytes::from(payload.to_vec());
-        assert_eq!(compressed(&copy, 6).unwrap(), once);
+        assert_eq!(compressed(&copy, 6, 15).unwrap(), once);
         // xorshift: bytes that deflate cannot shrink.
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let noise: Vec<u8> = (0..4096)
@@ -151,6 +156,6 @@ mod tests {
                 (state >> 24) as u8
             })
             .collect();
-        assert_eq!(compressed(&Bytes::from(noise), 6), None);
+        assert_eq!(compressed(&Bytes::from(noise), 6, 15), None);
     }
 }

@@ -26,10 +26,30 @@ const MAX_HEADER: usize = 14;
 /// Masked payload bytes unmasked and inflated per step.
 const STEP: usize = 4 << 10;
 
-/// Where one connection's byte stream is, frame by frame.
-pub(crate) struct Inflater {
+/// The reading side of per-message deflate as a byte rewriter (no I/O of its own): what a
+/// peer sends goes in, and comes out with every compressed message turned into plain frames,
+/// for tungstenite (or any WebSocket reader that refuses RSV1) to read. The engine puts one
+/// under each WebSocket that agreed to deflate; a client (the bench's load generator) can put
+/// one under its own.
+///
+/// ```
+/// use engineio::Inflater;
+///
+/// // A client reading a server's (unmasked) frames, up to 1 MB a message.
+/// let mut inflater = Inflater::client(1 << 20, false);
+/// // An unmasked text frame, RSV1 set: "hi" deflated.
+/// let frame = [0xc1, 0x04, 0xca, 0xc8, 0x04, 0x00];
+/// let mut out = Vec::new();
+/// let taken = inflater.process(&frame, &mut out).unwrap();
+/// assert_eq!(taken, frame.len());
+/// assert_eq!(out, [0x81, 0x02, b'h', b'i']);
+/// ```
+#[derive(Debug)]
+pub struct Inflater {
     /// The largest message, compressed or inflated (`max_http_buffer_size`).
     limit: usize,
+    /// The frames are a client's: masked, and handed on with a zero mask.
+    masked: bool,
     /// A new inflater per message: the client does not keep its context.
     no_context_takeover: bool,
     /// A frame header not yet complete.
@@ -49,6 +69,7 @@ pub(crate) struct Inflater {
     passthrough: bool,
 }
 
+#[derive(Debug)]
 struct Frame {
     /// Payload bytes still to come.
     remaining: u64,
@@ -56,6 +77,7 @@ struct Frame {
     compressed: Option<Compressed>,
 }
 
+#[derive(Debug)]
 struct Compressed {
     mask: [u8; 4],
     /// Payload bytes already unmasked, for the mask's phase.
@@ -65,6 +87,7 @@ struct Compressed {
     trailer: usize,
 }
 
+#[derive(Debug)]
 struct Message {
     opcode: Data,
     /// Whether a frame of it has been handed on (the next ones are continuations).
@@ -75,9 +98,23 @@ struct Message {
 }
 
 impl Inflater {
-    pub(crate) fn new(limit: usize, no_context_takeover: bool) -> Self {
+    /// For a server reading a client's frames: messages up to `limit` bytes, compressed or
+    /// inflated; `no_context_takeover` when the client agreed to compress each message alone.
+    #[must_use]
+    pub fn server(limit: usize, no_context_takeover: bool) -> Self {
+        Self::new(limit, no_context_takeover, true)
+    }
+
+    /// For a client reading a server's (unmasked) frames.
+    #[must_use]
+    pub fn client(limit: usize, no_context_takeover: bool) -> Self {
+        Self::new(limit, no_context_takeover, false)
+    }
+
+    fn new(limit: usize, no_context_takeover: bool, masked: bool) -> Self {
         Self {
             limit,
+            masked,
             no_context_takeover,
             head: [0; MAX_HEADER],
             head_len: 0,
@@ -92,7 +129,13 @@ impl Inflater {
     /// Rewrites from `input` into `out` until the input is used up or `out` holds about
     /// [`CHUNK`] bytes; returns how much of `input` it took. An `Err` is the close code the
     /// connection ends with.
-    pub(crate) fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, CloseCode> {
+    ///
+    /// # Errors
+    ///
+    /// [`CloseCode::Size`] past the limit, [`CloseCode::Invalid`] for data that does not
+    /// inflate, [`CloseCode::Protocol`] for RSV1 where it does not belong or a mask that the
+    /// role does not expect. The stream cannot go on after an error.
+    pub fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, CloseCode> {
         let mut taken = 0;
         while out.len() < CHUNK {
             let rest = &input[taken..];
@@ -208,8 +251,12 @@ impl Inflater {
         if message.wire > self.limit as u64 {
             return Err(CloseCode::Size);
         }
-        // A client's frames are masked; tungstenite would refuse one that is not.
-        let mask = header.mask.ok_or(CloseCode::Protocol)?;
+        // A client's frames are masked, a server's are not; tungstenite refuses the others.
+        let mask = match (self.masked, header.mask) {
+            (true, Some(mask)) => mask,
+            (false, None) => [0; 4],
+            _ => return Err(CloseCode::Protocol),
+        };
         self.frame = Some(Frame {
             remaining: len,
             compressed: Some(Compressed {
@@ -238,7 +285,7 @@ impl Inflater {
         let mut step = [0u8; STEP];
         loop {
             if self.pending.len() >= CHUNK {
-                hand_on(&mut self.pending, message, false, out);
+                hand_on(&mut self.pending, message, false, self.masked, out);
                 if out.len() >= CHUNK {
                     return Ok((taken, false));
                 }
@@ -295,7 +342,7 @@ impl Inflater {
         // The frame's payload is all in and inflated.
         let is_final = compressed.is_final;
         if is_final || !self.pending.is_empty() {
-            hand_on(&mut self.pending, message, is_final, out);
+            hand_on(&mut self.pending, message, is_final, self.masked, out);
         }
         self.frame = None;
         if is_final {
@@ -311,9 +358,15 @@ impl Inflater {
 }
 
 /// Hands the inflated bytes on as one frame of the message: the message's opcode on its first,
-/// a continuation after; masked with zeros, which changes nothing, because tungstenite refuses
-/// a client's frame without a mask.
-fn hand_on(pending: &mut Vec<u8>, message: &mut Message, is_final: bool, out: &mut Vec<u8>) {
+/// a continuation after; a client's masked with zeros, which changes nothing, because
+/// tungstenite refuses a client's frame without a mask.
+fn hand_on(
+    pending: &mut Vec<u8>,
+    message: &mut Message,
+    is_final: bool,
+    masked: bool,
+    out: &mut Vec<u8>,
+) {
     let opcode = if message.started {
         Data::Continue
     } else {
@@ -323,7 +376,7 @@ fn hand_on(pending: &mut Vec<u8>, message: &mut Message, is_final: bool, out: &m
     let header = FrameHeader {
         is_final,
         opcode: OpCode::Data(opcode),
-        mask: Some([0; 4]),
+        mask: masked.then_some([0; 4]),
         ..FrameHeader::default()
     };
     // Writing into a Vec cannot fail.
@@ -366,9 +419,19 @@ mod tests {
     /// One message through the client's compressor, without its trailer.
     fn deflate(compress: &mut Compress, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(data.len() + 64);
-        compress
-            .compress_vec(data, &mut out, FlushCompress::Sync)
-            .unwrap();
+        let start = compress.total_in();
+        while compress.total_in() - start < data.len() as u64 || out.len() == out.capacity() {
+            out.reserve(out.capacity());
+            let at = (compress.total_in() - start) as usize;
+            compress
+                .compress_vec(&data[at..], &mut out, FlushCompress::Sync)
+                .unwrap();
+        }
+        if out.is_empty() {
+            // Nothing new since the last flush: zlib writes no block. RFC 7692's empty
+            // message is one byte, an empty fixed-Huffman block.
+            return vec![0x00];
+        }
         assert!(out.ends_with(&TRAILER));
         out.truncate(out.len() - 4);
         out
@@ -454,7 +517,7 @@ mod tests {
         wire.extend(frame(BINARY, true, true, &deflate(&mut client, &big)));
         wire.extend(frame(TEXT, true, true, &deflate(&mut client, b"")));
         for split in [1, 2, 3, 7, 13, 100, 4096, wire.len()] {
-            let mut inflater = Inflater::new(1 << 20, false);
+            let mut inflater = Inflater::server(1 << 20, false);
             let frames = through(&mut inflater, &wire, split).unwrap();
             assert_eq!(
                 messages(&frames),
@@ -482,10 +545,14 @@ mod tests {
         wire.extend(frame(CONTINUE, false, false, &b[..1]));
         wire.extend(frame(CONTINUE, true, false, &b[1..]));
         for split in [1, 5, wire.len()] {
-            let frames = through(&mut Inflater::new(1 << 20, false), &wire, split).unwrap();
+            let frames = through(&mut Inflater::server(1 << 20, false), &wire, split).unwrap();
+            // The ping comes out before the message is whole; where among its fragments
+            // depends on how much the inflater had made of the first one.
+            let mut got = messages(&frames);
+            got.sort_by_key(|(opcode, _)| *opcode == PING);
             assert_eq!(
-                messages(&frames),
-                [(PING, b"hi".to_vec()), (TEXT, text.as_bytes().to_vec())]
+                got,
+                [(TEXT, text.as_bytes().to_vec()), (PING, b"hi".to_vec())]
             );
         }
     }
@@ -500,7 +567,7 @@ mod tests {
         assert!(second.len() < first.len());
         let mut wire = frame(TEXT, true, true, &first);
         wire.extend(frame(TEXT, true, true, &second));
-        let frames = through(&mut Inflater::new(1 << 20, false), &wire, 3).unwrap();
+        let frames = through(&mut Inflater::server(1 << 20, false), &wire, 3).unwrap();
         assert_eq!(
             messages(&frames),
             [(TEXT, text.clone()), (TEXT, text.clone())]
@@ -512,7 +579,7 @@ mod tests {
             let mut client = compressor();
             wire.extend(frame(TEXT, true, true, &deflate(&mut client, &text)));
         }
-        let mut inflater = Inflater::new(1 << 20, true);
+        let mut inflater = Inflater::server(1 << 20, true);
         let frames = through(&mut inflater, &wire, 5).unwrap();
         assert_eq!(messages(&frames), [(TEXT, text.clone()), (TEXT, text)]);
         assert!(
@@ -532,17 +599,17 @@ mod tests {
         // RSV1 on a continuation.
         let mut wire = frame(TEXT, false, true, &compressed);
         wire.extend(frame(CONTINUE, true, true, b""));
-        let result = through(&mut Inflater::new(1 << 20, false), &wire, 4);
+        let result = through(&mut Inflater::server(1 << 20, false), &wire, 4);
         assert_eq!(result.unwrap_err(), CloseCode::Protocol);
         // A new message before the compressed one ended.
         let mut wire = frame(TEXT, false, true, &compressed);
         wire.extend(frame(TEXT, true, false, b"4x"));
-        let result = through(&mut Inflater::new(1 << 20, false), &wire, 4);
+        let result = through(&mut Inflater::server(1 << 20, false), &wire, 4);
         assert_eq!(result.unwrap_err(), CloseCode::Protocol);
         // RSV1 on a ping goes on as it is: tungstenite refuses it with 1002.
         let ping = frame(PING, true, true, b"x");
         let mut out = Vec::new();
-        let taken = Inflater::new(1 << 20, false)
+        let taken = Inflater::server(1 << 20, false)
             .process(&ping, &mut out)
             .unwrap();
         assert_eq!((taken, out), (ping.len(), ping));
@@ -551,7 +618,7 @@ mod tests {
     #[test]
     fn corrupt_data_is_invalid() {
         let wire = frame(TEXT, true, true, &[0xff; 32]);
-        let result = through(&mut Inflater::new(1 << 20, false), &wire, 7);
+        let result = through(&mut Inflater::server(1 << 20, false), &wire, 7);
         assert_eq!(result.unwrap_err(), CloseCode::Invalid);
     }
 
@@ -562,7 +629,7 @@ mod tests {
         let bomb = deflate(&mut client, &zeros);
         assert!(bomb.len() < 20_000, "{} bytes", bomb.len());
         let wire = frame(BINARY, true, true, &bomb);
-        let mut inflater = Inflater::new(1_000_000, false);
+        let mut inflater = Inflater::server(1_000_000, false);
         let mut made = 0;
         let mut at = 0;
         let error = loop {
@@ -581,7 +648,7 @@ mod tests {
         // A frame whose declared length is over the limit is refused from its header.
         let mut out = Vec::new();
         let header = frame(BINARY, true, true, &vec![0; 1_000_001]);
-        let result = Inflater::new(1_000_000, false).process(&header[..14], &mut out);
+        let result = Inflater::server(1_000_000, false).process(&header[..14], &mut out);
         assert_eq!(result.unwrap_err(), CloseCode::Size);
     }
 }

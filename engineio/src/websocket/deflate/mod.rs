@@ -9,7 +9,8 @@ mod inflate;
 mod negotiate;
 
 pub(crate) use compress::compressed;
-pub(crate) use inflate::{Inflater, CHUNK};
+pub use inflate::Inflater;
+pub(crate) use inflate::CHUNK;
 pub(crate) use negotiate::{negotiate, Agreed};
 
 /// WebSocket messages compressed with per-message deflate, when the client offers it (Node:

@@ -1,7 +1,7 @@
 //! The `Sec-WebSocket-Extensions` agreement: which of the client's permessage-deflate offers is
 //! taken, and the answer that goes back in the 101. The rules are ws's (what Node answers), but
-//! for one: an offer that limits the server's window below 15 bits is passed over, as the
-//! compressor here has only 15-bit windows.
+//! for one: an offer that limits the server's window to 8 bits is passed over, as zlib's raw
+//! deflate has no window under 9 bits (Node's zlib would silently use 9).
 
 use super::PerMessageDeflate;
 use http::HeaderValue;
@@ -14,6 +14,8 @@ pub(crate) struct Agreed {
     /// The client compresses each message from a fresh state: its inflater need not outlive
     /// the message.
     pub(crate) client_no_context_takeover: bool,
+    /// The largest window the server may compress with, in bits (9 to 15).
+    pub(crate) server_max_window_bits: u8,
 }
 
 /// The agreement for these `Sec-WebSocket-Extensions` header values, with the header to answer:
@@ -36,7 +38,7 @@ pub(crate) fn negotiate<'a>(
             }
             // Every offer is checked, as ws does, even after one was taken.
             let offer = Offer::parse(parts)?;
-            if chosen.is_none() && offer.server_max_window_bits.is_none_or(|bits| bits == 15) {
+            if chosen.is_none() && offer.server_max_window_bits.is_none_or(|bits| bits >= 9) {
                 chosen = Some(offer);
             }
         }
@@ -48,6 +50,7 @@ pub(crate) fn negotiate<'a>(
         options: *options,
         client_no_context_takeover: offer.client_no_context_takeover
             || options.client_no_context_takeover,
+        server_max_window_bits: offer.server_max_window_bits.unwrap_or(15),
     };
     let mut answer = String::from("permessage-deflate");
     if offer.server_no_context_takeover || options.server_no_context_takeover {
@@ -56,8 +59,8 @@ pub(crate) fn negotiate<'a>(
     if agreed.client_no_context_takeover {
         answer.push_str("; client_no_context_takeover");
     }
-    if offer.server_max_window_bits.is_some() {
-        answer.push_str("; server_max_window_bits=15");
+    if let Some(bits) = offer.server_max_window_bits {
+        answer.push_str(&format!("; server_max_window_bits={bits}"));
     }
     // A bare `client_max_window_bits` only says the client could take a number: ws sends
     // none back, and the client keeps its 15 bits. The inflater here takes any window.
@@ -159,13 +162,17 @@ mod tests {
     }
 
     #[test]
-    fn a_small_server_window_passes_to_the_next_offer() {
-        assert_eq!(
-            answer(&["permessage-deflate; server_max_window_bits=10, permessage-deflate; server_max_window_bits=15"]),
-            Ok(Some("permessage-deflate; server_max_window_bits=15".into()))
-        );
+    fn a_server_window_is_taken_down_to_9_bits() {
         assert_eq!(
             answer(&["permessage-deflate; server_max_window_bits=10"]),
+            Ok(Some("permessage-deflate; server_max_window_bits=10".into()))
+        );
+        assert_eq!(
+            answer(&["permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=9"]),
+            Ok(Some("permessage-deflate; server_max_window_bits=9".into()))
+        );
+        assert_eq!(
+            answer(&["permessage-deflate; server_max_window_bits=8"]),
             Ok(None)
         );
         // Several headers count as one list; other extensions are passed over.
