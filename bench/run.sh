@@ -142,9 +142,11 @@ for server in $servers; do
       run_recovery "$server" echo
       run_recovery "$server" fanout --in-flight 4
       run_recovery "$server" retained
-      # The wire options (issue 15), on a 4 KB JSON payload: as is, and with the msgpack parser.
+      # The wire options (issue 15), on a 4 KB JSON payload: as is, with the msgpack parser,
+      # and with per-message deflate (the clients compress what they send, as browsers do).
       run_variant "$server" 4kb - echo --payload-bytes 4096
       run_variant "$server" msgpack-4kb PARSER=msgpack echo --payload-bytes 4096 --parser msgpack
+      run_variant "$server" deflate-4kb PER_MESSAGE_DEFLATE=1 echo --payload-bytes 4096 --deflate
       ;;
   esac
 done

@@ -4,13 +4,15 @@
 //! ```text
 //! loadgen echo|fanout|idle|polling|retained --addr 127.0.0.1:3000 [--server-pid N]
 //!         [--label NAME] [--variant NAME] [--connections N] [--in-flight N] [--warmup SECS]
-//!         [--seconds SECS] [--payload-bytes N] [--parser default|msgpack]
+//!         [--seconds SECS] [--payload-bytes N] [--parser default|msgpack] [--deflate]
 //! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
 //! loadgen report results.jsonl
 //! ```
 //!
-//! `--payload-bytes` and `--parser` change what `echo` sends: a JSON object of about N bytes
-//! (prose-like text) instead of the small one, and the msgpack parser instead of JSON text.
+//! `--payload-bytes` and `--parser` change what `echo` sends: JSON objects of about N bytes
+//! (prose-like text, 64 different ones in turn) instead of the small one, and the msgpack parser instead of JSON text.
+//! `--deflate` makes `echo`'s clients offer per-message deflate as a browser does, and
+//! compress what they send from 1024 bytes up (the server must agree).
 //!
 //! It runs on one thread, so that pinned to one core it leaves the other to the server; it
 //! reports its own CPU use so that a run where it was the bottleneck shows as such.
@@ -22,6 +24,7 @@ mod report;
 mod retained;
 mod scenarios;
 mod stats;
+mod tcp;
 mod ws;
 
 use scenarios::Options;
@@ -67,14 +70,19 @@ fn main() -> Result<(), Error> {
         seconds: Duration::from_secs(number("--seconds", 10)?),
         server_pid: flag("--server-pid").and_then(|p| p.parse().ok()),
         receivers_addr: flag("--receivers-addr"),
-        payload: match flag("--payload-bytes") {
-            Some(_) => scenarios::payload_of(number("--payload-bytes", 0)? as usize),
-            None => serde_json::from_str(scenarios::PAYLOAD)?,
+        payloads: match flag("--payload-bytes") {
+            Some(_) => scenarios::payloads_of(number("--payload-bytes", 0)? as usize),
+            None => vec![serde_json::from_str(scenarios::PAYLOAD)?],
         },
-        msgpack: match flag("--parser").as_deref() {
-            None | Some("default") => false,
-            Some("msgpack") => true,
-            Some(other) => return Err(format!("--parser: default or msgpack, not {other}").into()),
+        speech: ws::Speech {
+            msgpack: match flag("--parser").as_deref() {
+                None | Some("default") => false,
+                Some("msgpack") => true,
+                Some(other) => {
+                    return Err(format!("--parser: default or msgpack, not {other}").into())
+                }
+            },
+            deflate: args.iter().any(|a| a == "--deflate"),
         },
     };
     if scenario == "cluster-fanout" && options.receivers_addr.is_none() {

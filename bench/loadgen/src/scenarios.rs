@@ -2,7 +2,7 @@
 
 use crate::msgpack;
 use crate::stats::{cpu_during, rss_kb, CpuMeter, Recorder, Window};
-use crate::ws::{ack_id, stamp, Client, Error};
+use crate::ws::{ack_id, stamp, Client, Error, Speech};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use std::cell::Cell;
@@ -26,15 +26,29 @@ pub struct Options {
     /// Where the receivers of `fanout` connect, when not to the sender's server: another
     /// server of a cluster, so that every delivery crossed Redis.
     pub receivers_addr: Option<String>,
-    /// The argument of each `echo` call: [`PAYLOAD`], or a larger one (`--payload-bytes`).
-    pub payload: Value,
-    /// Whether `echo` speaks the msgpack parser (`--parser msgpack`).
-    pub msgpack: bool,
+    /// The argument of `echo`'s calls, in turn: [`PAYLOAD`], or larger ones
+    /// (`--payload-bytes`).
+    pub payloads: Vec<Value>,
+    /// How `echo`'s clients speak: the msgpack parser (`--parser msgpack`), per-message
+    /// deflate (`--deflate`).
+    pub speech: Speech,
+}
+
+/// How many different large payloads `echo` cycles through: more than a deflate window (32 KiB)
+/// holds, so that a compressor keeping its context across messages (Node's) finds no message
+/// it has already sent, as in real traffic; it still finds the words.
+const DISTINCT_PAYLOADS: u32 = 64;
+
+/// [`DISTINCT_PAYLOADS`] objects of about `bytes` bytes each, as [`payload_of`] makes them.
+pub fn payloads_of(bytes: usize) -> Vec<Value> {
+    (0..DISTINCT_PAYLOADS)
+        .map(|i| payload_of(bytes, 42 + i))
+        .collect()
 }
 
 /// A JSON object of about `bytes` bytes shaped as [`PAYLOAD`], its text made of words in a
-/// pseudo-random order: as compressible as prose, not as a run of one letter.
-pub fn payload_of(bytes: usize) -> Value {
+/// pseudo-random order (from `seed`): as compressible as prose, not as a run of one letter.
+fn payload_of(bytes: usize, mut seed: u32) -> Value {
     const WORDS: [&str; 16] = [
         "hello",
         "world",
@@ -54,7 +68,6 @@ pub fn payload_of(bytes: usize) -> Value {
         "deliver",
     ];
     let mut text = String::new();
-    let mut seed: u32 = 42;
     let overhead = PAYLOAD.len() - "hello, world".len();
     while text.len() + overhead < bytes {
         seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
@@ -68,22 +81,29 @@ pub fn payload_of(bytes: usize) -> Value {
 /// How `echo` writes its calls and reads their acks: JSON text, or msgpack.
 #[derive(Clone)]
 enum Wire {
-    Json(Rc<str>),
-    MsgPack(Rc<rmpv::Value>),
+    Json(Rc<[String]>),
+    MsgPack(Rc<[rmpv::Value]>),
 }
 
 impl Wire {
     fn of(o: &Options) -> Self {
-        match o.msgpack {
-            true => Wire::MsgPack(Rc::new(msgpack::from_json(&o.payload))),
-            false => Wire::Json(o.payload.to_string().into()),
+        match o.speech.msgpack {
+            true => Wire::MsgPack(o.payloads.iter().map(msgpack::from_json).collect()),
+            false => Wire::Json(o.payloads.iter().map(Value::to_string).collect()),
         }
     }
 
+    /// Call `id`, with the payloads in turn.
     fn call(&self, id: u64) -> Message {
         match self {
-            Wire::Json(payload) => Message::text(format!("42{id}[\"echo\",{payload}]")),
-            Wire::MsgPack(payload) => Message::binary(msgpack::event(id, "echo", payload)),
+            Wire::Json(payloads) => {
+                let payload = &payloads[id as usize % payloads.len()];
+                Message::text(format!("42{id}[\"echo\",{payload}]"))
+            }
+            Wire::MsgPack(payloads) => {
+                let payload = &payloads[id as usize % payloads.len()];
+                Message::binary(msgpack::event(id, "echo", payload))
+            }
         }
     }
 
@@ -108,9 +128,9 @@ pub fn with(extra: Value, mut figures: Value) -> Value {
 }
 
 /// Connects `n` clients, [`CONNECTING`] at a time; the clients that failed are counted.
-async fn connect_all(addr: &str, n: usize, msgpack: bool) -> (Vec<Client>, usize) {
+async fn connect_all(addr: &str, n: usize, speech: Speech) -> (Vec<Client>, usize) {
     let results: Vec<Result<Client, Error>> = stream::iter(0..n)
-        .map(|_| Client::connect_with(addr, msgpack))
+        .map(|_| Client::connect_with(addr, speech))
         .buffer_unordered(CONNECTING)
         .collect()
         .await;
@@ -130,11 +150,17 @@ pub(crate) async fn run_until_end(window: Window, tasks: Vec<JoinHandle<()>>) {
 
 /// `connections` clients, each keeping `in_flight` acked `echo` calls outstanding.
 pub async fn echo(o: &Options) -> Result<Value, Error> {
-    let (clients, failed) = connect_all(&o.addr, o.connections, o.msgpack).await;
+    let (clients, failed) = connect_all(&o.addr, o.connections, o.speech).await;
     let window = Window::after(o.warmup, o.seconds);
     let cpu = cpu_during(window, o.server_pid);
     let acks = Recorder::new();
-    let wire_bytes = Rc::new(Cell::new(0u64));
+    // The bytes that crossed the wire in the window, both ways, frame headers included.
+    let wire_bytes = spawn_local(async move {
+        tokio::time::sleep_until(window.start.into()).await;
+        let before = crate::tcp::wire_bytes();
+        tokio::time::sleep_until(window.end.into()).await;
+        crate::tcp::wire_bytes() - before
+    });
     let in_flight = o.in_flight;
     let wire = Wire::of(o);
     let tasks = clients
@@ -145,12 +171,12 @@ pub async fn echo(o: &Options) -> Result<Value, Error> {
                 in_flight,
                 window,
                 acks: acks.clone(),
-                wire_bytes: wire_bytes.clone(),
             };
             spawn_local(echo.run(client))
         })
         .collect();
     run_until_end(window, tasks).await;
+    let wire_bytes = wire_bytes.await?;
     Ok(with(
         cpu.await?,
         json!({
@@ -158,9 +184,10 @@ pub async fn echo(o: &Options) -> Result<Value, Error> {
             "p50_us": acks.quantile_us(0.5),
             "p99_us": acks.quantile_us(0.99),
             "failed_connects": failed,
-            "payload_bytes": o.payload.to_string().len(),
-            // A call and its ack, as WebSocket message payloads (frame headers left out).
-            "wire_bytes_per_echo": wire_bytes.get() as f64 / acks.count().max(1) as f64,
+            "payload_bytes": o.payloads[0].to_string().len(),
+            // A call and its ack as they crossed the wire: compressed where deflate was
+            // agreed, frame headers and the few pings of the window included.
+            "wire_bytes_per_echo": wire_bytes as f64 / acks.count().max(1) as f64,
         }),
     ))
 }
@@ -168,27 +195,27 @@ pub async fn echo(o: &Options) -> Result<Value, Error> {
 /// The acked calls of one client: ids in flight are consecutive, so a small ring holds their
 /// send times.
 struct Calls {
-    sent: [(Instant, usize); 64],
+    sent: [Instant; 64],
     next: u64,
 }
 
 impl Calls {
     fn new(origin: Instant) -> Self {
         Self {
-            sent: [(origin, 0); 64],
+            sent: [origin; 64],
             next: 0,
         }
     }
 
-    /// The id of a call made now, `len` bytes long.
-    fn start(&mut self, now: Instant, len: usize) -> u64 {
-        self.sent[(self.next % 64) as usize] = (now, len);
+    /// The id of a call made now.
+    fn start(&mut self, now: Instant) -> u64 {
+        self.sent[(self.next % 64) as usize] = now;
         self.next += 1;
         self.next - 1
     }
 
-    /// When the call was made, and its length.
-    fn sent(&self, id: u64) -> (Instant, usize) {
+    /// When the call was made.
+    fn sent(&self, id: u64) -> Instant {
         self.sent[(id % 64) as usize]
     }
 }
@@ -199,13 +226,12 @@ struct EchoClient {
     in_flight: usize,
     window: Window,
     acks: Recorder,
-    wire_bytes: Rc<Cell<u64>>,
 }
 
 impl EchoClient {
     fn call(&self, calls: &mut Calls) -> Message {
         let message = self.wire.call(calls.next);
-        calls.start(Instant::now(), message.len());
+        calls.start(Instant::now());
         message
     }
 
@@ -227,10 +253,7 @@ impl EchoClient {
                     continue;
                 };
                 if self.window.contains(now) {
-                    let (sent, len) = calls.sent(id);
-                    self.acks.record(now - sent);
-                    self.wire_bytes
-                        .set(self.wire_bytes.get() + (len + message.len()) as u64);
+                    self.acks.record(now - calls.sent(id));
                 }
                 if client.feed_message(self.call(&mut calls)).await.is_err() {
                     return;
@@ -248,7 +271,7 @@ impl EchoClient {
 pub async fn fanout(o: &Options) -> Result<Value, Error> {
     let deliveries = Recorder::new();
     let receivers_addr = o.receivers_addr.as_deref().unwrap_or(&o.addr);
-    let (receivers, failed) = connect_all(receivers_addr, o.connections, false).await;
+    let (receivers, failed) = connect_all(receivers_addr, o.connections, Speech::default()).await;
     let sender = Client::connect(&o.addr).await?;
     // Across servers, only what reached the other server counts.
     let own = if o.receivers_addr.is_some() {
@@ -328,7 +351,7 @@ async fn broadcaster(
     let mut calls = Calls::new(window.origin);
     let call = |calls: &mut Calls| {
         let now = Instant::now();
-        let id = calls.start(now, 0);
+        let id = calls.start(now);
         format!(
             "42{id}[\"broadcast\",null,{{\"t\":{}}}]",
             window.micros(now)
@@ -348,7 +371,7 @@ async fn broadcaster(
             };
             let now = Instant::now();
             if window.contains(now) {
-                broadcasts.record(now - calls.sent(id).0);
+                broadcasts.record(now - calls.sent(id));
             }
             if let Some(flow) = &flow {
                 let settled = (calls.next + 1).saturating_sub(in_flight as u64);
@@ -375,7 +398,7 @@ pub async fn idle(o: &Options) -> Result<Value, Error> {
     // Both sides' CPU while connecting: the connect rate is the server's only if it is busier.
     let own = CpuMeter::start(std::process::id());
     let server = CpuMeter::start(pid);
-    let (clients, failed) = connect_all(&o.addr, o.connections, false).await;
+    let (clients, failed) = connect_all(&o.addr, o.connections, Speech::default()).await;
     let connecting = start.elapsed();
     let loadgen_cpu = own.and_then(|m| m.load());
     let server_cpu = server.and_then(|m| m.load());

@@ -1,34 +1,74 @@
 //! A socket.io v5 client over an engine.io v4 WebSocket, as thin as the protocol allows: the
 //! scenarios write packets as text and look at the few bytes they need of what comes back.
 
+use crate::tcp::Tcp;
+use flate2::{Compress, Compression, FlushCompress};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::{Message, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::WebSocketStream;
 
 pub type Error = Box<dyn std::error::Error>;
 
+/// The smallest message the client compresses, as engine.io-client's default threshold.
+const DEFLATE_THRESHOLD: usize = 1024;
+
 pub struct Client {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<Tcp>,
+    /// With per-message deflate agreed: the client's compressor, its context kept between
+    /// messages as browsers and Node's `ws` keep it.
+    deflate: Option<Box<Compress>>,
+}
+
+/// How a client speaks: the parser, and whether it offers per-message deflate.
+#[derive(Clone, Copy, Default)]
+pub struct Speech {
+    pub msgpack: bool,
+    pub deflate: bool,
 }
 
 impl Client {
     /// Opens the engine over WebSocket and connects to the namespace `/`.
     pub async fn connect(addr: &str) -> Result<Self, Error> {
-        Self::connect_with(addr, false).await
+        Self::connect_with(addr, Speech::default()).await
     }
 
-    /// As [`connect`](Self::connect), speaking the msgpack parser when `msgpack` is set.
-    pub async fn connect_with(addr: &str, msgpack: bool) -> Result<Self, Error> {
+    /// As [`connect`](Self::connect), speaking the msgpack parser and offering per-message
+    /// deflate (as a browser offers it) as `speech` says.
+    pub async fn connect_with(addr: &str, speech: Speech) -> Result<Self, Error> {
+        let msgpack = speech.msgpack;
         let tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
-        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let mut tcp = Tcp::new(tcp);
+        let mut request =
+            format!("ws://{addr}/socket.io/?EIO=4&transport=websocket").into_client_request()?;
+        if speech.deflate {
+            tcp.inflate();
+            request.headers_mut().insert(
+                "sec-websocket-extensions",
+                "permessage-deflate; client_max_window_bits".parse()?,
+            );
+        }
         // tungstenite's default 128 KiB read buffer is zeroed on each read: with many small
         // frames that memset alone would make this the bottleneck.
         let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
-        let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await?;
-        let mut client = Self { ws };
+        let (ws, response) =
+            tokio_tungstenite::client_async_with_config(request, tcp, Some(config)).await?;
+        let agreed = response
+            .headers()
+            .get("sec-websocket-extensions")
+            .is_some_and(|v| v.as_bytes().starts_with(b"permessage-deflate"));
+        if speech.deflate && !agreed {
+            return Err("the server did not agree to per-message deflate".into());
+        }
+        // Level 1: a client's level changes little of what the server does to inflate, and a
+        // faster one lets one core of load generator keep a server busy.
+        let deflate = agreed.then(|| Box::new(Compress::new(Compression::fast(), false)));
+        let mut client = Self { ws, deflate };
         let open = client.next().await?;
         if !open.starts_with('0') {
             return Err(format!("expected an open packet, got {open:?}").into());
@@ -63,14 +103,47 @@ impl Client {
     }
 
     pub async fn send(&mut self, text: String) -> Result<(), Error> {
-        self.ws.send(Message::text(text)).await?;
+        let message = self.compressed(Message::text(text));
+        self.ws.send(message).await?;
         Ok(())
     }
 
     /// Queues packets to go out with the next [`send`](Self::send) or flush.
     pub async fn feed(&mut self, text: String) -> Result<(), Error> {
-        self.ws.feed(Message::text(text)).await?;
+        let message = self.compressed(Message::text(text));
+        self.ws.feed(message).await?;
         Ok(())
+    }
+
+    /// The message as the client sends it: deflated (a frame with RSV1, which tungstenite
+    /// writes as it is) when deflate was agreed and the message is large enough.
+    fn compressed(&mut self, message: Message) -> Message {
+        let Some(compress) = &mut self.deflate else {
+            return message;
+        };
+        let opcode = match &message {
+            Message::Text(_) => Data::Text,
+            Message::Binary(_) => Data::Binary,
+            _ => return message,
+        };
+        let payload = message.into_data();
+        if payload.len() < DEFLATE_THRESHOLD {
+            return match opcode {
+                Data::Text => Message::Text(Utf8Bytes::try_from(payload).unwrap_or_default()),
+                _ => Message::Binary(payload),
+            };
+        }
+        let mut out = Vec::with_capacity(payload.len() / 2 + 64);
+        let start = compress.total_in();
+        while compress.total_in() - start < payload.len() as u64 || out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64));
+            let at = (compress.total_in() - start) as usize;
+            let _ = compress.compress_vec(&payload[at..], &mut out, FlushCompress::Sync);
+        }
+        out.truncate(out.len().saturating_sub(4)); // the 00 00 ff ff the receiver puts back
+        let mut frame = Frame::message(out, OpCode::Data(opcode), true);
+        frame.header_mut().rsv1 = true;
+        Message::Frame(frame)
     }
 
     pub async fn flush(&mut self) -> Result<(), Error> {
@@ -99,6 +172,7 @@ impl Client {
 
     /// Queues a message, text or binary, to go out with the next flush.
     pub async fn feed_message(&mut self, message: Message) -> Result<(), Error> {
+        let message = self.compressed(message);
         self.ws.feed(message).await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 // PORT (3000). With REDIS_URL it joins a cluster through @socket.io/redis-adapter.
 // RECOVERY=1 turns connectionStateRecovery on with its defaults (2 minutes).
 // PARSER=msgpack speaks socket.io-msgpack-parser.
+// PER_MESSAGE_DEFLATE=1: perMessageDeflate: true (threshold 1024).
 // Prints {"event":"listening","port":N} once it accepts connections.
 // bufferutil, when installed, is picked up by ws (socket.io's websocket server) by itself.
 import { createServer } from "node:http";
@@ -15,6 +16,7 @@ const io = new Server(httpServer, {
   transports: ["polling", "websocket"],
   ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: {} } : {}),
   ...(process.env.PARSER === "msgpack" ? { parser: (await import("socket.io-msgpack-parser")).default } : {}),
+  ...(process.env.PER_MESSAGE_DEFLATE === "1" ? { perMessageDeflate: true } : {}),
 });
 if (process.env.REDIS_URL) {
   const { createAdapter } = await import("@socket.io/redis-adapter");

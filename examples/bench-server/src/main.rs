@@ -17,6 +17,8 @@
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
 //! `RECOVERY=1` turns connection state recovery on with Node's defaults (2 minutes).
 //! `PARSER=msgpack` speaks the msgpack parser (Node: `socket.io-msgpack-parser`).
+//! `PER_MESSAGE_DEFLATE=1` compresses WebSocket messages of 1024 bytes and more for clients
+//! that offer it (Node: `perMessageDeflate: true`).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
 //! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients.
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
@@ -56,6 +58,9 @@ async fn serve() -> std::io::Result<()> {
     }
     if std::env::var("PARSER").is_ok_and(|v| v == "msgpack") {
         config = config.parser(socketio::Parser::MsgPack);
+    }
+    if std::env::var("PER_MESSAGE_DEFLATE").is_ok_and(|v| v == "1") {
+        config = config.per_message_deflate(Some(socketio::PerMessageDeflate::default()));
     }
     let mut builder = SocketIo::builder().config(config.build());
     let clustered = std::env::var("REDIS_URL").is_ok();
