@@ -7,11 +7,13 @@
 #   bench/run.sh                    # everything (about 5 minutes)
 #   BENCH_SECONDS=5 bench/run.sh    # shorter measuring windows
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
+#   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 measure=${BENCH_SECONDS:-10}
 servers=${BENCH_SERVERS:-"socketio-rs node socketioxide"}
+only=${BENCH_ONLY:-all}
 # Each side of the idle scenario holds 10,000 sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" -lt 10100 ]; then
@@ -129,7 +131,19 @@ run_cluster() {
   stop_all
 }
 
+run_wire_options() { # the wire options (issue 15) on a 4 KB JSON payload
+  local server=$1
+  run_variant "$server" 4kb - echo --payload-bytes 4096
+  run_variant "$server" msgpack-4kb PARSER=msgpack echo --payload-bytes 4096 --parser msgpack
+  # The clients compress what they send, as browsers do.
+  run_variant "$server" deflate-4kb PER_MESSAGE_DEFLATE=1 echo --payload-bytes 4096 --deflate
+}
+
 for server in $servers; do
+  if [ "$only" = wire ]; then
+    case $server in socketio-rs | node) run_wire_options "$server" ;; esac
+    continue
+  fi
   run "$server" echo
   run "$server" fanout --in-flight 1
   run "$server" fanout --in-flight 4
@@ -142,11 +156,7 @@ for server in $servers; do
       run_recovery "$server" echo
       run_recovery "$server" fanout --in-flight 4
       run_recovery "$server" retained
-      # The wire options (issue 15), on a 4 KB JSON payload: as is, with the msgpack parser,
-      # and with per-message deflate (the clients compress what they send, as browsers do).
-      run_variant "$server" 4kb - echo --payload-bytes 4096
-      run_variant "$server" msgpack-4kb PARSER=msgpack echo --payload-bytes 4096 --parser msgpack
-      run_variant "$server" deflate-4kb PER_MESSAGE_DEFLATE=1 echo --payload-bytes 4096 --deflate
+      run_wire_options "$server"
       ;;
   esac
 done

@@ -17,7 +17,7 @@ struct Row {
     unit: Unit,
 }
 
-const ROWS: [Row; 19] = [
+const ROWS: [Row; 21] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -167,6 +167,22 @@ const ROWS: [Row; 19] = [
         scenario: "echo",
         in_flight: None,
         variant: Some("msgpack-4kb"),
+        key: "wire_bytes_per_echo",
+        unit: Unit::Bytes,
+    },
+    Row {
+        title: "echo, 4 KB JSON, per-message deflate: acks/s",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("deflate-4kb"),
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "echo, 4 KB JSON, per-message deflate: bytes on the wire per echo",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("deflate-4kb"),
         key: "wire_bytes_per_echo",
         unit: Unit::Bytes,
     },
