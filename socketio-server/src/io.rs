@@ -488,6 +488,23 @@ impl SocketIo {
         self.inner.of(name)
     }
 
+    /// Every namespace a CONNECT can reach now, dynamic children included (Node's `io._nsps`),
+    /// for tools that look at the whole server, such as an admin UI.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::new();
+    /// io.of("/chat");
+    /// let names: Vec<String> = io.namespaces().iter().map(|n| n.name().to_string()).collect();
+    /// assert!(names.contains(&"/chat".to_string()));
+    /// ```
+    #[must_use]
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        read(&self.inner.namespaces)
+            .values()
+            .map(|registered| registered.namespace.clone())
+            .collect()
+    }
+
     /// A parent for namespaces created on their first CONNECT when `accepts(name, auth)` holds
     /// (Node's `io.of(regex)` or `io.of(fn)`); parents are asked in the order they were made.
     /// Handlers and middlewares given to the returned parent apply to each child made after,

@@ -34,6 +34,7 @@ mod parent;
 mod payload;
 mod recovery;
 mod remote;
+mod room_events;
 mod rooms;
 mod socket;
 
@@ -61,5 +62,6 @@ pub use parent::{ParentBroadcastOperator, ParentNamespace};
 pub use parser::Str;
 pub use recovery::ConnectionStateRecovery;
 pub use remote::RemoteSocket;
+pub use room_events::RoomChange;
 pub use rooms::IntoRooms;
 pub use socket::{BoxError, Socket};

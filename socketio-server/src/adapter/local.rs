@@ -4,6 +4,7 @@ use super::{
     Session, Sid,
 };
 use crate::namespace::NamespaceRef;
+use crate::room_events::RoomChange;
 use crate::RemoteSocket;
 use futures_util::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
@@ -133,15 +134,28 @@ impl std::fmt::Debug for LocalAdapter {
     }
 }
 
+impl LocalAdapter {
+    /// Tells the namespace's room listeners (see `Namespace::on_room_change`), if any.
+    fn tell(&self, change: RoomChange, rooms: &[Room], id: &Sid) {
+        if rooms.is_empty() {
+            return;
+        }
+        if let Some(namespace) = self.namespace.upgrade() {
+            namespace.room_listeners().notify(change, rooms, id);
+        }
+    }
+}
+
 impl Adapter for LocalAdapter {
     fn add_all(&self, id: &Sid, rooms: &[Room]) {
+        let mut joined = Vec::new();
         let mut state = self.write();
         for room in rooms {
             if room == id {
                 state.left_own.remove(id);
                 continue;
             }
-            state
+            let new = state
                 .members
                 .entry(room.clone())
                 .or_default()
@@ -151,7 +165,12 @@ impl Adapter for LocalAdapter {
                 .entry(id.clone())
                 .or_default()
                 .insert(room.clone());
+            if new {
+                joined.push(room.clone());
+            }
         }
+        drop(state);
+        self.tell(RoomChange::Joined, &joined, id);
     }
 
     fn del(&self, id: &Sid, room: &Room) {
@@ -160,8 +179,9 @@ impl Adapter for LocalAdapter {
             state.left_own.insert(id.clone());
             return;
         }
+        let mut left = false;
         if let Some(members) = state.members.get_mut(room) {
-            members.remove(id);
+            left = members.remove(id);
             if members.is_empty() {
                 state.members.remove(room);
             }
@@ -172,6 +192,10 @@ impl Adapter for LocalAdapter {
                 state.of_socket.remove(id);
             }
         }
+        drop(state);
+        if left {
+            self.tell(RoomChange::Left, std::slice::from_ref(room), id);
+        }
     }
 
     fn del_all(&self, id: &Sid) {
@@ -180,14 +204,17 @@ impl Adapter for LocalAdapter {
         let Some(rooms) = state.of_socket.remove(id) else {
             return;
         };
-        for room in rooms {
-            if let Some(members) = state.members.get_mut(&room) {
+        for room in &rooms {
+            if let Some(members) = state.members.get_mut(room) {
                 members.remove(id);
                 if members.is_empty() {
-                    state.members.remove(&room);
+                    state.members.remove(room);
                 }
             }
         }
+        drop(state);
+        let left: Vec<Room> = rooms.into_iter().collect();
+        self.tell(RoomChange::Left, &left, id);
     }
 
     fn socket_rooms(&self, id: &Sid) -> Vec<Room> {

@@ -71,6 +71,8 @@ pub(crate) struct NamespaceInner {
     /// Ack ids come from one counter per namespace, so a broadcast can give every recipient the
     /// same id, and the same encoded packet.
     next_ack_id: AtomicU64,
+    /// Who hears of sockets joining and leaving rooms.
+    room_listeners: crate::room_events::RoomListeners,
 }
 
 impl NamespaceRef {
@@ -178,7 +180,12 @@ impl Namespace {
             server_side: RwLock::default(),
             expiry: ExpiryWatch::default(),
             next_ack_id: AtomicU64::new(0),
+            room_listeners: crate::room_events::RoomListeners::default(),
         }))
+    }
+
+    pub(crate) fn room_listeners(&self) -> &crate::room_events::RoomListeners {
+        &self.0.room_listeners
     }
 
     /// A handle that does not keep the namespace alive.
