@@ -258,6 +258,14 @@ impl<D> Socket<D> {
         self.wake.notify_one();
     }
 
+    /// Bytes queued and not yet written: what [`send`](Self::send) counts against
+    /// `max_buffer_size`.
+    #[must_use]
+    pub fn buffered_bytes(&self) -> usize {
+        let buffer = self.lock_buffer();
+        buffer.bytes + buffer.in_flight
+    }
+
     pub(crate) fn is_closing(&self) -> bool {
         self.lock_buffer().closing
     }

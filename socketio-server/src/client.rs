@@ -78,6 +78,9 @@ impl EngineIoHandler for EngineHandler {
     type Data = Client;
 
     fn on_connect(&self, conn: Arc<EngineSocket>) {
+        if let Some(counters) = &self.server.counters {
+            counters.handshake(conn.transport());
+        }
         let config = &self.server.config;
         *lock(&conn.data().decoder) = PacketDecoder::new(config.parser, config.max_attachments);
         let _ = conn.data().parser.set(config.parser);
@@ -108,6 +111,12 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_message(&self, conn: &Arc<EngineSocket>, message: Message) {
+        if let Some(counters) = &self.server.counters {
+            counters.received(match &message {
+                Message::Text(text) => text.len(),
+                Message::Binary(bytes) => bytes.len(),
+            });
+        }
         let decoded = lock(&conn.data().decoder).decode(message);
         match decoded {
             Ok(Some(decoded)) => self.route(conn, decoded),
@@ -120,11 +129,26 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_close(&self, conn: &Arc<EngineSocket>, reason: CloseReason) {
+        if let Some(counters) = &self.server.counters {
+            counters.disconnect(reason);
+        }
         if let Some(timer) = lock(&conn.data().connect_timeout).take() {
             timer.abort();
         }
         for socket in conn.data().sockets() {
             socket.close(reason.into());
+        }
+    }
+
+    fn on_flush(&self, _conn: &Arc<EngineSocket>, frames: &[engineio::Frame]) {
+        if let Some(counters) = &self.server.counters {
+            counters.sent(frames.iter().map(engineio::Frame::len).sum());
+        }
+    }
+
+    fn on_upgrade(&self, _conn: &Arc<EngineSocket>) {
+        if let Some(counters) = &self.server.counters {
+            counters.upgrade();
         }
     }
 }

@@ -56,10 +56,14 @@ pub type SocketIoService<S> = engineio::EngineIoService<S>;
 pub struct SocketIo {
     inner: Arc<ServerInner>,
     engine: EngineIo<EngineHandler>,
+    /// Kept here, not in the server: its collector holds the engine, which holds the server.
+    metrics: Option<crate::Metrics>,
 }
 
 pub(crate) struct ServerInner {
     pub(crate) config: SocketIoConfig,
+    /// The metrics' counters, when the server keeps metrics.
+    pub(crate) counters: Option<Arc<crate::metrics::Counters>>,
     pub(crate) adapter_factory: Box<dyn AdapterFactory>,
     pub(crate) state: http::Extensions,
     client_dir: Option<PathBuf>,
@@ -130,6 +134,14 @@ impl Drop for Admission {
 impl ServerInner {
     /// The namespace a CONNECT asks for: an existing one, or a new child of the first dynamic
     /// parent that accepts the name.
+    /// Every namespace a CONNECT can reach now.
+    pub(crate) fn namespaces(&self) -> Vec<Namespace> {
+        read(&self.namespaces)
+            .values()
+            .map(|registered| registered.namespace.clone())
+            .collect()
+    }
+
     pub(crate) fn namespace_for(
         self: &Arc<Self>,
         name: &Str,
@@ -233,6 +245,7 @@ pub struct SocketIoBuilder {
     state: http::Extensions,
     client_dir: Option<PathBuf>,
     cleanup_empty_child_namespaces: bool,
+    metrics: bool,
 }
 
 impl Default for SocketIoBuilder {
@@ -245,6 +258,7 @@ impl Default for SocketIoBuilder {
             state: http::Extensions::new(),
             client_dir: None,
             cleanup_empty_child_namespaces: false,
+            metrics: false,
         }
     }
 }
@@ -336,6 +350,14 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Keeps Prometheus metrics, read with [`SocketIo::metrics`] or served by
+    /// [`SocketIo::metrics_route`] (the names are in the README). Off unless called: each
+    /// packet then costs one atomic add or two.
+    pub fn metrics(mut self) -> Self {
+        self.metrics = true;
+        self
+    }
+
     /// The server, its namespace `/` created, ready to mount.
     ///
     /// # Panics
@@ -364,7 +386,9 @@ impl SocketIoBuilder {
     }
 
     fn build_unchecked(self) -> SocketIo {
+        let metrics = self.metrics.then(crate::metrics::Builder::new);
         let inner = Arc::new(ServerInner {
+            counters: metrics.as_ref().map(|m| m.counters.clone()),
             config: self.config,
             adapter_factory: self.adapter,
             state: self.state,
@@ -384,9 +408,12 @@ impl SocketIoBuilder {
         for hook in self.engine_hooks {
             engine = hook(engine);
         }
+        let engine = engine.build();
+        let metrics = metrics.map(|m| m.finish(&inner, &engine));
         SocketIo {
             inner,
-            engine: engine.build(),
+            engine,
+            metrics,
         }
     }
 }
@@ -438,6 +465,35 @@ impl SocketIo {
     #[must_use]
     pub fn config(&self) -> &SocketIoConfig {
         &self.inner.config
+    }
+
+    /// The server's metrics, when it was built with [`SocketIoBuilder::metrics`].
+    #[must_use]
+    pub fn metrics(&self) -> Option<&crate::Metrics> {
+        self.metrics.as_ref()
+    }
+
+    /// A route that answers Prometheus with the metrics, to mount where the app wants them:
+    /// `.route("/metrics", io.metrics_route())`. It answers 404 when the server keeps none.
+    pub fn metrics_route<S>(&self) -> axum::routing::MethodRouter<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let metrics = self.metrics.clone();
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                use axum::response::IntoResponse;
+                match metrics {
+                    Some(metrics) => (
+                        [(http::header::CONTENT_TYPE, crate::Metrics::CONTENT_TYPE)],
+                        metrics.render(),
+                    )
+                        .into_response(),
+                    None => http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        })
     }
 
     /// The routes under the server's path, to merge into an app's `Router`.

@@ -28,6 +28,7 @@ mod hold;
 mod id;
 mod inline;
 mod io;
+mod metrics;
 mod namespace;
 mod operators;
 mod parent;
@@ -37,6 +38,7 @@ mod remote;
 mod room_events;
 mod rooms;
 mod socket;
+mod spans;
 
 pub use adapter::Room;
 pub use codec::Parser;
@@ -56,6 +58,7 @@ pub use handler::{
 pub use handshake::Handshake;
 pub use id::Sid;
 pub use io::{BuildError, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
+pub use metrics::Metrics;
 pub use namespace::Namespace;
 pub use operators::{BroadcastAckError, BroadcastOperator};
 pub use parent::{ParentBroadcastOperator, ParentNamespace};

@@ -210,6 +210,9 @@ impl BroadcastOperator {
         packet: parser::socketio::Packet,
         attachments: Vec<bytes::Bytes>,
     ) -> Result<(), EmitError> {
+        if let Some(counters) = self.namespace.counters() {
+            counters.broadcasts.inc();
+        }
         let packet = Arc::new(BroadcastPacket::new(packet, attachments));
         Ok(self.namespace.adapter().broadcast(packet, &self.opts)?)
     }
@@ -342,6 +345,9 @@ impl BroadcastOperator {
                 // Every pending recipient has left: nothing more can come.
                 Ok(None) => break,
                 Err(_) => {
+                    if let Some(counters) = self.namespace.counters() {
+                        counters.ack_timeouts.inc_by((expected - answered) as u64);
+                    }
                     for socket in self.namespace.sockets() {
                         socket.forget_ack(id);
                     }

@@ -17,6 +17,7 @@
 //! `PORT` (3000) and `WORKERS` (1: one thread, as Node has; more: a multi-threaded runtime).
 //! `RECOVERY=1` turns connection state recovery on with Node's defaults (2 minutes).
 //! `PARSER=msgpack` speaks the msgpack parser (Node: `socket.io-msgpack-parser`).
+//! `METRICS=1` keeps the Prometheus metrics (`SocketIoBuilder::metrics`), served at `/metrics`.
 //! `PER_MESSAGE_DEFLATE=1` compresses WebSocket messages of 1024 bytes and more for clients
 //! that offer it (Node: `perMessageDeflate: true`).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
@@ -63,6 +64,9 @@ async fn serve() -> std::io::Result<()> {
         config = config.per_message_deflate(Some(socketio::PerMessageDeflate::default()));
     }
     let mut builder = SocketIo::builder().config(config.build());
+    if std::env::var("METRICS").is_ok_and(|v| v == "1") {
+        builder = builder.metrics();
+    }
     let clustered = std::env::var("REDIS_URL").is_ok();
     if let Ok(url) = std::env::var("REDIS_URL") {
         let adapter = socketio_redis::RedisAdapter::connect(&url)
@@ -113,7 +117,10 @@ async fn serve() -> std::io::Result<()> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, axum::Router::new().merge(io.router()))
+    let app = axum::Router::new()
+        .route("/metrics", io.metrics_route())
+        .merge(io.router());
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

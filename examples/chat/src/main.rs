@@ -23,6 +23,8 @@
 //! message it missed, and the others keep seeing its user as present meanwhile; only a page
 //! that stays away longer is shown as gone. Node's Redis pub/sub adapter, and ours, cannot
 //! recover sessions, so with `REDIS_URL` a returning page logs in and rejoins instead.
+//!
+//! Prometheus metrics are at `/metrics` (their names are in the README).
 
 mod client_files;
 mod handlers;
@@ -51,7 +53,7 @@ async fn main() -> std::io::Result<()> {
     let addr = listener.local_addr()?;
 
     let rooms = rooms::Rooms::default();
-    let mut builder = SocketIo::builder().with_state(rooms.clone());
+    let mut builder = SocketIo::builder().with_state(rooms.clone()).metrics();
     let cluster = std::env::var("REDIS_URL").ok();
     if cluster.is_none() {
         let config = SocketIoConfig::builder()
@@ -75,7 +77,9 @@ async fn main() -> std::io::Result<()> {
     let namespace = io.of("/");
     io.on_session_expired(move |session| handlers::on_session_expired(namespace.clone(), session));
     handlers::on_cluster_events(&io, rooms);
-    let app = page::routes().merge(io.router());
+    let app = page::routes()
+        .route("/metrics", io.metrics_route())
+        .merge(io.router());
 
     // Caught from here on, before the address is printed: whoever stops the chat as soon as it
     // says where it listens (a test, a script) gets the graceful shutdown, not the default kill.

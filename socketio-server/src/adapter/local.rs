@@ -267,6 +267,7 @@ impl Adapter for LocalAdapter {
         };
         self.apply(opts, |socket| {
             if opts.flags.volatile && !socket.is_writable() {
+                socket.count_dropped_volatile();
                 return;
             }
             socket.send_shared(&packet, opts.flags.compress);

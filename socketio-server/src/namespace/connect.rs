@@ -90,9 +90,10 @@ impl Namespace {
         if let Some(replayed) = replayed {
             socket.release_held(&replayed);
         }
+        let span = crate::spans::connect(&socket);
         for handler in read(&self.0.handlers).clone() {
             match handler.call(&parts) {
-                Ok(future) => run_inline(future),
+                Ok(future) => run_inline(tracing::Instrument::instrument(future, span.clone())),
                 Err(refused) => {
                     // The socket cannot be served as the application asked: it is sent away
                     // rather than left connected with no handler.

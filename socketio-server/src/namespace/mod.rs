@@ -71,6 +71,8 @@ pub(crate) struct NamespaceInner {
     /// Ack ids come from one counter per namespace, so a broadcast can give every recipient the
     /// same id, and the same encoded packet.
     next_ack_id: AtomicU64,
+    /// The namespace's metrics, when the server keeps them.
+    counters: Option<crate::metrics::NamespaceCounters>,
     /// Who hears of sockets joining and leaving rooms.
     room_listeners: crate::room_events::RoomListeners,
 }
@@ -170,7 +172,9 @@ impl Namespace {
         server: &Arc<ServerInner>,
         adapter: impl FnOnce(&Str, NamespaceRef) -> Arc<dyn Adapter>,
     ) -> Self {
+        let counters = server.counters.as_ref().map(|c| c.namespace(&name));
         Namespace(Arc::new_cyclic(|weak| NamespaceInner {
+            counters,
             adapter: adapter(&name, NamespaceRef(weak.clone())),
             name,
             server: Arc::downgrade(server),
@@ -186,6 +190,11 @@ impl Namespace {
 
     pub(crate) fn room_listeners(&self) -> &crate::room_events::RoomListeners {
         &self.0.room_listeners
+    }
+
+    /// The namespace's metrics, when the server keeps them.
+    pub(crate) fn counters(&self) -> Option<&crate::metrics::NamespaceCounters> {
+        self.0.counters.as_ref()
     }
 
     /// A handle that does not keep the namespace alive.

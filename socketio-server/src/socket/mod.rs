@@ -227,6 +227,13 @@ impl Socket {
         self.0.conn.is_writable()
     }
 
+    /// The id of the engine.io session under the socket (Node's `socket.conn.id`): the same for
+    /// every namespace the client joined, and what the engine's logs name.
+    #[must_use]
+    pub fn engine_id(&self) -> engineio::Sid {
+        self.0.conn.id()
+    }
+
     /// The transport in use now.
     #[must_use]
     pub fn transport(&self) -> engineio::Transport {

@@ -1,10 +1,14 @@
 //! A socket's receiving side, and its end: the client's packets, and leaving the namespace.
 
 use super::*;
+use tracing::Instrument;
 
 impl Socket {
     /// A packet from the client for this namespace (never a CONNECT: the client routes those).
     pub(crate) fn on_packet(&self, packet: Packet, attachments: Vec<Bytes>) {
+        if let Some(counters) = self.namespace().counters() {
+            counters.packets_received.inc();
+        }
         match packet.data {
             PacketData::Event(event) => self.on_event(event, attachments),
             PacketData::Ack(ack) => {
@@ -49,14 +53,15 @@ impl Socket {
             attachments,
             ack_id: event.id,
         };
+        let span = crate::spans::event(self, &ctx.event);
         if middlewares.is_empty() {
             if let Some(future) = handler.and_then(|h| call_event_handler(&*h, &ctx)) {
-                run_inline(future);
+                run_inline(future.instrument(span));
             }
             return;
         }
         let raw = raw.unwrap_or_default();
-        run_inline(async move {
+        let run = async move {
             for middleware in middlewares {
                 let result = middleware(ctx.socket.clone(), ctx.event.clone(), raw.clone()).await;
                 if let Err(error) = result {
@@ -73,7 +78,8 @@ impl Socket {
             if let Some(future) = handler.and_then(|h| call_event_handler(&*h, &ctx)) {
                 future.await;
             }
-        });
+        };
+        run_inline(run.instrument(span));
     }
 
     pub(crate) fn disconnect_with(&self, close: bool) {
@@ -100,7 +106,8 @@ impl Socket {
             socket: self.clone(),
             reason,
         };
-        run_disconnect_handlers(&read(&self.0.on_disconnecting).clone(), &parts);
+        let span = crate::spans::disconnect(self, reason);
+        run_disconnect_handlers(&read(&self.0.on_disconnecting).clone(), &parts, &span);
         // A socket that lost its connection may come back for its session (Node keeps it for
         // these reasons only); one that was sent away or left does not.
         if let (Some(pid), true) = (&self.0.pid, reason.keeps_session()) {
@@ -128,7 +135,7 @@ impl Socket {
         self.namespace().remove_socket(self.id());
         self.0.conn.data().remove_socket(self.namespace().name());
         lock(&self.0.acks).clear();
-        run_disconnect_handlers(&read(&self.0.on_disconnect).clone(), &parts);
+        run_disconnect_handlers(&read(&self.0.on_disconnect).clone(), &parts, &span);
         // Handlers may hold clones of this socket: dropping them breaks the cycle that would
         // keep a departed socket alive.
         write(&self.0.handlers).clear();
@@ -152,10 +159,14 @@ fn call_event_handler(
         .ok()
 }
 
-fn run_disconnect_handlers(handlers: &[DisconnectHandler], parts: &DisconnectParts) {
+fn run_disconnect_handlers(
+    handlers: &[DisconnectHandler],
+    parts: &DisconnectParts,
+    span: &tracing::Span,
+) {
     for handler in handlers {
         match handler.call(parts) {
-            Ok(future) => run_inline(future),
+            Ok(future) => run_inline(future.instrument(span.clone())),
             Err(error) => tracing::debug!(%error, "disconnect handler not called"),
         }
     }

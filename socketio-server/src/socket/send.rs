@@ -52,6 +52,9 @@ impl Socket {
             }),
             Ok(Err(_)) => Err(AckError::Disconnected),
             Err(_) => {
+                if let Some(counters) = self.namespace().counters() {
+                    counters.ack_timeouts.inc();
+                }
                 self.forget_ack(id);
                 Err(AckError::Timeout)
             }
@@ -75,14 +78,15 @@ impl Socket {
         }
         self.notify_outgoing(&packet, &attachments);
         let frames = self.parser().frames(&packet, &attachments);
-        let options = SendOptions { compress };
-        self.0
+        let sent = self
+            .0
             .conn
-            .send_frames_with(frames, options)
-            .map_err(|e| match e {
-                SendError::Closed => EmitError::Disconnected,
-                SendError::Full => EmitError::Full,
-            })
+            .send_frames_with(frames, SendOptions { compress });
+        self.count_sent(&sent);
+        sent.map_err(|e| match e {
+            SendError::Closed => EmitError::Disconnected,
+            SendError::Full => EmitError::Full,
+        })
     }
 
     /// Queues a packet; a volatile one is dropped, with [`EmitError::Dropped`], when the
@@ -100,6 +104,7 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         if !self.is_writable() {
+            self.count_dropped_volatile();
             return Err(EmitError::Dropped);
         }
         let sent = self.send_compressed(packet, attachments, flags.compress);
@@ -137,17 +142,43 @@ impl Socket {
     fn deliver_shared(&self, packet: &BroadcastPacket, compress: bool) -> bool {
         self.notify_outgoing(&packet.packet, &packet.attachments);
         let frames = packet.frames(self.parser()).iter().cloned();
-        match self
+        let sent = self
             .0
             .conn
-            .send_frames_with(frames, SendOptions { compress })
-        {
+            .send_frames_with(frames, SendOptions { compress });
+        self.count_sent(&sent);
+        match sent {
             Ok(()) => true,
             Err(e) => {
                 tracing::debug!(id = %self.id(), "broadcast not queued: {e}");
                 false
             }
         }
+    }
+
+    /// A packet queued, or refused by a full queue (a closed one is not a drop).
+    fn count_sent(&self, sent: &Result<(), SendError>) {
+        let Some(counters) = self.namespace().counters() else {
+            return;
+        };
+        let counter = match sent {
+            Ok(()) => &counters.packets_sent,
+            Err(SendError::Full) => &counters.dropped_full,
+            Err(SendError::Closed) => return,
+        };
+        counter.inc();
+    }
+
+    /// A volatile packet left out because the transport was busy.
+    pub(crate) fn count_dropped_volatile(&self) {
+        if let Some(counters) = self.namespace().counters() {
+            counters.dropped_volatile.inc();
+        }
+    }
+
+    /// The acknowledgements this socket waits for.
+    pub(crate) fn pending_acks(&self) -> usize {
+        lock(&self.0.acks).len()
     }
 
     fn notify_outgoing(&self, packet: &Packet, attachments: &[Bytes]) {
