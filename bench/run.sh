@@ -4,7 +4,8 @@
 # the load generator on core 1 (taskset), a fresh server process per scenario. Prints the table
 # the README carries, and keeps the raw figures in bench/results/.
 #
-#   bench/run.sh                    # everything (about 5 minutes)
+#   bench/run.sh                    # everything, three times (about 15 minutes)
+#   BENCH_RUNS=1 bench/run.sh       # once
 #   BENCH_SECONDS=5 bench/run.sh    # shorter measuring windows
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 measure=${BENCH_SECONDS:-10}
 servers=${BENCH_SERVERS:-"socketio-rs node socketioxide"}
 only=${BENCH_ONLY:-all}
+runs=${BENCH_RUNS:-3}
 # Each side of the idle scenario holds 10,000 sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" -lt 10100 ]; then
@@ -86,7 +88,7 @@ run() { # server, then the scenario and its flags
   shift
   port=$(free_port)
   start "$server" "$port"
-  "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" \
+  "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" --run "$run" \
     --label "$server" --seconds "$measure" | tee -a "$results"
   stop_all
 }
@@ -98,7 +100,7 @@ run_variant() {
   shift 3
   port=$(free_port)
   if [ "$setting" = - ]; then start "$server" "$port"; else start "$server" "$port" "$setting"; fi
-  "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" \
+  "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" --run "$run" \
     --label "$server" --variant "$variant" --seconds "$measure" | tee -a "$results"
   stop_all
 }
@@ -125,7 +127,7 @@ run_cluster() {
   start "$server" "$a" REDIS_URL="redis://127.0.0.1:$redis_port/"
   b=$(free_port)
   start "$server" "$b" REDIS_URL="redis://127.0.0.1:$redis_port/"
-  "${on_loadgen[@]}" target/release/loadgen cluster-fanout --in-flight 4 --addr "127.0.0.1:$a" \
+  "${on_loadgen[@]}" target/release/loadgen cluster-fanout --in-flight 4 --run "$run" --addr "127.0.0.1:$a" \
     --receivers-addr "127.0.0.1:$b" --server-pid "$started" --label "$server" \
     --seconds "$measure" | tee -a "$results"
   stop_all
@@ -139,26 +141,30 @@ run_wire_options() { # the wire options (issue 15) on a 4 KB JSON payload
   run_variant "$server" deflate-4kb PER_MESSAGE_DEFLATE=1 echo --payload-bytes 4096 --deflate
 }
 
-for server in $servers; do
-  if [ "$only" = wire ]; then
-    case $server in socketio-rs | node) run_wire_options "$server" ;; esac
-    continue
-  fi
-  run "$server" echo
-  run "$server" fanout --in-flight 1
-  run "$server" fanout --in-flight 4
-  run "$server" idle
-  run "$server" polling
-  # socketioxide's Redis adapter does not speak Node's format, and it has no recovery.
-  case $server in
-    socketio-rs | node)
-      run_cluster "$server"
-      run_recovery "$server" echo
-      run_recovery "$server" fanout --in-flight 4
-      run_recovery "$server" retained
-      run_wire_options "$server"
-      ;;
-  esac
+# The whole set BENCH_RUNS times in a row (3 by default): the report gives each figure's
+# median and its spread, so that one lucky or unlucky run does not decide a comparison.
+for run in $(seq "$runs"); do
+  for server in $servers; do
+    if [ "$only" = wire ]; then
+      case $server in socketio-rs | node) run_wire_options "$server" ;; esac
+      continue
+    fi
+    run "$server" echo
+    run "$server" fanout --in-flight 1
+    run "$server" fanout --in-flight 4
+    run "$server" idle
+    run "$server" polling
+    # socketioxide's Redis adapter does not speak Node's format, and it has no recovery.
+    case $server in
+      socketio-rs | node)
+        run_cluster "$server"
+        run_recovery "$server" echo
+        run_recovery "$server" fanout --in-flight 4
+        run_recovery "$server" retained
+        run_wire_options "$server"
+        ;;
+    esac
+  done
 done
 
 echo

@@ -109,6 +109,8 @@ fn main() -> Result<(), Error> {
         "variant": flag("--variant"),
         "connections": options.connections,
         "in_flight": options.in_flight,
+        // Which of bench/run.sh's repeated runs this is (BENCH_RUNS).
+        "run": number("--run", 1)?,
     });
     println!("{}", scenarios::with(figures, line));
     Ok(())

@@ -198,6 +198,8 @@ enum Unit {
 
 const BASELINE: &str = "node";
 
+/// The README's table from a run's lines: each figure's median, and its range over the runs
+/// (`run` in each line) when there were several.
 pub fn print(jsonl: &str) -> Result<(), Error> {
     let lines: Vec<Value> = jsonl
         .lines()
@@ -223,31 +225,40 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
     println!();
     println!("|---|{}", "---:|".repeat(labels.len() + others.len()));
     for row in ROWS {
-        let figure = |label: &str| {
+        // The row's figure of `label` in each run, in run order.
+        let figures = |label: &str| -> Vec<(u64, f64)> {
             lines
                 .iter()
-                .find(|l| {
+                .filter(|l| {
                     l["label"] == label
                         && l["scenario"] == row.scenario
                         && row.in_flight.is_none_or(|n| l["in_flight"] == n)
                         && l["variant"].as_str() == row.variant
                 })
-                .and_then(|l| l[row.key].as_f64())
+                .filter_map(|l| Some((l["run"].as_u64().unwrap_or(1), l[row.key].as_f64()?)))
+                .collect()
         };
         // A row no server was run for (socketioxide has no recovery) is left out.
-        if labels.iter().all(|label| figure(label).is_none()) {
+        if labels.iter().all(|label| figures(label).is_empty()) {
             continue;
         }
         let (title, unit) = (row.title, row.unit);
         print!("| {title} |");
         for label in &labels {
-            print!(" {} |", figure(label).map_or("–".into(), |v| show(v, unit)));
+            let values: Vec<f64> = figures(label).into_iter().map(|(_, v)| v).collect();
+            print!(" {} |", spread(&values, |v| show(v, unit)));
         }
         for label in &others {
-            let ratio = figure(label)
-                .zip(figure(BASELINE))
-                .map(|(v, base)| v / base);
-            print!(" {} |", ratio.map_or("–".into(), |r| format!("{r:.2}×")));
+            // Each run's ratio, the two servers measured in that run.
+            let base = figures(BASELINE);
+            let ratios: Vec<f64> = figures(label)
+                .into_iter()
+                .filter_map(|(run, v)| {
+                    let (_, b) = base.iter().find(|(r, _)| *r == run)?;
+                    Some(v / b)
+                })
+                .collect();
+            print!(" {} |", spread(&ratios, |r| format!("{r:.2}×")));
         }
         println!();
     }
@@ -261,6 +272,29 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
         busiest * 100.0
     );
     Ok(())
+}
+
+/// The median of `values`, and with several, their range: `250k [241k–254k]`.
+fn spread(values: &[f64], show: impl Fn(f64) -> String) -> String {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.as_slice() {
+        [] => "–".into(),
+        [one] => show(*one),
+        all => {
+            let median = if all.len() % 2 == 1 {
+                all[all.len() / 2]
+            } else {
+                (all[all.len() / 2 - 1] + all[all.len() / 2]) / 2.0
+            };
+            let (low, high) = (show(all[0]), show(all[all.len() - 1]));
+            if low == high {
+                show(median)
+            } else {
+                format!("{} [{low}–{high}]", show(median))
+            }
+        }
+    }
 }
 
 fn show(value: f64, unit: Unit) -> String {
