@@ -12,12 +12,12 @@ struct Row {
     in_flight: Option<u64>,
     /// How the server was set up (`--variant`), when not as usual.
     variant: Option<&'static str>,
-    /// The JSON key of the figure.
+    /// The JSON key of the figure, or a figure made from others (see [`figure`]).
     key: &'static str,
     unit: Unit,
 }
 
-const ROWS: [Row; 21] = [
+const ROWS: [Row; 23] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -25,6 +25,22 @@ const ROWS: [Row; 21] = [
         variant: None,
         key: "acks_per_s",
         unit: Unit::Rate,
+    },
+    Row {
+        title: "echo: server CPU per ack",
+        scenario: "echo",
+        in_flight: None,
+        variant: None,
+        key: CPU_PER_ACK,
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout, 4 in flight: server CPU per delivery",
+        scenario: "fanout",
+        in_flight: Some(4),
+        variant: None,
+        key: CPU_PER_DELIVERY,
+        unit: Unit::Nanos,
     },
     Row {
         title: "echo: p50 latency",
@@ -192,11 +208,28 @@ const ROWS: [Row; 21] = [
 enum Unit {
     Rate,
     Micros,
+    Nanos,
     Kb,
     Bytes,
 }
 
 const BASELINE: &str = "node";
+
+/// The server's CPU time per acked echo, in µs: what it costs, however busy the load
+/// generator was (the server's own CPU counters over the window, by the acks in it).
+const CPU_PER_ACK: &str = "cpu_per_ack";
+/// The server's CPU time per fanout delivery, in ns.
+const CPU_PER_DELIVERY: &str = "cpu_per_delivery";
+
+/// The figure `key` of a line: a field of it, or one of the figures made from two fields.
+fn figure(line: &Value, key: &str) -> Option<f64> {
+    let cpu = || line["server_cpu"].as_f64();
+    match key {
+        CPU_PER_ACK => Some(cpu()? * 1e6 / line["acks_per_s"].as_f64()?),
+        CPU_PER_DELIVERY => Some(cpu()? * 1e9 / line["deliveries_per_s"].as_f64()?),
+        _ => line[key].as_f64(),
+    }
+}
 
 /// The README's table from a run's lines: each figure's median, and its range over the runs
 /// (`run` in each line) when there were several.
@@ -235,7 +268,7 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
                         && row.in_flight.is_none_or(|n| l["in_flight"] == n)
                         && l["variant"].as_str() == row.variant
                 })
-                .filter_map(|l| Some((l["run"].as_u64().unwrap_or(1), l[row.key].as_f64()?)))
+                .filter_map(|l| Some((l["run"].as_u64().unwrap_or(1), figure(l, row.key)?)))
                 .collect()
         };
         // A row no server was run for (socketioxide has no recovery) is left out.
@@ -302,7 +335,9 @@ fn show(value: f64, unit: Unit) -> String {
         Unit::Rate if value >= 10_000.0 => format!("{:.0}k", value / 1000.0),
         Unit::Rate => format!("{value:.0}"),
         Unit::Micros if value >= 1000.0 => format!("{:.1} ms", value / 1000.0),
+        Unit::Micros if value < 10.0 => format!("{value:.2} µs"),
         Unit::Micros => format!("{value:.0} µs"),
+        Unit::Nanos => format!("{value:.0} ns"),
         Unit::Kb => format!("{value:.1} KB"),
         Unit::Bytes => format!("{value:.0} B"),
     }
