@@ -6,12 +6,17 @@
 #
 #   bench/run.sh                    # everything, three times (about 15 minutes)
 #   BENCH_RUNS=1 bench/run.sh       # once
+#   QUICK=1 bench/run.sh            # once, 3 s windows (a couple of minutes)
 #   BENCH_SECONDS=5 bench/run.sh    # shorter measuring windows
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# QUICK=1: one run with 3-second windows, a couple of minutes, to see that all of it works.
+if [ "${QUICK:-0}" = 1 ]; then
+  : "${BENCH_SECONDS:=3}" "${BENCH_RUNS:=1}"
+fi
 measure=${BENCH_SECONDS:-10}
 servers=${BENCH_SERVERS:-"socketio-rs node socketioxide"}
 only=${BENCH_ONLY:-all}
