@@ -204,6 +204,26 @@ io.of("/custom").on("connection", (socket) => {
   socket.emit("auth", socket.handshake.auth);
 });
 
+// ADMIN_UI=user:password: the admin UI's namespace /admin, as examples/sio-conformance's
+// admin.rs (development mode; ADMIN_READONLY=1 read-only; ADMIN_SERVER_ID names the server).
+if (process.env.ADMIN_UI) {
+  const [{ instrument }, { default: bcrypt }] = await Promise.all([
+    import("@socket.io/admin-ui"),
+    import("bcryptjs"),
+  ]);
+  const colon = process.env.ADMIN_UI.indexOf(":");
+  instrument(io, {
+    auth: {
+      type: "basic",
+      username: process.env.ADMIN_UI.slice(0, colon),
+      password: bcrypt.hashSync(process.env.ADMIN_UI.slice(colon + 1), 4),
+    },
+    mode: "development",
+    readonly: process.env.ADMIN_READONLY === "1",
+    serverId: process.env.ADMIN_SERVER_ID || "node",
+  });
+}
+
 httpServer.listen(port, () => {
   emitLine({ event: "listening", port: httpServer.address().port });
 });

@@ -68,6 +68,7 @@
 //! `uncompressed-back` carrying the same arguments under `socket.compress(false)`, with or
 //! without the option.
 
+mod admin;
 mod bounds;
 mod cluster;
 mod recovery;
@@ -139,6 +140,9 @@ async fn main() -> std::io::Result<()> {
         cluster::server_handlers(&io);
     }
 
+    // First, so that the admin UI hears what the handlers below send on connection (Node's
+    // instrument prepends its listener).
+    admin::instrument(&io)?;
     let server = io.clone();
     io.on_connection(move |socket: Socket| {
         bounds::handlers(&server, &socket);
