@@ -25,7 +25,12 @@
 //! recover sessions, so with `REDIS_URL` a returning page logs in and rejoins instead.
 //!
 //! Prometheus metrics are at `/metrics` (their names are in the README).
+//!
+//! With `ADMIN_PASSWORD` set, the official socket.io Admin UI watches and drives the chat
+//! (user `admin`): at `/admin/` when npm's `@socket.io/admin-ui` is installed (see `admin.rs`),
+//! or from the hosted UI at https://admin.socket.io pointed at the chat's address.
 
+mod admin;
 mod client_files;
 mod handlers;
 mod page;
@@ -61,6 +66,9 @@ async fn main() -> std::io::Result<()> {
             .build();
         builder = builder.config(config);
     }
+    if let Some(cors) = admin::hosted_ui_cors() {
+        builder = builder.cors(cors);
+    }
     if let Some(dir) = client_files::find_or_fetch().await {
         builder = builder.serve_client(dir);
     }
@@ -72,6 +80,8 @@ async fn main() -> std::io::Result<()> {
         println!("in the cluster on {url}");
     }
     let io = builder.build();
+    // Before the handlers, so that the UI hears what they send on connection.
+    let admin = admin::enable(&io)?;
     let recovery = io.config().connection_state_recovery.is_some();
     io.on_connection(move |socket: socketio::Socket| handlers::on_connection(socket, recovery));
     let namespace = io.of("/");
@@ -80,6 +90,11 @@ async fn main() -> std::io::Result<()> {
     let app = page::routes()
         .route("/metrics", io.metrics_route())
         .merge(io.router());
+    let admin_ui = admin.then(admin::ui_dir).flatten();
+    let app = match &admin_ui {
+        Some(dir) => app.merge(admin::routes(dir.clone())),
+        None => app,
+    };
 
     // Caught from here on, before the address is printed: whoever stops the chat as soon as it
     // says where it listens (a test, a script) gets the graceful shutdown, not the default kill.
@@ -87,6 +102,13 @@ async fn main() -> std::io::Result<()> {
     println!(
         "chat on http://{addr}/ (open it in two tabs; add ?transport=polling for long-polling)"
     );
+    match (admin, admin_ui) {
+        (true, Some(_)) => println!("admin UI on http://{addr}/admin/ (user admin)"),
+        (true, None) => println!(
+            "admin UI: open https://admin.socket.io and connect to http://{addr} (user admin)"
+        ),
+        (false, _) => {}
+    }
     // Small realtime messages must not wait for Nagle's algorithm (Node's ws turns it off too).
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);

@@ -244,7 +244,12 @@ socket.on("connect", () => {
   socket.io.engine.once("upgrade", showStatus);
   if (state.name && !socket.recovered) rejoin();
 });
-socket.on("disconnect", showStatus);
+socket.on("disconnect", (reason) => {
+  showStatus();
+  // The chat's server never sends a socket away; an operator does, from the admin UI. The
+  // client does not come back by itself then, so the page asks, as after any other drop.
+  if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
+});
 socket.on("rooms", (rooms) => {
   state.rooms = rooms;
   render();
