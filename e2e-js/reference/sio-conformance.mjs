@@ -205,7 +205,8 @@ io.of("/custom").on("connection", (socket) => {
 });
 
 // ADMIN_UI=user:password: the admin UI's namespace /admin, as examples/sio-conformance's
-// admin.rs (development mode; ADMIN_READONLY=1 read-only; ADMIN_SERVER_ID names the server).
+// admin.rs (development mode unless ADMIN_MODE=production; ADMIN_READONLY=1 read-only;
+// ADMIN_SERVER_ID names the server).
 if (process.env.ADMIN_UI) {
   const [{ instrument }, { default: bcrypt }] = await Promise.all([
     import("@socket.io/admin-ui"),
@@ -218,7 +219,7 @@ if (process.env.ADMIN_UI) {
       username: process.env.ADMIN_UI.slice(0, colon),
       password: bcrypt.hashSync(process.env.ADMIN_UI.slice(colon + 1), 4),
     },
-    mode: "development",
+    mode: process.env.ADMIN_MODE === "production" ? "production" : "development",
     readonly: process.env.ADMIN_READONLY === "1",
     serverId: process.env.ADMIN_SERVER_ID || "node",
   });

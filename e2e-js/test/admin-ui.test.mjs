@@ -13,6 +13,7 @@ const UPGRADE = SIO_SETUPS[2];
 
 const ctx = useSioServer("sio-conformance", { env: { ADMIN_UI: `${USER}:${PASSWORD}` } });
 const ro = useSioServer("sio-conformance", { env: { ADMIN_UI: `${USER}:${PASSWORD}`, ADMIN_READONLY: "1" } });
+const prod = useSioServer("sio-conformance", { env: { ADMIN_UI: `${USER}:${PASSWORD}`, ADMIN_MODE: "production" } });
 const { test } = ctx;
 
 const login = (c, auth = { username: USER, password: PASSWORD }) =>
@@ -180,5 +181,27 @@ describe("admin UI protocol, read-only", () => {
     assert.ok(client.connected, "still connected");
     assert.ok(!client.rec.has("notice"));
     assert.ok(!admin.rec.has("room_joined", ([, room]) => room === "ro-room"));
+  });
+});
+
+describe("admin UI protocol, production mode", () => {
+  prod.test("aggregated stats only: no socket list, no socket or event news", { timeout: 15_000 }, async () => {
+    const admin = await login(prod);
+    const [config] = await admin.rec.waitFor("config", 3000);
+    assert.deepEqual(config.supportedFeatures, [
+      "EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT", "AGGREGATED_EVENTS",
+    ]);
+    const client = await connectSio(prod.server, WS, prod.pool, { label: "client" });
+    client.emit("message", "counted, not shown");
+    await client.rec.waitFor("message-back", 3000);
+    await ask(client, 3000, "join", "quiet");
+    // Node sends stats every 2 s; ours every 500 ms here.
+    const [stats] = await admin.rec.waitFor("server_stats", 6000, ([s]) =>
+      s.aggregatedEvents.some((e) => e.type === "packetsIn"),
+    );
+    assert.ok(stats.aggregatedEvents.some((e) => e.type === "rawConnection"));
+    for (const event of ["all_sockets", "socket_connected", "event_received", "event_sent", "room_joined"]) {
+      assert.ok(!admin.rec.has(event), `no ${event} in production mode`);
+    }
   });
 });

@@ -1,8 +1,8 @@
 //! With `ADMIN_UI=user:password` the server has the admin UI's namespace `/admin`
 //! (`socketio_admin_ui`, development mode, stats every 500 ms), as the Node reference has
 //! `instrument(io, {auth: {type: "basic", username, password: bcrypt(password)}, mode:
-//! "development"})`; with `ADMIN_READONLY=1` too, read-only. `e2e-js/test/admin-ui.test.mjs`
-//! drives it.
+//! "development"})`; with `ADMIN_READONLY=1` too, read-only; with `ADMIN_MODE=production`,
+//! production mode. `e2e-js/test/admin-ui.test.mjs` drives it.
 
 use socketio::SocketIo;
 use socketio_admin_ui::{instrument as turn_on, Auth, InstrumentOptions, Mode};
@@ -22,7 +22,10 @@ pub(crate) fn instrument(io: &SocketIo) -> std::io::Result<()> {
         username: username.to_owned(),
         password_hash,
     })
-    .mode(Mode::Development)
+    .mode(match std::env::var("ADMIN_MODE").as_deref() {
+        Ok("production") => Mode::Production,
+        _ => Mode::Development,
+    })
     .readonly(std::env::var("ADMIN_READONLY").as_deref() == Ok("1"))
     .server_id(std::env::var("ADMIN_SERVER_ID").unwrap_or_else(|_| "rust".to_owned()))
     .stats_interval(Duration::from_millis(500));
