@@ -1,5 +1,6 @@
 //! What the cluster adapters' tests share (a dev-dependency, never published): a real
-//! `redis-server` per test on a free port, stopped with the test; a server of ours on a free
+//! `redis-server` per test on a free port, stopped with the test; a real PostgreSQL the same
+//! way (`Postgres`, Debian's package, run as the `postgres` user when the tests run as root); a server of ours on a free
 //! port; and a socket.io client that speaks the wire format itself, so that a test sees
 //! exactly what a server sends.
 
@@ -293,4 +294,150 @@ impl Client {
             panic!("unexpected event {event:?}");
         }
     }
+}
+
+/// A PostgreSQL of its own (Debian's `postgresql` package, any version), in a fresh data
+/// directory on a free port, stopped and deleted with this value. As root, it runs as the
+/// `postgres` user: `initdb` and `postgres` refuse root.
+pub struct Postgres {
+    child: Option<Child>,
+    pub port: u16,
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    uid: Option<(u32, u32)>,
+}
+
+impl Postgres {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let bin = postgres_bin();
+        let uid = postgres_user();
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("sio-pg-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a data directory");
+        if let Some((user, group)) = uid {
+            std::os::unix::fs::chown(&dir, Some(user), Some(group)).expect("chown to postgres");
+        }
+        let initdb = as_user(Command::new(bin.join("initdb")), uid)
+            .args(["-D", &dir.join("data").to_string_lossy()])
+            .args(["-U", "postgres", "-A", "trust", "--no-sync"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("initdb (apt-get install -y postgresql)");
+        assert!(initdb.success(), "initdb failed");
+        let mut postgres = Self {
+            child: None,
+            port,
+            dir,
+            bin,
+            uid,
+        };
+        postgres.start_again();
+        postgres
+    }
+
+    /// Starts it (again) on the same port and data.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = as_user(Command::new(self.bin.join("postgres")), self.uid)
+            .args(["-D", &self.dir.join("data").to_string_lossy()])
+            .args(["-p", &self.port.to_string(), "-h", "127.0.0.1"])
+            .args(["-k", &self.dir.to_string_lossy()])
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(self.bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q"])
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not start on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it at once (SIGKILL of every process): connections drop as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // The backends are the postmaster's children: kill them too, as a crash would.
+            let _ = Command::new("pkill")
+                .args(["-KILL", "-P", &child.id().to_string()])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Its lock file names a dead process: the next start ignores it.
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The newest `bin` directory of Debian's PostgreSQL packages.
+fn postgres_bin() -> std::path::PathBuf {
+    let mut found: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("/usr/lib/postgresql (apt-get install -y postgresql)")
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let version = entry.file_name().to_string_lossy().parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("postgres").exists().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .expect("a PostgreSQL under /usr/lib/postgresql")
+        .1
+}
+
+/// The `postgres` user's uid and gid when running as root; `None` otherwise.
+fn postgres_user() -> Option<(u32, u32)> {
+    let id = |args: &[&str]| -> Option<u32> {
+        let out = Command::new("id").args(args).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    if id(&["-u"])? != 0 {
+        return None;
+    }
+    Some((
+        id(&["-u", "postgres"]).expect("a postgres user"),
+        id(&["-g", "postgres"]).expect("a postgres group"),
+    ))
+}
+
+fn as_user(mut command: Command, uid: Option<(u32, u32)>) -> Command {
+    use std::os::unix::process::CommandExt;
+    if let Some((user, group)) = uid {
+        command.uid(user).gid(group);
+        // Its own working directory need not be readable by postgres.
+        command.current_dir("/");
+    }
+    command
 }
