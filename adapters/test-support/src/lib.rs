@@ -1,8 +1,8 @@
 //! What the cluster adapters' tests share (a dev-dependency, never published): a real
 //! `redis-server` per test on a free port, stopped with the test; a real PostgreSQL the same
-//! way (`Postgres`, Debian's package, run as the `postgres` user when the tests run as root); a server of ours on a free
-//! port; and a socket.io client that speaks the wire format itself, so that a test sees
-//! exactly what a server sends.
+//! way (`Postgres`, Debian's package, run as the `postgres` user when the tests run as root);
+//! a server of ours on a free port; and a socket.io client that speaks the wire format
+//! itself, so that a test sees exactly what a server sends.
 
 #![allow(missing_docs, missing_debug_implementations)] // test support, not an API
 
