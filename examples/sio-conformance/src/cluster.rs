@@ -2,8 +2,9 @@
 //! `@socket.io/redis-adapter` 8.3 speaks the same), with the handlers of Node's cluster tests
 //! (see the header of `main.rs`). With `REDIS_STREAMS_URL` instead, it joins through Redis
 //! Streams (Node's `@socket.io/redis-streams-adapter` 0.3 speaks the same), with the same
-//! handlers; with `RECOVERY_MS` as well, connection state recovery goes through Redis. Both
-//! variables at once are refused.
+//! handlers; with `RECOVERY_MS` as well, connection state recovery goes through Redis. With
+//! `POSTGRES_URL`, it joins through PostgreSQL (Node's `@socket.io/postgres-adapter` 0.5
+//! speaks the same), with the same handlers. More than one of these variables is refused.
 
 use serde_json::{json, Value};
 use socketio::{AckSender, Args, Socket, SocketIo};
@@ -27,6 +28,30 @@ pub async fn streams_adapter(
     socketio_redis_streams::RedisStreamsAdapter::connect(url)
         .await
         .map_err(|error| std::io::Error::other(format!("REDIS_STREAMS_URL {url}: {error}")))
+}
+
+/// Joins the PostgreSQL cluster at `url` with Node's default options (heartbeats as
+/// `PG_HEARTBEAT_MS` and `PG_HEARTBEAT_TIMEOUT_MS` say, when set), or says why not.
+pub async fn postgres_adapter(url: &str) -> std::io::Result<socketio_postgres::PostgresAdapter> {
+    let mut config = socketio_postgres::PostgresAdapterConfig::new(url);
+    let millis = |name: &str| -> std::io::Result<Option<Duration>> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(ms) => ms
+                .parse()
+                .map(|ms| Some(Duration::from_millis(ms)))
+                .map_err(|_| std::io::Error::other(format!("{name} must be milliseconds"))),
+        }
+    };
+    if let Some(interval) = millis("PG_HEARTBEAT_MS")? {
+        config.heartbeat_interval = interval;
+    }
+    if let Some(timeout) = millis("PG_HEARTBEAT_TIMEOUT_MS")? {
+        config.heartbeat_timeout = timeout;
+    }
+    socketio_postgres::PostgresAdapter::connect_with(config)
+        .await
+        .map_err(|error| std::io::Error::other(format!("POSTGRES_URL {url}: {error}")))
 }
 
 /// Server-side `hello` from another server: broadcast to the whole cluster when no answer is

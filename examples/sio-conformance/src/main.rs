@@ -26,9 +26,18 @@
 //! `socketio_redis_streams::RedisStreamsAdapter` (Node: `@socket.io/redis-streams-adapter` 0.3,
 //! default options), with the same cluster handlers; with `RECOVERY_MS` too, sessions and the
 //! broadcasts they miss are kept in Redis, so a client recovers on any server of the cluster.
-//! Setting both variables is refused at start.
 //!
-//! Without `REDIS_URL` or `REDIS_STREAMS_URL` none of these is registered (`set-data`, which those tests use too, is
+//! With `POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/postgres`) instead, the server
+//! joins the cluster on that PostgreSQL through `socketio_postgres::PostgresAdapter` (Node:
+//! `@socket.io/postgres-adapter` 0.5 with `pg`, default options; the attachments table is
+//! created when missing), with the same cluster handlers; `e2e-js/test/postgres.test.mjs`
+//! drives it. `PG_HEARTBEAT_MS` and `PG_HEARTBEAT_TIMEOUT_MS` change Node's
+//! `heartbeatInterval` (5000) and `heartbeatTimeout` (10000).
+//!
+//! Setting more than one of `REDIS_URL`, `REDIS_STREAMS_URL` and `POSTGRES_URL` is refused at
+//! start.
+//!
+//! Without any of them none of these is registered (`set-data`, which those tests use too, is
 //! among the handlers below, always there).
 //!
 //! With `RECOVERY_MS=N` connection state recovery is on (Node's `connectionStateRecovery:
@@ -116,24 +125,30 @@ async fn main() -> std::io::Result<()> {
     let mut builder = SocketIo::builder()
         .config(config)
         .cors(conformance::any_origin());
-    let clustered = match (
-        std::env::var("REDIS_URL"),
-        std::env::var("REDIS_STREAMS_URL"),
-    ) {
-        (Ok(_), Ok(_)) => {
-            return Err(std::io::Error::other(
-                "REDIS_URL and REDIS_STREAMS_URL: set one of them, not both",
-            ))
-        }
-        (Ok(url), Err(_)) => {
+    let urls = [
+        std::env::var("REDIS_URL").ok(),
+        std::env::var("REDIS_STREAMS_URL").ok(),
+        std::env::var("POSTGRES_URL").ok(),
+    ];
+    let clustered = match urls {
+        [None, None, None] => false,
+        [Some(url), None, None] => {
             builder = builder.adapter(cluster::adapter(&url).await?);
             true
         }
-        (Err(_), Ok(url)) => {
+        [None, Some(url), None] => {
             builder = builder.adapter(cluster::streams_adapter(&url).await?);
             true
         }
-        (Err(_), Err(_)) => false,
+        [None, None, Some(url)] => {
+            builder = builder.adapter(cluster::postgres_adapter(&url).await?);
+            true
+        }
+        _ => {
+            return Err(std::io::Error::other(
+                "REDIS_URL, REDIS_STREAMS_URL and POSTGRES_URL: set one of them at most",
+            ))
+        }
     };
     let io = builder.build();
     if clustered {
