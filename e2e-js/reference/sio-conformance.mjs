@@ -33,7 +33,11 @@
 // With REDIS_STREAMS_URL instead: the same, through @socket.io/redis-streams-adapter 0.3 (one
 // redis 4 client; its defaults: stream "socket.io", sessions under "sio:session:"), which keeps
 // sessions for connection state recovery in Redis.
-// Without REDIS_URL or REDIS_STREAMS_URL none of these is registered ("set-data", which those tests use too, is
+// With POSTGRES_URL instead (e.g. postgres://postgres@127.0.0.1:5432/postgres): the same, through
+// @socket.io/postgres-adapter 0.5 on a pg 8 Pool (its defaults: channels "socket.io#<nsp>", the
+// table "socket_io_attachments", created here as its README does); PG_HEARTBEAT_MS and
+// PG_HEARTBEAT_TIMEOUT_MS set heartbeatInterval (5000) and heartbeatTimeout (10000).
+// Without REDIS_URL, REDIS_STREAMS_URL or POSTGRES_URL none of these is registered ("set-data", which those tests use too, is
 // among the handlers below, always there).
 //
 // With PARSER=msgpack: parser: socket.io-msgpack-parser 3.0 (clients must use it too).
@@ -122,9 +126,36 @@ if (process.env.REDIS_URL) {
   redisClients = [client];
   io.adapter(createAdapter(client));
 }
+// The PostgreSQL pool, when in a cluster through it (ended on shutdown).
+let pgPool = null;
+if (process.env.POSTGRES_URL) {
+  const [{ createAdapter }, { default: pg }] = await Promise.all([
+    import("@socket.io/postgres-adapter"),
+    import("pg"),
+  ]);
+  pgPool = new pg.Pool({ connectionString: process.env.POSTGRES_URL });
+  // A lost connection is given back to the pool; unhandled, its error would end the process.
+  pgPool.on("error", (error) => console.error(`postgres: ${error.message}`));
+  // The adapter's LISTEN client is checked out, so pg emits its errors on the client itself:
+  // unheard, a lost connection would end the process, and the adapter would never reconnect.
+  pgPool.on("connect", (client) => client.on("error", (error) => console.error(`postgres: ${error.message}`)));
+  await pgPool.query(`
+    CREATE TABLE IF NOT EXISTS socket_io_attachments (
+        id          bigserial UNIQUE,
+        created_at  timestamptz DEFAULT NOW(),
+        payload     bytea
+    );
+  `);
+  const ms = (name) => (process.env[name] ? Number.parseInt(process.env[name], 10) : undefined);
+  const heartbeats = Object.fromEntries(
+    [["heartbeatInterval", ms("PG_HEARTBEAT_MS")], ["heartbeatTimeout", ms("PG_HEARTBEAT_TIMEOUT_MS")]]
+      .filter(([, v]) => v !== undefined),
+  );
+  io.adapter(createAdapter(pgPool, heartbeats));
+}
 // A lost Redis connection is retried by the client; unhandled, its error would end the process.
 for (const client of redisClients) client.on("error", (error) => console.error(`redis: ${error.message}`));
-if (redisClients.length > 0) {
+if (redisClients.length > 0 || pgPool) {
   io.on("hello", (...args) => {
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
     if (ack) ack(args.length ? args[0] : null);
@@ -231,6 +262,7 @@ httpServer.listen(port, () => {
 
 function shutdown() {
   for (const client of redisClients) client.quit().catch(() => {});
+  pgPool?.end().catch(() => {});
   io.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 500).unref();
 }
