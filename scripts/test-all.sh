@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project: the Rust crates, then the real npm clients against the Rust servers.
 # Works on a fresh Debian machine with Rust, Node and Python 3: it installs chromium,
-# redis-server, nginx, the npm packages and a virtualenv with python-socketio 4.x itself.
+# redis-server, nginx, postgresql, the npm packages and a virtualenv with python-socketio 4.x itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 # The load-balancer test runs the chat behind Debian's nginx.
 [ -n "${NGINX:-}" ] || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+# The Postgres adapter's tests start their own PostgreSQL from Debian's package (any version
+# under /usr/lib/postgresql; the package's own cluster is not used).
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 # The python-socketio test's virtualenv needs venv and ensurepip (Debian's python3-venv).
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
