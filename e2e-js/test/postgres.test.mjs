@@ -16,7 +16,7 @@ import { createAdapter } from "@socket.io/postgres-adapter";
 import pg from "pg";
 import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
-import { HOST, sleep, startServer, withTimeout } from "./harness.mjs";
+import { HOST, sioServerKind, sleep, startServer, withTimeout } from "./harness.mjs";
 import { postgresBin, startPostgres } from "./postgres-harness.mjs";
 import { Recorder, emitAck, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
@@ -63,7 +63,8 @@ async function eventually(cond, timeoutMs, what) {
 const noPostgres = postgresBin() ? null : "no PostgreSQL under /usr/lib/postgresql";
 
 describe("two of our servers and a Node server in one PostgreSQL cluster", noPostgres ? { skip: noPostgres } : {}, () => {
-  const env = { PG_HEARTBEAT_MS: "500", PG_HEARTBEAT_TIMEOUT_MS: "2000" };
+  // Our adapter's warnings on stderr: what it lost while PostgreSQL was away.
+  const env = { PG_HEARTBEAT_MS: "500", PG_HEARTBEAT_TIMEOUT_MS: "2000", RUST_LOG: "socketio_postgres=warn" };
   let postgres = null;
   let node = null;
   let second = null;
@@ -243,6 +244,12 @@ describe("two of our servers and a Node server in one PostgreSQL cluster", noPos
     const t = uniqueToken("after");
     await emitAck(onB, WAIT, "broadcast", t);
     for (const socket of [onA, onB, onNode]) await socket.rec.waitFor("broadcast", WAIT, (a) => a[0] === t);
+    if (sioServerKind === "rust") {
+      // Ours said what was lost: how long it could not listen, and what it could not send.
+      const said = ctx.server.describe();
+      assert.match(said, /postgres listener back: what the other servers sent while it was away is lost.*away_ms/, said);
+      assert.match(said, /never reached the other servers.*by_type/, said);
+    }
   });
 
   test("a server killed with SIGKILL stops being counted, and requests complete without it", { timeout: 30_000 }, async () => {
