@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 const MAX_SESSIONS: usize = 1024;
 /// Longer user names or passwords are refused before bcrypt sees them.
 const MAX_FIELD: usize = 1024;
+/// bcrypt checks running at once: a flood of logins waits its turn instead of taking every
+/// core (and the blocking pool's threads).
+const CONCURRENT_CHECKS: usize = 2;
 
 /// The session ids given out, oldest first.
 #[derive(Debug, Default)]
@@ -26,6 +29,7 @@ pub(crate) struct Basic {
     username: Arc<str>,
     hash: Arc<str>,
     sessions: Arc<Mutex<Sessions>>,
+    checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl Basic {
@@ -38,6 +42,7 @@ impl Basic {
             username: username.into(),
             hash: hash.into(),
             sessions: Arc::default(),
+            checks: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS)),
         })
     }
 
@@ -83,7 +88,11 @@ impl Basic {
         if user != &*self.username || password.len() > MAX_FIELD {
             return false;
         }
-        // bcrypt takes tens of milliseconds of CPU by design: off the async workers.
+        // bcrypt takes tens of milliseconds of CPU by design: off the async workers, a few at
+        // a time.
+        let Ok(_permit) = self.checks.acquire().await else {
+            return false;
+        };
         let (password, hash) = (password.to_owned(), self.hash.clone());
         tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
             .await

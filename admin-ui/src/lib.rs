@@ -103,7 +103,11 @@ pub fn instrument(io: &SocketIo, options: InstrumentOptions) -> Result<(), Instr
         let (io, admin, events, watched) = (io.clone(), admin.clone(), events.clone(), watched);
         move || {
             let mut watched = watched.lock().unwrap_or_else(PoisonError::into_inner);
-            for ns in io.namespaces() {
+            let now = io.namespaces();
+            // A dynamic child removed since is forgotten, so that the set stays as small as
+            // the server's namespaces and a child made again under that name is watched anew.
+            watched.retain(|name: &String| now.iter().any(|ns| ns.name().as_str() == name));
+            for ns in now {
                 if watched.insert(ns.name().to_string()) {
                     watch::namespace(&ns, &admin, &events, dev);
                 }

@@ -99,9 +99,7 @@ async fn main() -> std::io::Result<()> {
     // Caught from here on, before the address is printed: whoever stops the chat as soon as it
     // says where it listens (a test, a script) gets the graceful shutdown, not the default kill.
     let shutdown = shutdown_signal();
-    println!(
-        "chat on http://{addr}/ (open it in two tabs; add ?transport=polling for long-polling)"
-    );
+    // Before the line that says the chat listens, which whoever started it waits for.
     match (admin, admin_ui) {
         (true, Some(_)) => println!("admin UI on http://{addr}/admin/ (user admin)"),
         (true, None) => println!(
@@ -109,6 +107,9 @@ async fn main() -> std::io::Result<()> {
         ),
         (false, _) => {}
     }
+    println!(
+        "chat on http://{addr}/ (open it in two tabs; add ?transport=polling for long-polling)"
+    );
     // Small realtime messages must not wait for Nagle's algorithm (Node's ws turns it off too).
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
