@@ -110,10 +110,12 @@ describe("two of our servers and a Node server in one PostgreSQL cluster", noPos
 
   after(async () => {
     for (const socket of clients) socket.disconnect();
-    await node?.close();
-    await second?.stop();
-    await ctx.server?.stop();
-    await postgres?.stop();
+    // Each step bounded: one stuck shutdown must not keep the run alive.
+    const step = (what, promise) => withTimeout(Promise.resolve(promise), WAIT, what).catch((e) => console.error(e.message));
+    await step("Node's server to close", node?.close());
+    await step("our second server to stop", second?.stop());
+    await step("our server to stop", ctx.server?.stop());
+    await step("postgres to stop", postgres?.stop());
   });
 
   test("broadcasts cross both ways, each received once", { timeout: 20_000 }, async () => {
