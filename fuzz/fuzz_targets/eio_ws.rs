@@ -8,8 +8,8 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use flate2::{Compress, Compression, FlushCompress};
 use axum::body::Body;
+use flate2::{Compress, Compression, FlushCompress};
 use http::Request;
 use hyper_util::rt::TokioIo;
 use libfuzzer_sys::fuzz_target;
@@ -138,7 +138,11 @@ fn frame_bytes(frame: &WsFrame, compress: &mut Compress) -> Vec<u8> {
             let count = usize::from(fragments % 4) + 1;
             let size = payload.len().div_ceil(count).max(1);
             let pieces: Vec<&[u8]> = payload.chunks(size).collect();
-            let pieces = if pieces.is_empty() { vec![&[][..]] } else { pieces };
+            let pieces = if pieces.is_empty() {
+                vec![&[][..]]
+            } else {
+                pieces
+            };
             let last = pieces.len() - 1;
             for (i, piece) in pieces.into_iter().enumerate() {
                 let fin = if i == last { 0x80 } else { 0 };
