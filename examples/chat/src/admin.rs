@@ -30,7 +30,7 @@ pub fn enable(io: &SocketIo) -> std::io::Result<bool> {
     Ok(true)
 }
 
-/// Lets the hosted UI's page (https://admin.socket.io) reach the chat over long-polling too;
+/// Lets the hosted UI's page (<https://admin.socket.io>) reach the chat over long-polling too;
 /// WebSocket needs no CORS. `None` when the admin UI is off.
 pub fn hosted_ui_cors() -> Option<socketio::cors::CorsLayer> {
     use socketio::cors::{AllowOrigin, Any, CorsLayer};

@@ -28,7 +28,7 @@
 //!
 //! With `ADMIN_PASSWORD` set, the official socket.io Admin UI watches and drives the chat
 //! (user `admin`): at `/admin/` when npm's `@socket.io/admin-ui` is installed (see `admin.rs`),
-//! or from the hosted UI at https://admin.socket.io pointed at the chat's address.
+//! or from the hosted UI at <https://admin.socket.io> pointed at the chat's address.
 
 mod admin;
 mod client_files;

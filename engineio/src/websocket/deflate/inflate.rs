@@ -127,7 +127,7 @@ impl Inflater {
     }
 
     /// Rewrites from `input` into `out` until the input is used up or `out` holds about
-    /// [`CHUNK`] bytes; returns how much of `input` it took. An `Err` is the close code the
+    /// 64 KiB; returns how much of `input` it took. An `Err` is the close code the
     /// connection ends with.
     ///
     /// # Errors
