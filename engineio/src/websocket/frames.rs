@@ -45,10 +45,7 @@ pub(super) trait Outgoing {
 
 impl Outgoing for Frame {
     fn payload(&self) -> &[u8] {
-        match self {
-            Frame::Text(text) => text.as_bytes(),
-            Frame::Binary(bytes) => bytes,
-        }
+        bytes(self)
     }
 
     fn header(&self) -> FrameHeader {
@@ -67,10 +64,7 @@ impl Deflated {
     /// `frame` compressed when it may be (`compress`) and is at least the threshold, and when
     /// compressing makes it smaller.
     pub(super) fn new(frame: &Frame, agreed: &Agreed, compress: bool) -> Self {
-        let payload = match frame {
-            Frame::Text(text) => text.as_bytes(),
-            Frame::Binary(bytes) => bytes,
-        };
+        let payload = bytes(frame);
         let options = &agreed.options;
         let deflated = (compress && payload.len() >= options.threshold)
             .then(|| compressed(payload, options.level, agreed.server_max_window_bits))
@@ -205,6 +199,15 @@ fn gather<F: Outgoing>(
         count += 1;
     }
     count
+}
+
+/// The frame's payload, shared (a broadcast's recipients hold the same `Bytes`, which is what
+/// lets its compression be shared too).
+fn bytes(frame: &Frame) -> &Bytes {
+    match frame {
+        Frame::Text(text) => text.as_bytes(),
+        Frame::Binary(bytes) => bytes,
+    }
 }
 
 fn opcode(frame: &Frame) -> Data {
