@@ -18,7 +18,8 @@
 // Any other namespace: CONNECT_ERROR {"message":"Invalid namespace"}.
 // An engine.io connection that joins no namespace within 1000 ms is closed.
 // PING_INTERVAL_MS and PING_TIMEOUT_MS replace the 300 ms / 200 ms heartbeat (tests with a
-// thousand clients in one process, which cannot answer pings that fast).
+// thousand clients in one process, which cannot answer pings that fast), and
+// CONNECT_TIMEOUT_MS the 1000 ms (their CONNECTs may wait longer on that process's loop).
 //
 // With REDIS_URL (e.g. redis://127.0.0.1:6379/): the server joins the Redis cluster there
 // (@socket.io/redis-adapter 8.3 with the redis 4 client), with the handlers of Node's cluster
@@ -97,7 +98,7 @@ const io = new Server(httpServer, {
   pingInterval: Number(process.env.PING_INTERVAL_MS ?? 300),
   pingTimeout: Number(process.env.PING_TIMEOUT_MS ?? 200),
   maxHttpBufferSize: 1e6,
-  connectTimeout: 1000,
+  connectTimeout: Number(process.env.CONNECT_TIMEOUT_MS ?? 1000),
   cors: { origin: "*" },
   ...(recoveryMs === null
     ? {}

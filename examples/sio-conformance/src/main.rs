@@ -6,7 +6,8 @@
 //!
 //! It prints `{"event":"listening","port":N}` once it accepts connections. Beside the contract,
 //! `bounds` has the events the resource-bound tests use (`stats`, `flood`) and the limits the
-//! environment may change: `MAX_BUFFER_SIZE`, `PING_INTERVAL_MS` and `PING_TIMEOUT_MS`.
+//! environment may change: `MAX_BUFFER_SIZE`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS` and
+//! `CONNECT_TIMEOUT_MS`.
 //!
 //! With `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`) the server joins the Redis cluster there
 //! with `socketio_redis::RedisAdapter` (Node: `@socket.io/redis-adapter` 8.3 with the `redis` 4
