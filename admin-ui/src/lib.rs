@@ -34,12 +34,14 @@
 //! Node's are, so a UI logged in to any server sees every server's stats and sockets, Node's
 //! servers included (call `instrument` on each server, with a `server_id` each).
 //!
-//! Differences from Node, all on counts: the aggregated `rawConnection` and packets are
-//! counted per socket.io socket and event rather than per engine connection and packet, and
-//! namespaces made after `instrument` are watched from the next stats tick on.
+//! Differences from Node: the aggregated messages and bytes are filed under the second of the
+//! stats that carry them rather than the second each happened in (the UI's charts sum them
+//! alike), and in development mode a namespace made after `instrument` is watched from the
+//! next stats tick on.
 
 mod actions;
 mod auth;
+mod engine;
 mod options;
 mod serialize;
 mod stats;
@@ -98,10 +100,18 @@ pub fn instrument(io: &SocketIo, options: InstrumentOptions) -> Result<(), Instr
     });
 
     let events = Arc::new(stats::EventBuffer::default());
+    let engine = Arc::new(engine::EngineCounts::new(
+        events.clone(),
+        dev.then(|| admin.clone()),
+    ));
+    io.observe_engine(engine.clone());
     let watched = Arc::new(Mutex::new(HashSet::new()));
     let watch_new = {
-        let (io, admin, events, watched) = (io.clone(), admin.clone(), events.clone(), watched);
+        let (io, admin, watched) = (io.clone(), admin.clone(), watched);
         move || {
+            if !dev {
+                return;
+            }
             let mut watched = watched.lock().unwrap_or_else(PoisonError::into_inner);
             let now = io.namespaces();
             // A dynamic child removed since is forgotten, so that the set stays as small as
@@ -109,7 +119,7 @@ pub fn instrument(io: &SocketIo, options: InstrumentOptions) -> Result<(), Instr
             watched.retain(|name: &String| now.iter().any(|ns| ns.name().as_str() == name));
             for ns in now {
                 if watched.insert(ns.name().to_string()) {
-                    watch::namespace(&ns, &admin, &events, dev);
+                    watch::namespace(&ns, &admin);
                 }
             }
         }
@@ -119,7 +129,7 @@ pub fn instrument(io: &SocketIo, options: InstrumentOptions) -> Result<(), Instr
         io.clone(),
         admin,
         stats::Identity::new(options.server_id),
-        events,
+        (events, engine),
         options.stats_interval,
         watch_new,
     );

@@ -1,11 +1,12 @@
 //! `server_stats`: what each server says of itself every interval, aggregated event counts
 //! included (Node's `initStatsEmitter` and `EventBuffer`).
 
+use crate::engine::EngineCounts;
 use crate::time;
 use serde_json::{json, Value};
 use socketio::{Namespace, SocketIo};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
 /// At most this many distinct (second, type, sub-type) counts wait between two stats: a
@@ -79,20 +80,17 @@ fn hostname() -> String {
 }
 
 /// One `server_stats` payload.
-pub(crate) fn snapshot(io: &SocketIo, me: &Identity, events: &EventBuffer) -> Value {
-    let namespaces = io.namespaces();
-    let mut polling = HashSet::new();
-    let details: Vec<Value> = namespaces
+pub(crate) fn snapshot(
+    io: &SocketIo,
+    me: &Identity,
+    events: &EventBuffer,
+    engine: &EngineCounts,
+) -> Value {
+    engine.flush();
+    let details: Vec<Value> = io
+        .namespaces()
         .iter()
-        .map(|ns| {
-            let sockets = ns.sockets();
-            for socket in &sockets {
-                if socket.transport().name() == "polling" {
-                    polling.insert(socket.engine_id());
-                }
-            }
-            json!({ "name": ns.name().as_str(), "socketsCount": sockets.len() })
-        })
+        .map(|ns| json!({ "name": ns.name().as_str(), "socketsCount": ns.sockets().len() }))
         .collect();
     json!({
         "serverId": me.server_id,
@@ -100,9 +98,7 @@ pub(crate) fn snapshot(io: &SocketIo, me: &Identity, events: &EventBuffer) -> Va
         "pid": std::process::id(),
         "uptime": me.started.elapsed().as_secs_f64(),
         "clientsCount": io.clients_count(),
-        // Connections still on polling that joined a namespace; Node counts them at the
-        // engine, where one that never sends a CONNECT is seen too.
-        "pollingClientsCount": polling.len(),
+        "pollingClientsCount": engine.polling(),
         "aggregatedEvents": events.take(),
         "namespaces": details,
     })
@@ -114,7 +110,7 @@ pub(crate) fn spawn_emitter(
     io: SocketIo,
     admin: Namespace,
     me: Identity,
-    events: std::sync::Arc<EventBuffer>,
+    (events, engine): (Arc<EventBuffer>, Arc<EngineCounts>),
     every: std::time::Duration,
     mut on_tick: impl FnMut() + Send + 'static,
 ) {
@@ -124,7 +120,7 @@ pub(crate) fn spawn_emitter(
         loop {
             ticks.tick().await;
             on_tick();
-            let stats = snapshot(&io, &me, &events);
+            let stats = snapshot(&io, &me, &events, &engine);
             if let Err(e) = admin.emit("server_stats", &stats) {
                 tracing::debug!(error = %e, "admin UI: server_stats not sent");
             }

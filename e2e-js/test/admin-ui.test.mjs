@@ -9,6 +9,7 @@ import { ABSENCE_MS, SIO_SETUPS, ask, connectSio, openSio, useSioServer } from "
 const USER = "admin";
 const PASSWORD = "s3cret:with-colon";
 const WS = SIO_SETUPS[0];
+const POLLING = SIO_SETUPS[1];
 const UPGRADE = SIO_SETUPS[2];
 
 const ctx = useSioServer("sio-conformance", { env: { ADMIN_UI: `${USER}:${PASSWORD}` } });
@@ -203,5 +204,36 @@ describe("admin UI protocol, production mode", () => {
     for (const event of ["all_sockets", "socket_connected", "event_received", "event_sent", "room_joined"]) {
       assert.ok(!admin.rec.has(event), `no ${event} in production mode`);
     }
+  });
+
+  prod.test("the engine's counts: a polling connection while it lasts, its messages and bytes, why it closed", { timeout: 20_000 }, async () => {
+    const admin = await login(prod);
+    await admin.rec.waitFor("config", 3000);
+    const since = admin.rec.received.length;
+    const stats = () => admin.rec.received.slice(since).filter((r) => r.event === "server_stats").map((r) => r.args[0]);
+    const total = (type, subType) =>
+      stats()
+        .flatMap((s) => s.aggregatedEvents)
+        .filter((e) => e.type === type && (subType === undefined || e.subType === subType))
+        .reduce((sum, e) => sum + e.count, 0);
+
+    const client = await connectSio(prod.server, POLLING, prod.pool, { label: "polling" });
+    await admin.rec.until(() => stats().some((s) => s.pollingClientsCount === 1), 6000, "a polling client counted");
+    const big = "x".repeat(5000);
+    for (let i = 0; i < 3; i++) client.emit("message", big);
+    await client.rec.waitForCount("message-back", 3, 3000);
+    // Counted per engine message: its CONNECT, three events in; the CONNECT's answer and three
+    // events out; bytes as the messages' own.
+    await admin.rec.until(() => total("bytesIn") >= 15_000 && total("bytesOut") >= 15_000, 6000, "the bytes counted");
+    assert.ok(total("packetsIn") >= 4, `packetsIn ${total("packetsIn")}`);
+    assert.ok(total("packetsOut") >= 4, `packetsOut ${total("packetsOut")}`);
+    assert.ok(total("rawConnection") >= 1, `rawConnection ${total("rawConnection")}`);
+
+    client.close();
+    await admin.rec.until(
+      () => total("rawDisconnection", "transport close") >= 1 && stats().at(-1).pollingClientsCount === 0,
+      6000,
+      "the polling client's departure counted",
+    );
   });
 });

@@ -78,9 +78,7 @@ impl EngineIoHandler for EngineHandler {
     type Data = Client;
 
     fn on_connect(&self, conn: Arc<EngineSocket>) {
-        if let Some(counters) = &self.server.counters {
-            counters.handshake(conn.transport());
-        }
+        self.server.observers.each(|o| o.opened(conn.transport()));
         let config = &self.server.config;
         *lock(&conn.data().decoder) = PacketDecoder::new(config.parser, config.max_attachments);
         let _ = conn.data().parser.set(config.parser);
@@ -111,12 +109,11 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_message(&self, conn: &Arc<EngineSocket>, message: Message) {
-        if let Some(counters) = &self.server.counters {
-            counters.received(match &message {
-                Message::Text(text) => text.len(),
-                Message::Binary(bytes) => bytes.len(),
-            });
-        }
+        let bytes = match &message {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+        };
+        self.server.observers.each(|o| o.received(bytes));
         let decoded = lock(&conn.data().decoder).decode(message);
         match decoded {
             Ok(Some(decoded)) => self.route(conn, decoded),
@@ -129,9 +126,9 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_close(&self, conn: &Arc<EngineSocket>, reason: CloseReason) {
-        if let Some(counters) = &self.server.counters {
-            counters.disconnect(reason);
-        }
+        self.server
+            .observers
+            .each(|o| o.closed(conn.transport(), reason));
         if let Some(timer) = lock(&conn.data().connect_timeout).take() {
             timer.abort();
         }
@@ -141,15 +138,26 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_flush(&self, _conn: &Arc<EngineSocket>, frames: &[engineio::Frame]) {
-        if let Some(counters) = &self.server.counters {
-            counters.sent(frames.iter().map(engineio::Frame::len).sum());
+        let observers = &self.server.observers;
+        if observers.is_empty() {
+            return;
         }
+        // Messages, not the engine's pings and noops (Node counts packets that carry data);
+        // bytes, every frame's.
+        let messages = frames
+            .iter()
+            .filter(|frame| match frame {
+                engineio::Frame::Text(text) => text.as_bytes().first() == Some(&b'4'),
+                engineio::Frame::Binary(_) => true,
+            })
+            .count();
+        let bytes = frames.iter().map(engineio::Frame::len).sum();
+        observers.each(|o| o.sent(messages, bytes));
     }
 
-    fn on_upgrade(&self, _conn: &Arc<EngineSocket>) {
-        if let Some(counters) = &self.server.counters {
-            counters.upgrade();
-        }
+    fn on_upgrade(&self, conn: &Arc<EngineSocket>) {
+        let sockets = conn.data().sockets();
+        self.server.observers.each(|o| o.upgraded(&sockets));
     }
 }
 

@@ -64,6 +64,9 @@ pub(crate) struct ServerInner {
     pub(crate) config: SocketIoConfig,
     /// The metrics' counters, when the server keeps metrics.
     pub(crate) counters: Option<Arc<crate::metrics::Counters>>,
+    /// Who watches the engine: the metrics' counters when kept, then what
+    /// [`SocketIo::observe_engine`] added.
+    pub(crate) observers: crate::observer::Observers,
     pub(crate) adapter_factory: Box<dyn AdapterFactory>,
     pub(crate) state: http::Extensions,
     client_dir: Option<PathBuf>,
@@ -396,7 +399,11 @@ impl SocketIoBuilder {
             cleanup_empty_child_namespaces: self.cleanup_empty_child_namespaces,
             namespaces: RwLock::default(),
             dynamic: RwLock::default(),
+            observers: crate::observer::Observers::default(),
         });
+        if let Some(counters) = &inner.counters {
+            inner.observers.add(counters.clone());
+        }
         inner.of(Str::from_static("/"));
         let mut engine = EngineIo::builder(EngineHandler {
             server: inner.clone(),
@@ -465,6 +472,14 @@ impl SocketIo {
     #[must_use]
     pub fn config(&self) -> &SocketIoConfig {
         &self.inner.config
+    }
+
+    /// Tells `observer` of every engine connection from now on: its opening, upgrade, messages
+    /// in and out, and closing (Node's `io.engine.on("connection", ...)` with the raw socket's
+    /// events). The admin UI counts with one; see [`EngineObserver`](crate::EngineObserver)
+    /// for an example.
+    pub fn observe_engine(&self, observer: std::sync::Arc<dyn crate::EngineObserver>) {
+        self.inner.observers.add(observer);
     }
 
     /// The server's metrics, when it was built with [`SocketIoBuilder::metrics`].

@@ -30,6 +30,7 @@ mod inline;
 mod io;
 mod metrics;
 mod namespace;
+mod observer;
 mod operators;
 mod parent;
 mod payload;
@@ -48,6 +49,8 @@ pub use emit::SocketOperator;
 pub use engineio::cors;
 // The engine's options that `SocketIoConfigBuilder` takes, so that an app needs no second crate.
 pub use engineio::{HttpCompression, PerMessageDeflate, SameSite, SessionCookie};
+// What `Socket::transport` and an `EngineObserver` are told.
+pub use engineio::{CloseReason, Transport};
 pub use error::{AckError, ConnectError, EmitError};
 pub use expiry::ExpiredSession;
 pub use handler::{
@@ -60,6 +63,7 @@ pub use id::Sid;
 pub use io::{BuildError, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
 pub use metrics::Metrics;
 pub use namespace::Namespace;
+pub use observer::EngineObserver;
 pub use operators::{BroadcastAckError, BroadcastOperator};
 pub use parent::{ParentBroadcastOperator, ParentNamespace};
 pub use parser::Str;

@@ -4,6 +4,7 @@
 
 use crate::client::EngineHandler;
 use crate::io::ServerInner;
+use crate::observer::EngineObserver;
 use engineio::{CloseReason, EngineIo, Transport};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -36,7 +37,8 @@ struct DropLabel {
     reason: &'static str,
 }
 
-/// The counters of a server, as families its namespaces take their handles from.
+/// The counters of a server, as families its namespaces take their handles from; the
+/// engine's are counted as the server's first [`EngineObserver`].
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     handshakes: Family<TransportLabel, Counter>,
@@ -109,34 +111,6 @@ impl Counters {
         counters
     }
 
-    pub(crate) fn handshake(&self, transport: Transport) {
-        self.handshakes
-            .get_or_create(&TransportLabel {
-                transport: transport_name(transport),
-            })
-            .inc();
-    }
-
-    pub(crate) fn upgrade(&self) {
-        self.upgrades.inc();
-    }
-
-    pub(crate) fn disconnect(&self, reason: CloseReason) {
-        self.disconnects
-            .get_or_create(&ReasonLabel {
-                reason: reason.as_str(),
-            })
-            .inc();
-    }
-
-    pub(crate) fn received(&self, bytes: usize) {
-        self.bytes_received.inc_by(bytes as u64);
-    }
-
-    pub(crate) fn sent(&self, bytes: usize) {
-        self.bytes_sent.inc_by(bytes as u64);
-    }
-
     /// The handles of a namespace, resolved once so that counting takes no lookup.
     pub(crate) fn namespace(&self, name: &str) -> NamespaceCounters {
         let label = NamespaceLabel {
@@ -158,6 +132,36 @@ impl Counters {
             dropped_volatile: dropped("volatile"),
             dropped_full: dropped("full"),
         }
+    }
+}
+
+impl EngineObserver for Counters {
+    fn opened(&self, transport: Transport) {
+        self.handshakes
+            .get_or_create(&TransportLabel {
+                transport: transport_name(transport),
+            })
+            .inc();
+    }
+
+    fn upgraded(&self, _sockets: &[crate::Socket]) {
+        self.upgrades.inc();
+    }
+
+    fn received(&self, bytes: usize) {
+        self.bytes_received.inc_by(bytes as u64);
+    }
+
+    fn sent(&self, _messages: usize, bytes: usize) {
+        self.bytes_sent.inc_by(bytes as u64);
+    }
+
+    fn closed(&self, _transport: Transport, reason: CloseReason) {
+        self.disconnects
+            .get_or_create(&ReasonLabel {
+                reason: reason.as_str(),
+            })
+            .inc();
     }
 }
 
