@@ -490,23 +490,34 @@ impl SocketIo {
 
     /// A route that answers Prometheus with the metrics, to mount where the app wants them:
     /// `.route("/metrics", io.metrics_route())`. It answers 404 when the server keeps none.
+    /// Before each answer it asks every namespace's adapter how many servers the cluster
+    /// has (at most a second), for `socketio_cluster_servers`.
     pub fn metrics_route<S>(&self) -> axum::routing::MethodRouter<S>
     where
         S: Clone + Send + Sync + 'static,
     {
         let metrics = self.metrics.clone();
+        let server = Arc::downgrade(&self.inner);
         axum::routing::get(move || {
-            let metrics = metrics.clone();
+            let (metrics, server) = (metrics.clone(), server.clone());
             async move {
                 use axum::response::IntoResponse;
-                match metrics {
-                    Some(metrics) => (
-                        [(http::header::CONTENT_TYPE, crate::Metrics::CONTENT_TYPE)],
-                        metrics.render(),
-                    )
-                        .into_response(),
-                    None => http::StatusCode::NOT_FOUND.into_response(),
+                let Some(metrics) = metrics else {
+                    return http::StatusCode::NOT_FOUND.into_response();
+                };
+                if let Some(server) = server.upgrade() {
+                    let asks = server.namespaces().into_iter().map(|namespace| async move {
+                        let count = namespace.adapter().server_count();
+                        let _ =
+                            tokio::time::timeout(std::time::Duration::from_secs(1), count).await;
+                    });
+                    futures_util::future::join_all(asks).await;
                 }
+                (
+                    [(http::header::CONTENT_TYPE, crate::Metrics::CONTENT_TYPE)],
+                    metrics.render(),
+                )
+                    .into_response()
             }
         })
     }

@@ -2,6 +2,7 @@
 //! atomic add each, on handles each namespace resolves once), and gauges read from the
 //! server's own state when Prometheus scrapes, so that what is not asked for costs nothing.
 
+use crate::adapter::AdapterError;
 use crate::client::EngineHandler;
 use crate::io::ServerInner;
 use crate::observer::EngineObserver;
@@ -14,6 +15,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -29,6 +31,19 @@ struct TransportLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
     reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabel {
+    namespace: String,
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabel {
+    namespace: String,
+    operation: &'static str,
+    error: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -51,6 +66,8 @@ pub(crate) struct Counters {
     broadcasts: Family<NamespaceLabel, Counter>,
     ack_timeouts: Family<NamespaceLabel, Counter>,
     dropped: Family<DropLabel, Counter>,
+    adapter_requests: Family<RequestLabel, Counter>,
+    adapter_failures: Family<FailureLabel, Counter>,
 }
 
 impl Counters {
@@ -108,6 +125,16 @@ impl Counters {
             "Packets not queued: \"volatile\" (the transport was busy) or \"full\" (the send queue was)",
             c.dropped.clone(),
         );
+        registry.register(
+            "socketio_adapter_requests",
+            "Requests to the cluster through the adapter (fetch_sockets, sockets_join, server_side_emit_with_ack, ...), by namespace and operation",
+            c.adapter_requests.clone(),
+        );
+        registry.register(
+            "socketio_adapter_failures",
+            "Adapter requests and broadcasts that did not reach the whole cluster, by namespace, operation and error (\"timeout\": not every server answered in time; \"backlog\": the queue to the cluster was full; \"other\")",
+            c.adapter_failures.clone(),
+        );
         counters
     }
 
@@ -131,6 +158,12 @@ impl Counters {
             ack_timeouts: self.ack_timeouts.get_or_create(&label).clone(),
             dropped_volatile: dropped("volatile"),
             dropped_full: dropped("full"),
+            adapter: AdapterCounters {
+                namespace: name.to_owned(),
+                requests: self.adapter_requests.clone(),
+                failures: self.adapter_failures.clone(),
+                servers: Arc::new(AtomicUsize::new(0)),
+            },
         }
     }
 }
@@ -174,6 +207,52 @@ pub(crate) struct NamespaceCounters {
     pub(crate) ack_timeouts: Counter,
     pub(crate) dropped_volatile: Counter,
     pub(crate) dropped_full: Counter,
+    pub(crate) adapter: AdapterCounters,
+}
+
+/// What a namespace's adapter is asked, for [`Metered`](crate::adapter::Metered). Requests
+/// are few next to packets: their labels are looked up per request.
+#[derive(Debug, Clone)]
+pub(crate) struct AdapterCounters {
+    namespace: String,
+    requests: Family<RequestLabel, Counter>,
+    failures: Family<FailureLabel, Counter>,
+    /// The cluster's size when last asked; 0 until then.
+    servers: Arc<AtomicUsize>,
+}
+
+impl AdapterCounters {
+    pub(crate) fn request(&self, operation: &'static str) {
+        self.requests
+            .get_or_create(&RequestLabel {
+                namespace: self.namespace.clone(),
+                operation,
+            })
+            .inc();
+    }
+
+    pub(crate) fn failure(&self, operation: &'static str, error: &AdapterError) {
+        let error = match error {
+            AdapterError::Timeout => "timeout",
+            AdapterError::Backlog => "backlog",
+            AdapterError::Other(_) => "other",
+        };
+        self.failures
+            .get_or_create(&FailureLabel {
+                namespace: self.namespace.clone(),
+                operation,
+                error,
+            })
+            .inc();
+    }
+
+    pub(crate) fn servers(&self, count: usize) {
+        self.servers.store(count, Relaxed);
+    }
+
+    fn last_servers(&self) -> usize {
+        self.servers.load(Relaxed)
+    }
 }
 
 fn transport_name(transport: Transport) -> &'static str {
@@ -294,11 +373,16 @@ impl Collector for Live {
         };
         let mut sockets = BTreeMap::new();
         let mut acks = BTreeMap::new();
+        let mut servers = BTreeMap::new();
         for namespace in server.namespaces() {
             let members = namespace.sockets();
             let pending: usize = members.iter().map(crate::Socket::pending_acks).sum();
             acks.insert(namespace.name().to_string(), pending as i64);
             sockets.insert(namespace.name().to_string(), members.len() as i64);
+            let known = namespace.counters().map_or(0, |c| c.adapter.last_servers());
+            if known > 0 {
+                servers.insert(namespace.name().to_string(), known as i64);
+            }
         }
         for (name, help, values) in [
             (
@@ -310,6 +394,11 @@ impl Collector for Live {
                 "socketio_acks_pending",
                 "Acknowledgements the server waits for now, by namespace",
                 &acks,
+            ),
+            (
+                "socketio_cluster_servers",
+                "Servers sharing the namespace, as the adapter counted them when last asked (metrics_route asks before each scrape)",
+                &servers,
             ),
         ] {
             let mut family = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;

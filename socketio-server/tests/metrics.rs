@@ -160,6 +160,19 @@ async fn a_scrape_counts_what_clients_did() {
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert_value(&body, r#"socketio_sockets{namespace="/"}"#, 1.0);
     assert!(body.contains("# TYPE socketio_packets_sent_total counter"));
+
+    // The adapter's requests, and the cluster's size, asked by the route before it answered:
+    // one server, with the in-memory adapter.
+    assert_eq!(io.fetch_sockets().await.unwrap().len(), 1);
+    let (_, _, body) = get_metrics(addr).await;
+    assert_value(
+        &body,
+        r#"socketio_adapter_requests_total{namespace="/",operation="fetch_sockets"}"#,
+        1.0,
+    );
+    assert_value(&body, r#"socketio_cluster_servers{namespace="/"}"#, 1.0);
+    assert_value(&body, r#"socketio_cluster_servers{namespace="/chat"}"#, 1.0);
+    assert!(!body.contains("socketio_adapter_failures_total{"), "{body}");
 }
 
 #[tokio::test]

@@ -230,10 +230,12 @@
 
 mod description;
 mod local;
+mod metered;
 mod sessions;
 
 pub use description::{HandshakeDescription, SocketDescription};
 pub use local::{LocalAdapter, LocalAdapterFactory};
+pub(crate) use metered::Metered;
 
 pub use crate::id::Sid;
 pub use crate::namespace::NamespaceRef;

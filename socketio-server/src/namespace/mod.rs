@@ -174,8 +174,14 @@ impl Namespace {
     ) -> Self {
         let counters = server.counters.as_ref().map(|c| c.namespace(&name));
         Namespace(Arc::new_cyclic(|weak| NamespaceInner {
+            adapter: match &counters {
+                Some(counters) => crate::adapter::Metered::wrap(
+                    adapter(&name, NamespaceRef(weak.clone())),
+                    counters.adapter.clone(),
+                ),
+                None => adapter(&name, NamespaceRef(weak.clone())),
+            },
             counters,
-            adapter: adapter(&name, NamespaceRef(weak.clone())),
             name,
             server: Arc::downgrade(server),
             sockets: RwLock::default(),
