@@ -10,6 +10,7 @@
 #   BENCH_SECONDS=5 bench/run.sh    # shorter measuring windows
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
+#   BENCH_ONLY=observed bench/run.sh  # only ours, plain and with metrics and the admin UI
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,15 +100,22 @@ run() { # server, then the scenario and its flags
 }
 
 # As run, for a variant of the usual setup: server, the variant's name, its server environment
-# (VAR=value, or - for none), then the scenario and its flags.
+# (VAR=value pairs separated by spaces, or - for none), then the scenario and its flags.
 run_variant() {
   local server=$1 variant=$2 setting=$3 port
   shift 3
   port=$(free_port)
-  if [ "$setting" = - ]; then start "$server" "$port"; else start "$server" "$port" "$setting"; fi
+  # shellcheck disable=SC2086 # the pairs are words on purpose
+  if [ "$setting" = - ]; then start "$server" "$port"; else start "$server" "$port" $setting; fi
   "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" --run "$run" \
     --label "$server" --variant "$variant" --seconds "$measure" | tee -a "$results"
   stop_all
+}
+
+run_observed() { # as run, the server with its metrics and the admin UI (production) on
+  local server=$1
+  shift
+  run_variant "$server" observed "METRICS=1 ADMIN_UI=production" "$@"
 }
 
 run_recovery() { # as run, the server with connection state recovery on
@@ -154,6 +162,17 @@ for run in $(seq "$runs"); do
       case $server in socketio-rs | node) run_wire_options "$server" ;; esac
       continue
     fi
+    if [ "$only" = observed ]; then
+      if [ "$server" = socketio-rs ]; then
+        for scenario in "echo" "fanout --in-flight 4"; do
+          # shellcheck disable=SC2086 # the scenario's flags are words
+          run "$server" $scenario
+          # shellcheck disable=SC2086
+          run_observed "$server" $scenario
+        done
+      fi
+      continue
+    fi
     run "$server" echo
     run "$server" fanout --in-flight 1
     run "$server" fanout --in-flight 4
@@ -169,6 +188,12 @@ for run in $(seq "$runs"); do
         run_wire_options "$server"
         ;;
     esac
+    # What watching costs (issue 17): the metrics and the admin UI in production mode, on
+    # the plain echo and fanout above; ours only, as Node has no metrics of its own.
+    if [ "$server" = socketio-rs ]; then
+      run_observed "$server" echo
+      run_observed "$server" fanout --in-flight 4
+    fi
   done
 done
 

@@ -17,7 +17,7 @@ struct Row {
     unit: Unit,
 }
 
-const ROWS: [Row; 23] = [
+const ROWS: [Row; 27] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -201,6 +201,38 @@ const ROWS: [Row; 23] = [
         variant: Some("deflate-4kb"),
         key: "wire_bytes_per_echo",
         unit: Unit::Bytes,
+    },
+    Row {
+        title: "echo, metrics + admin UI (production): acks/s",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("observed"),
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "echo, metrics + admin UI (production): server CPU per ack",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("observed"),
+        key: CPU_PER_ACK,
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout, 4 in flight, metrics + admin UI (production): deliveries/s",
+        scenario: "fanout",
+        in_flight: Some(4),
+        variant: Some("observed"),
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout, 4 in flight, metrics + admin UI (production): server CPU per delivery",
+        scenario: "fanout",
+        in_flight: Some(4),
+        variant: Some("observed"),
+        key: CPU_PER_DELIVERY,
+        unit: Unit::Nanos,
     },
 ];
 

@@ -18,6 +18,8 @@
 //! `RECOVERY=1` turns connection state recovery on with Node's defaults (2 minutes).
 //! `PARSER=msgpack` speaks the msgpack parser (Node: `socket.io-msgpack-parser`).
 //! `METRICS=1` keeps the Prometheus metrics (`SocketIoBuilder::metrics`), served at `/metrics`.
+//! `ADMIN_UI=production` (or `development`) turns the admin UI on (`socketio_admin_ui::instrument`,
+//! no authentication) in that mode, to measure what watching a server costs.
 //! `PER_MESSAGE_DEFLATE=1` compresses WebSocket messages of 1024 bytes and more for clients
 //! that offer it (Node: `perMessageDeflate: true`).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
@@ -75,6 +77,16 @@ async fn serve() -> std::io::Result<()> {
         builder = builder.adapter(adapter);
     }
     let io = builder.build();
+    let admin_mode = match std::env::var("ADMIN_UI").as_deref() {
+        Ok("production") => Some(socketio_admin_ui::Mode::Production),
+        Ok("development") => Some(socketio_admin_ui::Mode::Development),
+        _ => None,
+    };
+    if let Some(mode) = admin_mode {
+        let options =
+            socketio_admin_ui::InstrumentOptions::new(socketio_admin_ui::Auth::None).mode(mode);
+        socketio_admin_ui::instrument(&io, options).map_err(std::io::Error::other)?;
+    }
     let name = std::env::var("SERVER_NAME").unwrap_or_default();
     io.on_server_side("whoami", move |_| {
         let name = name.clone();
