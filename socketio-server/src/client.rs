@@ -138,7 +138,7 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_flush(&self, _conn: &Arc<EngineSocket>, frames: &[engineio::Frame]) {
-        let observers = &self.server.observers;
+        let observers = self.server.observers.current();
         if observers.is_empty() {
             return;
         }
@@ -152,7 +152,9 @@ impl EngineIoHandler for EngineHandler {
             })
             .count();
         let bytes = frames.iter().map(engineio::Frame::len).sum();
-        observers.each(|o| o.sent(messages, bytes));
+        for observer in observers.iter() {
+            observer.sent(messages, bytes);
+        }
     }
 
     fn on_upgrade(&self, conn: &Arc<EngineSocket>) {

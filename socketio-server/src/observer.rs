@@ -61,15 +61,16 @@ impl Observers {
         });
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.load().is_empty()
+    /// The observers now: one read of the list for a whole notification.
+    #[inline]
+    pub(crate) fn current(&self) -> arc_swap::Guard<Arc<Vec<Arc<dyn EngineObserver>>>> {
+        self.0.load()
     }
 
     /// Calls `tell` on each observer; nothing when there are none.
     #[inline]
     pub(crate) fn each(&self, tell: impl Fn(&dyn EngineObserver)) {
-        let list = self.0.load();
-        for observer in list.iter() {
+        for observer in self.current().iter() {
             tell(observer.as_ref());
         }
     }
