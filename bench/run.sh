@@ -11,6 +11,7 @@
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
 #   BENCH_ONLY=observed bench/run.sh  # only ours, plain and with metrics and the admin UI
+#   BENCH_ONLY=cluster bench/run.sh   # only the fanouts across two servers, on every engine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,7 +63,8 @@ free_port() {
 results="bench/results/$(date -u +%Y-%m-%dT%H%M).jsonl"
 logs=$(mktemp -d)
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$logs"' EXIT
+pg_dirs=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; sleep 0.5; rm -rf "$logs" "${pg_dirs[@]}"' EXIT
 
 # Starts a server (name, port, then VAR=value pairs for its environment) on the server core;
 # sets $started to its pid once it prints its listening line.
@@ -124,24 +126,62 @@ run_recovery() { # as run, the server with connection state recovery on
   run_variant "$server" recovery RECOVERY=1 "$@"
 }
 
-# Two servers of one cluster on a redis-server: the sender on one, the 1000 receivers on the
-# other, so that every delivery crossed Redis. Redis shares the load generator's core.
-run_cluster() {
-  local server=$1 redis_port a b
-  redis_port=$(free_port)
-  "${on_loadgen[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
-    --appendonly no >"$logs/redis.log" 2>&1 &
+# A throwaway PostgreSQL on a free port and the load generator's core (as the postgres user
+# when run as root: initdb and postgres refuse root); sets $pg_url. Debian's package.
+start_postgres() {
+  local bin port dir as=()
+  bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
+  if [ -z "$bin" ]; then
+    echo "no PostgreSQL here (apt-get install -y postgresql): the Postgres cluster is skipped" >&2
+    return 1
+  fi
+  port=$(free_port)
+  dir=$(mktemp -d)
+  pg_dirs+=("$dir")
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$dir"
+    as=(setpriv --reuid postgres --regid postgres --init-groups)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1
+  "${on_loadgen[@]}" "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" \
+    -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off >"$dir/server.log" 2>&1 &
   pids+=("$!")
   for _ in $(seq 100); do
-    grep -q "Ready to accept" "$logs/redis.log" && break
+    grep -q "ready to accept connections" "$dir/server.log" && break
     sleep 0.1
   done
+  pg_url="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+# Two servers of one cluster: the sender on one, the 1000 receivers on the other, so that every
+# delivery crossed the engine: redis (pub/sub), streams (Redis Streams) or postgres. The engine
+# shares the load generator's core.
+run_cluster() {
+  local server=$1 engine=$2 url variant redis_port a b
+  if [ "$engine" = postgres ]; then
+    start_postgres || return 0
+    url="POSTGRES_URL=$pg_url"
+  else
+    redis_port=$(free_port)
+    "${on_loadgen[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
+      --appendonly no >"$logs/redis.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 100); do
+      grep -q "Ready to accept" "$logs/redis.log" && break
+      sleep 0.1
+    done
+    url="REDIS_URL=redis://127.0.0.1:$redis_port/"
+    [ "$engine" = streams ] && url="REDIS_STREAMS_URL=redis://127.0.0.1:$redis_port/"
+  fi
+  # The pub/sub adapter's rows keep their name of before the other engines came.
+  variant=()
+  [ "$engine" = redis ] || variant=(--variant "$engine")
   a=$(free_port)
-  start "$server" "$a" REDIS_URL="redis://127.0.0.1:$redis_port/"
+  start "$server" "$a" "$url"
   b=$(free_port)
-  start "$server" "$b" REDIS_URL="redis://127.0.0.1:$redis_port/"
+  start "$server" "$b" "$url"
   "${on_loadgen[@]}" target/release/loadgen cluster-fanout --in-flight 4 --run "$run" --addr "127.0.0.1:$a" \
-    --receivers-addr "127.0.0.1:$b" --server-pid "$started" --label "$server" \
+    --receivers-addr "127.0.0.1:$b" --server-pid "$started" --label "$server" "${variant[@]}" \
     --seconds "$measure" | tee -a "$results"
   stop_all
 }
@@ -160,6 +200,12 @@ for run in $(seq "$runs"); do
   for server in $servers; do
     if [ "$only" = wire ]; then
       case $server in socketio-rs | node) run_wire_options "$server" ;; esac
+      continue
+    fi
+    if [ "$only" = cluster ]; then
+      case $server in
+        socketio-rs | node) for engine in redis streams postgres; do run_cluster "$server" "$engine"; done ;;
+      esac
       continue
     fi
     if [ "$only" = observed ]; then
@@ -181,7 +227,7 @@ for run in $(seq "$runs"); do
     # socketioxide's Redis adapter does not speak Node's format, and it has no recovery.
     case $server in
       socketio-rs | node)
-        run_cluster "$server"
+        for engine in redis streams postgres; do run_cluster "$server" "$engine"; done
         run_recovery "$server" echo
         run_recovery "$server" fanout --in-flight 4
         run_recovery "$server" retained

@@ -17,7 +17,7 @@ struct Row {
     unit: Unit,
 }
 
-const ROWS: [Row; 27] = [
+const ROWS: [Row; 31] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -127,6 +127,38 @@ const ROWS: [Row; 27] = [
         scenario: "cluster-fanout",
         in_flight: Some(4),
         variant: None,
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout across 2 servers on Redis Streams, 4 in flight: deliveries/s",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: Some("streams"),
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout across 2 servers on Redis Streams: p99 latency",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: Some("streams"),
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout across 2 servers on PostgreSQL, 4 in flight: deliveries/s",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: Some("postgres"),
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout across 2 servers on PostgreSQL: p99 latency",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: Some("postgres"),
         key: "p99_us",
         unit: Unit::Micros,
     },

@@ -1,6 +1,8 @@
 // Node socket.io peer for the benchmarks in bench/: the bench-server protocol on `/`
 // (handlers.mjs).
-// PORT (3000). With REDIS_URL it joins a cluster through @socket.io/redis-adapter.
+// PORT (3000). With REDIS_URL it joins a cluster through @socket.io/redis-adapter, with
+// REDIS_STREAMS_URL through @socket.io/redis-streams-adapter, with POSTGRES_URL through
+// @socket.io/postgres-adapter on a pg Pool (the attachments table made when missing).
 // RECOVERY=1 turns connectionStateRecovery on with its defaults (2 minutes).
 // PARSER=msgpack speaks socket.io-msgpack-parser.
 // PER_MESSAGE_DEFLATE=1: perMessageDeflate: true (threshold 1024).
@@ -25,6 +27,20 @@ if (process.env.REDIS_URL) {
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
   io.adapter(createAdapter(pub, sub));
+} else if (process.env.REDIS_STREAMS_URL) {
+  const { createAdapter } = await import("@socket.io/redis-streams-adapter");
+  const { createClient } = await import("redis");
+  const client = createClient({ url: process.env.REDIS_STREAMS_URL });
+  await client.connect();
+  io.adapter(createAdapter(client));
+} else if (process.env.POSTGRES_URL) {
+  const { createAdapter } = await import("@socket.io/postgres-adapter");
+  const { default: pg } = await import("pg");
+  const pool = new pg.Pool({ connectionString: process.env.POSTGRES_URL });
+  await pool.query(
+    "CREATE TABLE IF NOT EXISTS socket_io_attachments (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)",
+  );
+  io.adapter(createAdapter(pool));
 }
 
 io.on("connection", (socket) => benchHandlers(io, socket));

@@ -5,7 +5,7 @@
 //! - `broadcast(room | null, payload)` emits `bcast(payload)` to the room (the whole namespace
 //!   for null), the sender included, then acks with no arguments.
 //!
-//! Beside them, with `REDIS_URL` only (the benchmarks' peers register just the three above),
+//! Beside them, in a cluster only (the benchmarks' peers register just the three above),
 //! for the cluster tests (`e2e-js/test/redis-cluster.test.mjs`): `servers` acks
 //! with how many servers the cluster counts, `fetch` with the ids of every socket of the
 //! cluster, `ask-servers` with the names (`SERVER_NAME`) the other servers answer to a
@@ -23,7 +23,10 @@
 //! `PER_MESSAGE_DEFLATE=1` compresses WebSocket messages of 1024 bytes and more for clients
 //! that offer it (Node: `perMessageDeflate: true`).
 //! With `REDIS_URL` the server joins the cluster on that Redis (Node's
-//! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients.
+//! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients;
+//! with `REDIS_STREAMS_URL` through Redis Streams (Node's `@socket.io/redis-streams-adapter`),
+//! with `POSTGRES_URL` through PostgreSQL (Node's `@socket.io/postgres-adapter`; the
+//! attachments table is made when missing). The cluster handlers below come with each.
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
 
 use socketio::{AckSender, Args, Data, RawArgs, Socket, SocketIo, SocketIoConfig};
@@ -69,9 +72,22 @@ async fn serve() -> std::io::Result<()> {
     if std::env::var("METRICS").is_ok_and(|v| v == "1") {
         builder = builder.metrics();
     }
-    let clustered = std::env::var("REDIS_URL").is_ok();
+    let clustered = ["REDIS_URL", "REDIS_STREAMS_URL", "POSTGRES_URL"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok());
     if let Ok(url) = std::env::var("REDIS_URL") {
         let adapter = socketio_redis::RedisAdapter::connect(&url)
+            .await
+            .map_err(std::io::Error::other)?;
+        builder = builder.adapter(adapter);
+    } else if let Ok(url) = std::env::var("REDIS_STREAMS_URL") {
+        let adapter = socketio_redis_streams::RedisStreamsAdapter::connect(&url)
+            .await
+            .map_err(std::io::Error::other)?;
+        builder = builder.adapter(adapter);
+    } else if let Ok(url) = std::env::var("POSTGRES_URL") {
+        let config = socketio_postgres::PostgresAdapterConfig::new(&url);
+        let adapter = socketio_postgres::PostgresAdapter::connect_with(config)
             .await
             .map_err(std::io::Error::other)?;
         builder = builder.adapter(adapter);
