@@ -13,9 +13,9 @@
 //! recipients as the plain one is.
 
 use super::deflate::{compressed, Agreed};
+use super::scratch::with_scratch;
 use bytes::Bytes;
 use parser::engineio::Frame;
-use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -24,18 +24,12 @@ use tokio::io::AsyncWrite;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 
-/// The most bytes gathered for one write.
-const SCRATCH_SIZE: usize = 64 << 10;
 /// Payloads up to this size are copied into the scratch buffer; larger ones go as they are.
 const COPY_MAX: usize = 2 << 10;
 /// The most slices one write takes, well under `IOV_MAX`.
 const MAX_SLICES: usize = 64;
 /// The longest header of an unmasked frame: 2 bytes, then a 64-bit length.
 const MAX_HEADER: usize = 10;
-
-thread_local! {
-    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
-}
 
 /// A frame as it goes on the wire: its payload and its header.
 pub(super) trait Outgoing {
@@ -118,17 +112,7 @@ fn poll_write<S: AsyncWrite, F: Outgoing>(
     at: &mut Position,
 ) -> Poll<io::Result<()>> {
     while at.frame < frames.len() {
-        let written = SCRATCH.with(|scratch| {
-            let mut own;
-            let mut shared = scratch.try_borrow_mut();
-            // Only a write nested in another write could find the buffer taken.
-            let scratch: &mut [u8] = match &mut shared {
-                Ok(shared) => shared,
-                Err(_) => {
-                    own = vec![0; SCRATCH_SIZE];
-                    &mut own
-                }
-            };
+        let written = with_scratch(|scratch| {
             let mut segments = [Segment::Payload(0); MAX_SLICES];
             let count = gather(&frames[at.frame..], scratch, &mut segments);
             let mut slices = [IoSlice::new(&[]); MAX_SLICES];

@@ -4,6 +4,7 @@
 
 mod deflate;
 mod frames;
+mod scratch;
 mod stream;
 
 pub use deflate::{Inflater, PerMessageDeflate};

@@ -9,21 +9,14 @@
 //! On a connection that agreed to per-message deflate, what is read goes through the
 //! [`Inflater`] first, which hands tungstenite the compressed messages as plain frames.
 
-use super::deflate::{Inflater, CHUNK};
+use super::deflate::Inflater;
+use super::scratch::with_scratch;
 use bytes::{Buf, Bytes};
-use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// The most one syscall reads; also the size of each thread's scratch buffer.
-const SCRATCH_SIZE: usize = 64 << 10;
-
-thread_local! {
-    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
-}
 
 pub(crate) struct WsStream<S> {
     inner: S,
@@ -86,12 +79,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for WsStream<S> {
         if this.deflate.is_some() {
             return this.poll_read_inflated(cx, buf);
         }
-        SCRATCH.with(|scratch| {
-            let Ok(mut scratch) = scratch.try_borrow_mut() else {
-                // Only a read nested in another read could get here; it reads directly.
-                return Pin::new(&mut this.inner).poll_read(cx, buf);
-            };
-            let mut read = ReadBuf::new(&mut scratch[..]);
+        with_scratch(|scratch| {
+            let mut read = ReadBuf::new(scratch);
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
             let read = read.filled();
             let n = read.len().min(buf.remaining());
@@ -123,16 +112,7 @@ impl<S: AsyncRead + Unpin> WsStream<S> {
             }
             let result: Poll<io::Result<Option<Result<usize, CloseCode>>>> =
                 if deflate.unread.is_empty() {
-                    SCRATCH.with(|scratch| {
-                        let mut own;
-                        let mut shared = scratch.try_borrow_mut();
-                        let scratch: &mut [u8] = match &mut shared {
-                            Ok(shared) => shared,
-                            Err(_) => {
-                                own = vec![0; CHUNK];
-                                &mut own
-                            }
-                        };
+                    with_scratch(|scratch| {
                         let mut read = ReadBuf::new(scratch);
                         ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read))?;
                         let read = read.filled();

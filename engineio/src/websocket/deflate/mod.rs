@@ -10,7 +10,6 @@ mod negotiate;
 
 pub(crate) use compress::compressed;
 pub use inflate::Inflater;
-pub(crate) use inflate::CHUNK;
 pub(crate) use negotiate::{negotiate, Agreed};
 
 /// WebSocket messages compressed with per-message deflate, when the client offers it (Node:
