@@ -43,4 +43,4 @@ pub use service::{EngineIoLayer, EngineIoService, ResponseBody, ResponseFuture};
 pub use sid::Sid;
 pub use socket::{SendOptions, Socket};
 pub use tower_http::cors;
-pub use websocket::{Inflater, PerMessageDeflate};
+pub use websocket::{Deflater, Inflater, PerMessageDeflate};

@@ -9,7 +9,7 @@
 
 use arbitrary::Arbitrary;
 use axum::body::Body;
-use flate2::{Compress, Compression, FlushCompress};
+use engineio::Deflater;
 use http::Request;
 use hyper_util::rt::TokioIo;
 use libfuzzer_sys::fuzz_target;
@@ -85,25 +85,6 @@ impl Offer {
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
-/// The text deflated as one message by the client's compressor, without the trailer.
-fn deflate(compress: &mut Compress, text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + 64);
-    // The compressor's counts run over every message of the connection.
-    let start = compress.total_in();
-    loop {
-        let consumed = (compress.total_in() - start) as usize;
-        out.reserve(out.len() + 64);
-        let _ = compress.compress_vec(&text[consumed..], &mut out, FlushCompress::Sync);
-        if (compress.total_in() - start) as usize == text.len() && out.len() < out.capacity() {
-            break;
-        }
-    }
-    if out.ends_with(&[0, 0, 0xff, 0xff]) {
-        out.truncate(out.len() - 4);
-    }
-    out
-}
-
 fn encode(out: &mut Vec<u8>, first: u8, masked: bool, payload: &[u8]) {
     out.push(first);
     let mask_bit = if masked { 0x80 } else { 0 };
@@ -126,7 +107,7 @@ fn encode(out: &mut Vec<u8>, first: u8, masked: bool, payload: &[u8]) {
     }
 }
 
-fn frame_bytes(frame: &WsFrame, compress: &mut Compress) -> Vec<u8> {
+fn frame_bytes(frame: &WsFrame, compress: &mut Deflater) -> Vec<u8> {
     let mut out = Vec::new();
     match frame {
         WsFrame::Compressed {
@@ -134,7 +115,7 @@ fn frame_bytes(frame: &WsFrame, compress: &mut Compress) -> Vec<u8> {
             fragments,
             rsv1,
         } => {
-            let payload = deflate(compress, format!("4{text}").as_bytes());
+            let payload = compress.compress(format!("4{text}").as_bytes());
             let count = usize::from(fragments % 4) + 1;
             let size = payload.len().div_ceil(count).max(1);
             let pieces: Vec<&[u8]> = payload.chunks(size).collect();
@@ -227,7 +208,7 @@ fuzz_target!(|input: Input| {
             })
         });
         let mut wire = upgrade_request(sid.as_deref(), &input.offer);
-        let mut compress = Compress::new(Compression::default(), false);
+        let mut compress = Deflater::new(6);
         if input.upgrade {
             encode(&mut wire, 0x81, true, b"2probe");
         }

@@ -7,7 +7,7 @@ mod frames;
 mod scratch;
 mod stream;
 
-pub use deflate::{Inflater, PerMessageDeflate};
+pub use deflate::{Deflater, Inflater, PerMessageDeflate};
 
 use crate::heartbeat::Heartbeat;
 use crate::message::CloseReason;

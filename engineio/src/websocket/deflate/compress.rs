@@ -3,17 +3,15 @@
 //! was agreed (takeover is the sender's permission, not its duty). That is what lets every
 //! recipient of a broadcast share one compression, and no connection keep a compressor.
 
+use super::deflater::{sync_flush, TRAILER};
 use bytes::Bytes;
-use flate2::{Compress, Compression, FlushCompress};
+use flate2::{Compress, Compression};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
 /// How many recent compressions each thread remembers: a broadcast's frame reaches its
 /// recipients' writers one after another, so a few suffice.
 const RECENT: usize = 4;
-
-/// The end of every message compressed with a sync flush, which RFC 7692 has the sender remove.
-const TRAILER: [u8; 4] = [0, 0, 0xff, 0xff];
 
 /// What a compression depends on besides the payload: the level and the window's bits.
 type Settings = (u32, u8);
@@ -71,23 +69,7 @@ fn deflate(payload: &[u8], settings: Settings) -> Option<Bytes> {
         };
         compress.reset();
         let mut out = Vec::with_capacity(payload.len() / 2 + 64);
-        loop {
-            let consumed = usize::try_from(compress.total_in()).ok()?;
-            if out.capacity() - out.len() < 64 {
-                out.reserve(out.capacity());
-            }
-            compress
-                .compress_vec(&payload[consumed..], &mut out, FlushCompress::Sync)
-                .ok()?;
-            // Done once every byte is in and the flush left room to spare: it is complete.
-            let all_in = compress.total_in() == payload.len() as u64;
-            if all_in && out.len() < out.capacity() {
-                break;
-            }
-            if out.len() > payload.len() + TRAILER.len() {
-                return None;
-            }
-        }
+        sync_flush(compress, payload, &mut out, payload.len() + TRAILER.len())?;
         if !out.ends_with(&TRAILER) || out.len() - TRAILER.len() >= payload.len() {
             return None;
         }

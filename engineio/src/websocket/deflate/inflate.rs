@@ -388,7 +388,7 @@ fn hand_on(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{Compress, Compression, FlushCompress};
+    use crate::websocket::deflate::Deflater;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::Control;
     use tokio_tungstenite::tungstenite::protocol::frame::FrameSocket;
 
@@ -416,29 +416,8 @@ mod tests {
         out
     }
 
-    /// One message through the client's compressor, without its trailer.
-    fn deflate(compress: &mut Compress, data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(data.len() + 64);
-        let start = compress.total_in();
-        while compress.total_in() - start < data.len() as u64 || out.len() == out.capacity() {
-            out.reserve(out.capacity());
-            let at = (compress.total_in() - start) as usize;
-            compress
-                .compress_vec(&data[at..], &mut out, FlushCompress::Sync)
-                .unwrap();
-        }
-        if out.is_empty() {
-            // Nothing new since the last flush: zlib writes no block. RFC 7692's empty
-            // message is one byte, an empty fixed-Huffman block.
-            return vec![0x00];
-        }
-        assert!(out.ends_with(&TRAILER));
-        out.truncate(out.len() - 4);
-        out
-    }
-
-    fn compressor() -> Compress {
-        Compress::new(Compression::new(6), false)
+    fn compressor() -> Deflater {
+        Deflater::new(6)
     }
 
     /// Feeds `wire` in pieces of `split` bytes, as reads would bring it, and reads back the
@@ -512,10 +491,10 @@ mod tests {
         let mut client = compressor();
         let hello = b"4hello, hello, hello, hello".to_vec();
         let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut wire = frame(TEXT, true, true, &deflate(&mut client, &hello));
+        let mut wire = frame(TEXT, true, true, &client.compress(&hello));
         wire.extend(frame(TEXT, true, false, b"4plain"));
-        wire.extend(frame(BINARY, true, true, &deflate(&mut client, &big)));
-        wire.extend(frame(TEXT, true, true, &deflate(&mut client, b"")));
+        wire.extend(frame(BINARY, true, true, &client.compress(&big)));
+        wire.extend(frame(TEXT, true, true, &client.compress(b"")));
         for split in [1, 2, 3, 7, 13, 100, 4096, wire.len()] {
             let mut inflater = Inflater::server(1 << 20, false);
             let frames = through(&mut inflater, &wire, split).unwrap();
@@ -538,7 +517,7 @@ mod tests {
     fn a_fragmented_message_with_a_ping_between_its_fragments() {
         let mut client = compressor();
         let text = "4".to_owned() + &"fragments ".repeat(500);
-        let compressed = deflate(&mut client, text.as_bytes());
+        let compressed = client.compress(text.as_bytes());
         let (a, b) = compressed.split_at(compressed.len() / 2);
         let mut wire = frame(TEXT, false, true, a);
         wire.extend(frame(PING, true, false, b"hi"));
@@ -562,8 +541,8 @@ mod tests {
         let text = b"4the same words again and again and again".to_vec();
         // Kept: the second message refers back to the first.
         let mut client = compressor();
-        let first = deflate(&mut client, &text);
-        let second = deflate(&mut client, &text);
+        let first = client.compress(&text);
+        let second = client.compress(&text);
         assert!(second.len() < first.len());
         let mut wire = frame(TEXT, true, true, &first);
         wire.extend(frame(TEXT, true, true, &second));
@@ -577,7 +556,7 @@ mod tests {
         let mut wire = Vec::new();
         for _ in 0..2 {
             let mut client = compressor();
-            wire.extend(frame(TEXT, true, true, &deflate(&mut client, &text)));
+            wire.extend(frame(TEXT, true, true, &client.compress(&text)));
         }
         let mut inflater = Inflater::server(1 << 20, true);
         let frames = through(&mut inflater, &wire, 5).unwrap();
@@ -595,7 +574,7 @@ mod tests {
     #[test]
     fn misused_rsv1_is_a_protocol_error_and_control_frames_pass_for_tungstenite() {
         let mut client = compressor();
-        let compressed = deflate(&mut client, b"4abc");
+        let compressed = client.compress(b"4abc");
         // RSV1 on a continuation.
         let mut wire = frame(TEXT, false, true, &compressed);
         wire.extend(frame(CONTINUE, true, true, b""));
@@ -626,7 +605,7 @@ mod tests {
     fn a_bomb_stops_at_the_limit_in_bounded_steps() {
         let mut client = compressor();
         let zeros = vec![0u8; 10 << 20];
-        let bomb = deflate(&mut client, &zeros);
+        let bomb = client.compress(&zeros);
         assert!(bomb.len() < 20_000, "{} bytes", bomb.len());
         let wire = frame(BINARY, true, true, &bomb);
         let mut inflater = Inflater::server(1_000_000, false);

@@ -5,10 +5,12 @@
 //! `docs/per-message-deflate.md`.
 
 mod compress;
+mod deflater;
 mod inflate;
 mod negotiate;
 
 pub(crate) use compress::compressed;
+pub use deflater::Deflater;
 pub use inflate::Inflater;
 pub(crate) use negotiate::{negotiate, Agreed};
 
