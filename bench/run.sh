@@ -12,6 +12,7 @@
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
 #   BENCH_ONLY=observed bench/run.sh  # only ours, plain and with metrics and the admin UI
 #   BENCH_ONLY=cluster bench/run.sh   # only the fanouts across two servers, on every engine
+#   BENCH_ONLY=instructions bench/run.sh  # only the valgrind counts (bench/instructions.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -208,6 +209,7 @@ for run in $(seq "$runs"); do
       esac
       continue
     fi
+    [ "$only" = instructions ] && continue
     if [ "$only" = observed ]; then
       if [ "$server" = socketio-rs ]; then
         for scenario in "echo" "fanout --in-flight 4"; do
@@ -242,6 +244,21 @@ for run in $(seq "$runs"); do
     fi
   done
 done
+
+# Instructions per ack and per delivery under valgrind, for ours and socketioxide (Node's JIT
+# under valgrind would measure valgrind): not in QUICK mode, and once (INSTRUCTION_RUNS=1)
+# rather than once per run: they take five minutes, and move little from run to run.
+if [ "${QUICK:-0}" != 1 ] && { [ "$only" = all ] || [ "$only" = instructions ]; }; then
+  counted=""
+  for server in $servers; do
+    case $server in socketio-rs | socketioxide) counted="$counted $server" ;; esac
+  done
+  if [ -n "$counted" ]; then
+    for run in $(seq "${INSTRUCTION_RUNS:-1}"); do
+      BENCH_RUN=$run bench/instructions.sh "$results" "$counted"
+    done
+  fi
+fi
 
 echo
 echo "$(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; server on one core:"

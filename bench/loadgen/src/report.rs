@@ -17,7 +17,7 @@ struct Row {
     unit: Unit,
 }
 
-const ROWS: [Row; 31] = [
+const ROWS: [Row; 33] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -33,6 +33,22 @@ const ROWS: [Row; 31] = [
         variant: None,
         key: CPU_PER_ACK,
         unit: Unit::Micros,
+    },
+    Row {
+        title: "echo: instructions per ack (valgrind)",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("instructions"),
+        key: "instructions_per_ack",
+        unit: Unit::Count,
+    },
+    Row {
+        title: "fanout: instructions per delivery (valgrind)",
+        scenario: "fanout",
+        in_flight: None,
+        variant: Some("instructions"),
+        key: "instructions_per_delivery",
+        unit: Unit::Count,
     },
     Row {
         title: "fanout, 4 in flight: server CPU per delivery",
@@ -268,13 +284,14 @@ const ROWS: [Row; 31] = [
     },
 ];
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Unit {
     Rate,
     Micros,
     Nanos,
     Kb,
     Bytes,
+    Count,
 }
 
 const BASELINE: &str = "node";
@@ -322,19 +339,7 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
     println!();
     println!("|---|{}", "---:|".repeat(labels.len() + others.len()));
     for row in ROWS {
-        // The row's figure of `label` in each run, in run order.
-        let figures = |label: &str| -> Vec<(u64, f64)> {
-            lines
-                .iter()
-                .filter(|l| {
-                    l["label"] == label
-                        && l["scenario"] == row.scenario
-                        && row.in_flight.is_none_or(|n| l["in_flight"] == n)
-                        && l["variant"].as_str() == row.variant
-                })
-                .filter_map(|l| Some((l["run"].as_u64().unwrap_or(1), figure(l, row.key)?)))
-                .collect()
-        };
+        let figures = |label: &str| figures(&lines, &row, label);
         // A row no server was run for (socketioxide has no recovery) is left out.
         if labels.iter().all(|label| figures(label).is_empty()) {
             continue;
@@ -347,17 +352,27 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
         }
         for label in &others {
             // Each run's ratio, the two servers measured in that run.
-            let base = figures(BASELINE);
-            let ratios: Vec<f64> = figures(label)
-                .into_iter()
-                .filter_map(|(run, v)| {
-                    let (_, b) = base.iter().find(|(r, _)| *r == run)?;
-                    Some(v / b)
-                })
-                .collect();
+            let ratios = ratios(&figures(label), &figures(BASELINE));
             print!(" {} |", spread(&ratios, |r| format!("{r:.2}×")));
         }
         println!();
+    }
+    // What a unit of work costs, against socketioxide (the efficiency targets).
+    for row in ROWS
+        .iter()
+        .filter(|row| row.unit == Unit::Count || row.key.starts_with("cpu_per_"))
+    {
+        let ratios = ratios(
+            &figures(&lines, row, "socketio-rs"),
+            &figures(&lines, row, "socketioxide"),
+        );
+        if !ratios.is_empty() {
+            println!(
+                "\nsocketio-rs / socketioxide, {}: {}",
+                row.title,
+                spread(&ratios, |r| format!("{r:.2}×"))
+            );
+        }
     }
     // The load generator must not be what limits a run.
     let busiest = lines
@@ -369,6 +384,31 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
         busiest * 100.0
     );
     Ok(())
+}
+
+/// The row's figure of `label` in each run, in run order.
+fn figures(lines: &[Value], row: &Row, label: &str) -> Vec<(u64, f64)> {
+    lines
+        .iter()
+        .filter(|l| {
+            l["label"] == label
+                && l["scenario"] == row.scenario
+                && row.in_flight.is_none_or(|n| l["in_flight"] == n)
+                && l["variant"].as_str() == row.variant
+        })
+        .filter_map(|l| Some((l["run"].as_u64().unwrap_or(1), figure(l, row.key)?)))
+        .collect()
+}
+
+/// Each run's ratio of `figures` to `base`, the two measured in the same run.
+fn ratios(figures: &[(u64, f64)], base: &[(u64, f64)]) -> Vec<f64> {
+    figures
+        .iter()
+        .filter_map(|(run, v)| {
+            let (_, b) = base.iter().find(|(r, _)| r == run)?;
+            Some(v / b)
+        })
+        .collect()
 }
 
 /// The median of `values`, and with several, their range: `250k [241k–254k]`.
@@ -404,5 +444,6 @@ fn show(value: f64, unit: Unit) -> String {
         Unit::Nanos => format!("{value:.0} ns"),
         Unit::Kb => format!("{value:.1} KB"),
         Unit::Bytes => format!("{value:.0} B"),
+        Unit::Count => format!("{value:.0}"),
     }
 }
