@@ -13,6 +13,7 @@
 #   BENCH_ONLY=observed bench/run.sh  # only ours, plain and with metrics and the admin UI
 #   BENCH_ONLY=cluster bench/run.sh   # only the fanouts across two servers, on every engine
 #   BENCH_ONLY=instructions bench/run.sh  # only the valgrind counts (bench/instructions.sh)
+#   BENCH_ONLY=paced bench/run.sh     # only the latencies at equal load
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -210,6 +211,11 @@ for run in $(seq "$runs"); do
       continue
     fi
     [ "$only" = instructions ] && continue
+    if [ "$only" = paced ]; then
+      run_variant "$server" paced - echo --rate 20000
+      run_variant "$server" paced - fanout --rate 50
+      continue
+    fi
     if [ "$only" = observed ]; then
       if [ "$server" = socketio-rs ]; then
         for scenario in "echo" "fanout --in-flight 4"; do
@@ -226,6 +232,9 @@ for run in $(seq "$runs"); do
     run "$server" fanout --in-flight 4
     run "$server" idle
     run "$server" polling
+    # Latency at equal load: every server offered the same work, below Node's ceiling.
+    run_variant "$server" paced - echo --rate 20000
+    run_variant "$server" paced - fanout --rate 50
     # socketioxide's Redis adapter does not speak Node's format, and it has no recovery.
     case $server in
       socketio-rs | node)

@@ -5,10 +5,13 @@
 //! loadgen echo|fanout|idle|polling|retained --addr 127.0.0.1:3000 [--server-pid N]
 //!         [--label NAME] [--variant NAME] [--connections N] [--in-flight N] [--warmup SECS]
 //!         [--seconds SECS] [--payload-bytes N] [--parser default|msgpack] [--deflate]
+//!         [--rate N]
 //! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
 //! loadgen report results.jsonl
 //! ```
 //!
+//! `--rate N` paces `echo` (N acked calls a second among all clients) or `fanout` (N
+//! broadcasts a second), for latency at equal load (see `paced`).
 //! `--payload-bytes` and `--parser` change what `echo` sends: JSON objects of about N bytes
 //! (prose-like text, 64 different ones in turn) instead of the small one, and the msgpack parser instead of JSON text.
 //! `--deflate` makes `echo`'s clients offer per-message deflate as a browser does, and
@@ -19,6 +22,7 @@
 
 mod http1;
 mod msgpack;
+mod paced;
 mod polling;
 mod report;
 mod retained;
@@ -93,13 +97,16 @@ fn main() -> Result<(), Error> {
         .enable_all()
         .build()?;
     let local = tokio::task::LocalSet::new();
+    let rate = match flag("--rate") {
+        Some(_) => Some(number("--rate", 0)?),
+        None => None,
+    };
     let figures = local.block_on(&runtime, async {
-        match scenario.as_str() {
-            "echo" => scenarios::echo(&options).await,
-            "fanout" | "cluster-fanout" => scenarios::fanout(&options).await,
-            "idle" => scenarios::idle(&options).await,
-            "retained" => retained::retained(&options).await,
-            _ => polling::polling(&options).await,
+        match (scenario.as_str(), rate) {
+            ("echo", Some(rate)) => paced::echo(&options, rate).await,
+            ("fanout", Some(rate)) => paced::fanout(&options, rate).await,
+            (_, Some(_)) => Err("--rate: echo and fanout only".into()),
+            _ => run(&scenario, &options).await,
         }
     })?;
     let line = json!({
@@ -114,4 +121,15 @@ fn main() -> Result<(), Error> {
     });
     println!("{}", scenarios::with(figures, line));
     Ok(())
+}
+
+/// The scenarios that go as fast as the server answers.
+async fn run(scenario: &str, options: &Options) -> Result<serde_json::Value, Error> {
+    match scenario {
+        "echo" => scenarios::echo(options).await,
+        "fanout" | "cluster-fanout" => scenarios::fanout(options).await,
+        "idle" => scenarios::idle(options).await,
+        "retained" => retained::retained(options).await,
+        _ => polling::polling(options).await,
+    }
 }

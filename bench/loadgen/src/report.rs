@@ -17,7 +17,7 @@ struct Row {
     unit: Unit,
 }
 
-const ROWS: [Row; 33] = [
+const ROWS: [Row; 41] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -281,6 +281,70 @@ const ROWS: [Row; 33] = [
         variant: Some("observed"),
         key: CPU_PER_DELIVERY,
         unit: Unit::Nanos,
+    },
+    Row {
+        title: "echo at 20,000 acked calls/s (all servers alike): acks/s",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "acks_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "echo at 20,000 acked calls/s: p50 latency",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "p50_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "echo at 20,000 acked calls/s: p99 latency",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "echo at 20,000 acked calls/s: p99.9 latency",
+        scenario: "echo",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "p999_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout at 50 broadcasts/s to 1,000 (all servers alike): deliveries/s",
+        scenario: "fanout",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout at 50 broadcasts/s to 1,000: p50 latency",
+        scenario: "fanout",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "p50_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout at 50 broadcasts/s to 1,000: p99 latency",
+        scenario: "fanout",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout at 50 broadcasts/s to 1,000: p99.9 latency",
+        scenario: "fanout",
+        in_flight: None,
+        variant: Some("paced"),
+        key: "p999_us",
+        unit: Unit::Micros,
     },
 ];
 

@@ -80,13 +80,13 @@ fn payload_of(bytes: usize, mut seed: u32) -> Value {
 
 /// How `echo` writes its calls and reads their acks: JSON text, or msgpack.
 #[derive(Clone)]
-enum Wire {
+pub(crate) enum Wire {
     Json(Rc<[String]>),
     MsgPack(Rc<[rmpv::Value]>),
 }
 
 impl Wire {
-    fn of(o: &Options) -> Self {
+    pub(crate) fn of(o: &Options) -> Self {
         match o.speech.msgpack {
             true => Wire::MsgPack(o.payloads.iter().map(msgpack::from_json).collect()),
             false => Wire::Json(o.payloads.iter().map(Value::to_string).collect()),
@@ -94,7 +94,7 @@ impl Wire {
     }
 
     /// Call `id`, with the payloads in turn.
-    fn call(&self, id: u64) -> Message {
+    pub(crate) fn call(&self, id: u64) -> Message {
         match self {
             Wire::Json(payloads) => {
                 let payload = &payloads[id as usize % payloads.len()];
@@ -107,7 +107,7 @@ impl Wire {
         }
     }
 
-    fn ack_id(message: &Message) -> Option<u64> {
+    pub(crate) fn ack_id(message: &Message) -> Option<u64> {
         match message {
             Message::Text(text) => ack_id(text),
             Message::Binary(bytes) => match msgpack::read(bytes) {
@@ -128,7 +128,7 @@ pub fn with(extra: Value, mut figures: Value) -> Value {
 }
 
 /// Connects `n` clients, [`CONNECTING`] at a time; the clients that failed are counted.
-async fn connect_all(addr: &str, n: usize, speech: Speech) -> (Vec<Client>, usize) {
+pub(crate) async fn connect_all(addr: &str, n: usize, speech: Speech) -> (Vec<Client>, usize) {
     let results: Vec<Result<Client, Error>> = stream::iter(0..n)
         .map(|_| Client::connect_with(addr, speech))
         .buffer_unordered(CONNECTING)
@@ -326,12 +326,17 @@ fn delivered(packet: &str, window: Window, deliveries: &Recorder) {
 
 /// How many broadcast deliveries have arrived in all, for pacing the sender.
 #[derive(Clone)]
-struct Flow {
+pub(crate) struct Flow {
     arrived: Rc<Cell<u64>>,
     receivers: u64,
 }
 
-async fn receive(mut client: Client, window: Window, deliveries: Recorder, flow: Option<Flow>) {
+pub(crate) async fn receive(
+    mut client: Client,
+    window: Window,
+    deliveries: Recorder,
+    flow: Option<Flow>,
+) {
     while let Ok(packet) = client.next().await {
         delivered(&packet, window, &deliveries);
         if let Some(flow) = &flow {
