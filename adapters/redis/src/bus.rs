@@ -40,15 +40,16 @@ struct Routed {
 }
 
 /// A message on its way to Redis.
-struct Publication {
-    channel: String,
-    payload: Vec<u8>,
+pub(crate) struct Publication {
+    pub(crate) channel: String,
+    pub(crate) payload: Vec<u8>,
 }
 
 /// What the publisher holds: the messages queued and those being sent, never more than the
 /// bound. The channel itself is unbounded; this count is what bounds it, and it is given back
 /// only once Redis has answered a message (or failed to), so what is in flight counts too.
-struct Queue {
+/// Shared with the sharded adapter's publisher, which sends with `SPUBLISH` instead.
+pub(crate) struct Queue {
     to_publish: mpsc::UnboundedSender<Publication>,
     held: AtomicUsize,
     bound: usize,
@@ -92,6 +93,43 @@ impl std::fmt::Debug for Bus {
     }
 }
 
+impl Queue {
+    /// An empty queue holding at most `bound` messages (at least one), and the receiving end
+    /// its publisher drains.
+    pub(crate) fn new(bound: usize) -> (Arc<Self>, mpsc::UnboundedReceiver<Publication>) {
+        let (to_publish, publications) = mpsc::unbounded_channel();
+        let queue = Arc::new(Self {
+            to_publish,
+            held: AtomicUsize::new(0),
+            bound: bound.max(1),
+        });
+        (queue, publications)
+    }
+
+    /// Takes a place; [`AdapterError::Backlog`] when the queue is full.
+    pub(crate) fn reserve(self: &Arc<Self>) -> Result<Slot, AdapterError> {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < self.bound).then_some(held + 1)
+            })
+            .map_err(|_| AdapterError::Backlog)?;
+        Ok(Slot {
+            queue: self.clone(),
+            used: false,
+        })
+    }
+
+    /// How many messages are held, queued or being sent.
+    pub(crate) fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// Gives back the places of `n` messages Redis has answered (or failed to).
+    pub(crate) fn release(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         if !self.used {
@@ -121,13 +159,8 @@ impl Bus {
         let commands = client.get_connection_manager().await?;
         // Fail early on a wrong address, as Node does when its clients cannot connect.
         let pubsub = client.get_async_pubsub().await?;
-        let (publications, to_publish) = mpsc::unbounded_channel();
+        let (queue, to_publish) = Queue::new(queue_size);
         let (subscriptions, to_subscribe) = mpsc::unbounded_channel();
-        let queue = Arc::new(Queue {
-            to_publish: publications,
-            held: AtomicUsize::new(0),
-            bound: queue_size.max(1),
-        });
         let bus = Arc::new(Self {
             queue: queue.clone(),
             subscriptions,
@@ -146,17 +179,7 @@ impl Bus {
 
     /// Takes a place in the publish queue; [`AdapterError::Backlog`] when it is full.
     pub fn reserve(&self) -> Result<Slot, AdapterError> {
-        let queue = &self.queue;
-        queue
-            .held
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                (held < queue.bound).then_some(held + 1)
-            })
-            .map_err(|_| AdapterError::Backlog)?;
-        Ok(Slot {
-            queue: queue.clone(),
-            used: false,
-        })
+        self.queue.reserve()
     }
 
     /// Queues `payload` for `channel`, after everything published before it;
@@ -168,7 +191,7 @@ impl Bus {
 
     /// How many messages wait for Redis, queued or being sent.
     pub fn queued(&self) -> usize {
-        self.queue.held.load(Ordering::Acquire)
+        self.queue.held()
     }
 
     /// Routes the channels starting with any of `prefixes` to `listener`, subscribing to
@@ -277,7 +300,7 @@ async fn publish(
             let channel = &batch[0].channel;
             tracing::warn!(%channel, messages = batch.len(), %error, "redis publish failed");
         }
-        queue.held.fetch_sub(batch.len(), Ordering::AcqRel);
+        queue.release(batch.len());
         batch.clear();
     }
 }

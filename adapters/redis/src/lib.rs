@@ -62,10 +62,12 @@
 //! would rather know. The bound counts messages, not bytes: with large broadcasts, lower it.
 
 pub mod bus;
+pub mod cluster;
 mod messages;
 pub mod msgpack;
 mod namespace;
 pub mod requests;
+pub mod sharded;
 
 /// The parts of Node's adapter messages that every Redis adapter of this workspace shares
 /// (`socketio-redis-streams` speaks Node's `ClusterAdapter`, whose broadcasts carry the same

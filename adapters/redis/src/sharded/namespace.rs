@@ -1,0 +1,482 @@
+//! The sharded adapter of one namespace: local rooms as in memory, every operation that
+//! concerns the cluster published as Node's `ClusterAdapter` message on the namespace's
+//! sharded channel (or a room's, per the subscription mode), and the room channels this server
+//! subscribes to kept in step with its rooms.
+
+use super::bus::ShardedBus;
+use super::{ShardedRedisAdapter, ShardedRedisAdapterConfig, SubscriptionMode};
+use crate::bus::Listener;
+use crate::cluster::{self, kind, Message, Mp};
+use crate::requests::{broadcast_answers, Answer, BroadcastAnswer, Pending};
+use crate::wire::{Opts, Packet};
+use futures_util::future::BoxFuture;
+use parser::Str;
+use serde_json::Value;
+use socketio::adapter::{
+    AckData, AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter,
+    NamespaceRef, RemoteSocket, Room, Sid, SocketDescription,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+/// An answer of another server to one of this server's requests.
+pub(crate) struct Response {
+    pub(crate) kind: u8,
+    pub(crate) data: cluster::ResponseData,
+}
+
+impl Answer for Response {
+    fn request_id(&self) -> &str {
+        &self.data.request_id
+    }
+}
+
+/// The rooms of this server that have a channel of their own, and which sockets hold each:
+/// a room's channel is subscribed when its first socket joins, dropped when its last leaves
+/// (Node's `create-room` and `delete-room`).
+#[derive(Default)]
+struct RoomChannels {
+    of_socket: HashMap<Sid, HashSet<Room>>,
+    members: HashMap<Room, usize>,
+}
+
+pub(crate) struct ShardedNamespace {
+    pub(super) local: LocalAdapter,
+    pub(super) name: Str,
+    bus: Arc<ShardedBus>,
+    pub(super) config: Arc<ShardedRedisAdapterConfig>,
+    /// This adapter's id in the cluster (Node: one per namespace, 16 hex digits).
+    pub(super) uid: String,
+    /// `{prefix}#{nsp}#`: what every server of the namespace hears.
+    channel: String,
+    /// `{prefix}#{nsp}#{uid}#`: the answers to this server's requests.
+    response_channel: String,
+    pub(super) pending: Arc<Pending<Response>>,
+    pub(super) namespace: NamespaceRef,
+    rooms: Mutex<RoomChannels>,
+    pub(super) me: Weak<ShardedNamespace>,
+}
+
+impl ShardedNamespace {
+    pub(crate) fn new(
+        factory: &ShardedRedisAdapter,
+        name: Str,
+        namespace: NamespaceRef,
+    ) -> Arc<Self> {
+        let channel = format!("{}#{name}#", factory.config.channel_prefix);
+        let uid = random_id();
+        let adapter = Arc::new_cyclic(|me| Self {
+            local: LocalAdapter::new(namespace.clone()),
+            response_channel: format!("{channel}{uid}#"),
+            channel,
+            uid,
+            name,
+            bus: factory.bus.clone(),
+            config: factory.config.clone(),
+            pending: Arc::default(),
+            namespace,
+            rooms: Mutex::default(),
+            me: me.clone(),
+        });
+        let listener: Arc<dyn Listener> = adapter.clone();
+        factory
+            .bus
+            .listen(adapter.channel.clone(), Arc::downgrade(&listener));
+        // The answers' channel first: once the others count this server, it hears them.
+        factory.bus.subscribe(adapter.response_channel.clone());
+        factory.bus.subscribe(adapter.channel.clone());
+        adapter
+    }
+
+    fn room_channel(&self, room: &Room) -> String {
+        format!("{}{room}#", self.channel)
+    }
+
+    /// Whether this server subscribes to `room`'s own channel while a socket of its is in it;
+    /// `private` when the room is named by that socket's id.
+    fn has_channel(&self, room: &Room, private: bool) -> bool {
+        match self.config.subscription_mode {
+            SubscriptionMode::Static => false,
+            // Node's servers send to a socket id on its room's channel unless the id looks
+            // like one of theirs: this server's own (22 characters) never do.
+            SubscriptionMode::Dynamic => !private || !looks_like_a_socket_id(room),
+            SubscriptionMode::DynamicPrivate => true,
+        }
+    }
+
+    /// The channel of a broadcast as Node's `computeChannel` picks it: a room's own for a
+    /// broadcast without acknowledgements to exactly one room (not a socket id in dynamic
+    /// mode); the namespace's otherwise.
+    fn channel_for(&self, opts: &BroadcastOptions) -> String {
+        let mut rooms = opts.rooms.iter();
+        let (Some(room), None) = (rooms.next(), rooms.next()) else {
+            return self.channel.clone();
+        };
+        let own = match self.config.subscription_mode {
+            SubscriptionMode::Static => false,
+            SubscriptionMode::Dynamic => !looks_like_a_socket_id(room),
+            SubscriptionMode::DynamicPrivate => true,
+        };
+        if own {
+            self.room_channel(room)
+        } else {
+            self.channel.clone()
+        }
+    }
+
+    fn rooms(&self) -> std::sync::MutexGuard<'_, RoomChannels> {
+        engineio::sync::lock(&self.rooms)
+    }
+
+    /// Publishes a message of this server on the namespace's channel.
+    fn publish(&self, kind: u8, data: Mp) -> Result<(), AdapterError> {
+        let message = cluster::message(kind, Some(data), &self.uid, &self.name);
+        self.bus.publish(self.channel.clone(), message)
+    }
+
+    /// How many servers serve this namespace: the subscribers of its channel; an error when
+    /// Redis does not answer in time.
+    fn count_servers(&self) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        let (bus, channel) = (self.bus.clone(), self.channel.clone());
+        let timeout = self.config.requests_timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, bus.subscribers(&channel)).await {
+                Ok(Ok(count)) => Ok(count),
+                Ok(Err(error)) => Err(AdapterError::Other(format!("redis: {error}"))),
+                Err(_) => Err(AdapterError::Timeout),
+            }
+        })
+    }
+
+    /// Sends a request on the namespace's channel and waits for an answer of every other
+    /// server within `timeout`; no answer when this server is alone. `data` makes the
+    /// request's `data` from its id.
+    fn ask(
+        &self,
+        kind: u8,
+        timeout: Duration,
+        data: impl FnOnce(String) -> Mp + Send + 'static,
+    ) -> BoxFuture<'static, Result<Vec<Response>, AdapterError>> {
+        let Some(me) = self.me.upgrade() else {
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        let slot = match self.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        Box::pin(async move {
+            let others = me.count_servers().await?.saturating_sub(1);
+            if others == 0 {
+                return Ok(Vec::new());
+            }
+            let answers = me.pending.open_with(random_id());
+            let message = cluster::message(kind, Some(data(answers.id.clone())), &me.uid, &me.name);
+            slot.publish(me.channel.clone(), message);
+            answers.collect(others, timeout).await
+        })
+    }
+
+    /// Publishes an answer to the server `to`, on its answers' channel. When the queue is full
+    /// the answer is dropped, and that server's request times out.
+    pub(super) fn respond(&self, to: Option<&str>, kind: u8, data: Mp) {
+        let Some(to) = to else {
+            return;
+        };
+        let channel = format!("{}{to}#", self.channel);
+        let message = cluster::message(kind, Some(data), &self.uid, &self.name);
+        if let Err(error) = self.bus.publish(channel, message) {
+            tracing::warn!(nsp = %self.name, %error, "answer to another server dropped");
+        }
+    }
+
+    /// Counts `id` out of `room`'s channel; the channel is dropped when it was the last.
+    fn leave_channel(&self, rooms: &mut RoomChannels, room: &Room) {
+        let Some(count) = rooms.members.get_mut(room) else {
+            return;
+        };
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            rooms.members.remove(room);
+            self.bus.unsubscribe(self.room_channel(room));
+        }
+    }
+}
+
+/// Node's test for a socket id (`looksLikeASocketId`): 20 characters, the length of its ids.
+fn looks_like_a_socket_id(room: &Room) -> bool {
+    room.as_str().len() == 20
+}
+
+/// A new adapter or request id: 16 random hex digits, as Node's `randomId`.
+fn random_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+}
+
+impl Listener for ShardedNamespace {
+    fn on_message(&self, channel: &str, payload: &[u8]) {
+        match Message::from_payload(payload) {
+            Ok(message) => self.on_cluster_message(message),
+            Err(error) => tracing::debug!(%channel, %error, "message ignored"),
+        }
+    }
+}
+
+impl Adapter for ShardedNamespace {
+    fn add_all(&self, id: &Sid, rooms: &[Room]) {
+        let mut channels = self.rooms();
+        self.local.add_all(id, rooms);
+        for room in rooms {
+            if !self.has_channel(room, room == id) {
+                continue;
+            }
+            let held = channels.of_socket.entry(id.clone()).or_default();
+            if held.insert(room.clone()) {
+                let count = channels.members.entry(room.clone()).or_default();
+                *count += 1;
+                if *count == 1 {
+                    self.bus.subscribe(self.room_channel(room));
+                }
+            }
+        }
+    }
+
+    fn del(&self, id: &Sid, room: &Room) {
+        let mut channels = self.rooms();
+        self.local.del(id, room);
+        let held = channels
+            .of_socket
+            .get_mut(id)
+            .is_some_and(|held| held.remove(room));
+        if held {
+            if channels.of_socket.get(id).is_some_and(HashSet::is_empty) {
+                channels.of_socket.remove(id);
+            }
+            self.leave_channel(&mut channels, room);
+        }
+    }
+
+    fn del_all(&self, id: &Sid) {
+        let mut channels = self.rooms();
+        self.local.del_all(id);
+        for room in channels.of_socket.remove(id).unwrap_or_default() {
+            self.leave_channel(&mut channels, &room);
+        }
+    }
+
+    fn socket_rooms(&self, id: &Sid) -> Vec<Room> {
+        self.local.socket_rooms(id)
+    }
+
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        self.local.local_sockets(opts)
+    }
+
+    fn broadcast(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError> {
+        let mut published = Ok(());
+        if !opts.flags.local {
+            if let Some(mut wire_packet) = Packet::of(&self.name, &packet) {
+                wire_packet.nsp = None;
+                let data = cluster::map(vec![
+                    ("packet", cluster::to_mp(&wire_packet)),
+                    ("opts", cluster::to_mp(&Opts::broadcast(opts))),
+                ]);
+                let message = cluster::message(kind::BROADCAST, Some(data), &self.uid, &self.name);
+                published = self.bus.publish(self.channel_for(opts), message);
+            }
+        }
+        // The local sockets have it whether or not the other servers will.
+        self.local.broadcast(packet, opts)?;
+        published
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Arc<BroadcastPacket>,
+        opts: &BroadcastOptions,
+        acks: AckSink,
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        let local = self
+            .local
+            .broadcast_with_ack(packet.clone(), opts, acks.clone());
+        if opts.flags.local {
+            return local;
+        }
+        let (Some(me), Some(mut wire_packet)) =
+            (self.me.upgrade(), Packet::of(&self.name, &packet))
+        else {
+            return local;
+        };
+        wire_packet.nsp = None;
+        let options = Opts::broadcast(opts);
+        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
+        let slot = match self.bus.reserve() {
+            Ok(slot) => slot,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        Box::pin(async move {
+            let local = local.await?;
+            let others = me.count_servers().await?.saturating_sub(1);
+            if others == 0 {
+                return Ok(local);
+            }
+            let answers = me.pending.open_with(random_id());
+            let data = cluster::map(vec![
+                ("packet", cluster::to_mp(&wire_packet)),
+                ("requestId", Mp::from(answers.id.as_str())),
+                ("opts", cluster::to_mp(&options)),
+            ]);
+            // Always the namespace's channel: the count of servers is the namespace's.
+            let message = cluster::message(kind::BROADCAST, Some(data), &me.uid, &me.name);
+            slot.publish(me.channel.clone(), message);
+            let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
+            Ok(local + remote)
+        })
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
+        let local = self.local.fetch_sockets(opts);
+        if opts.flags.local {
+            return local;
+        }
+        let options = Opts::broadcast(opts);
+        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
+        let remote = self.ask(kind::FETCH_SOCKETS, timeout, move |request_id| {
+            cluster::map(vec![
+                ("opts", cluster::to_mp(&options)),
+                ("requestId", Mp::from(request_id)),
+            ])
+        });
+        let namespace = self.namespace.clone();
+        Box::pin(async move {
+            let mut sockets = local.await?;
+            for answer in remote.await? {
+                if answer.kind != kind::FETCH_SOCKETS_RESPONSE {
+                    continue;
+                }
+                let Some(described) = answer.data.sockets else {
+                    continue;
+                };
+                let described = SocketDescription::deserialize_list(cluster::json_of(&described))
+                    .unwrap_or_default();
+                sockets.extend(
+                    described
+                        .into_iter()
+                        .filter_map(|d| d.into_remote(&namespace)),
+                );
+            }
+            Ok(sockets)
+        })
+    }
+
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
+        self.local.add_sockets(opts, rooms)?;
+        if opts.flags.local {
+            return Ok(());
+        }
+        self.publish(kind::SOCKETS_JOIN, rooms_data(opts, rooms))
+    }
+
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
+        self.local.del_sockets(opts, rooms)?;
+        if opts.flags.local {
+            return Ok(());
+        }
+        self.publish(kind::SOCKETS_LEAVE, rooms_data(opts, rooms))
+    }
+
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
+        self.local.disconnect_sockets(opts, close)?;
+        if opts.flags.local {
+            return Ok(());
+        }
+        let data = cluster::map(vec![
+            ("opts", cluster::to_mp(&Opts::broadcast(opts))),
+            ("close", Mp::from(close)),
+        ]);
+        self.publish(kind::DISCONNECT_SOCKETS, data)
+    }
+
+    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) -> Result<(), AdapterError> {
+        args.insert(0, Value::from(event.as_str()));
+        let packet = Mp::Array(args.into_iter().map(cluster::mp_of).collect());
+        self.publish(
+            kind::SERVER_SIDE_EMIT,
+            cluster::map(vec![("packet", packet)]),
+        )
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        event: Str,
+        mut args: Vec<Value>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
+        args.insert(0, Value::from(event.as_str()));
+        let wait = timeout.min(self.config.requests_timeout);
+        let answers = self.ask(kind::SERVER_SIDE_EMIT, wait, move |request_id| {
+            let packet = Mp::Array(args.into_iter().map(cluster::mp_of).collect());
+            cluster::map(vec![
+                ("requestId", Mp::from(request_id)),
+                ("packet", packet),
+            ])
+        });
+        Box::pin(async move {
+            let answers = tokio::time::timeout(timeout, answers)
+                .await
+                .map_err(|_| AdapterError::Timeout)??;
+            Ok(answers
+                .into_iter()
+                .filter(|answer| answer.kind == kind::SERVER_SIDE_EMIT_RESPONSE)
+                .map(|answer| cluster::json_of(&answer.data.packet))
+                .collect())
+        })
+    }
+
+    fn close(&self) {
+        self.bus.forget(&self.channel);
+        self.bus.unsubscribe(self.channel.clone());
+        self.bus.unsubscribe(self.response_channel.clone());
+        let mut channels = self.rooms();
+        for (room, _) in channels.members.drain() {
+            self.bus.unsubscribe(self.room_channel(&room));
+        }
+        channels.of_socket.clear();
+    }
+
+    /// Node's `serverCount`: the subscribers of the namespace's channel, this server
+    /// included; 1 while Redis cannot be reached.
+    fn server_count(&self) -> BoxFuture<'static, usize> {
+        let count = self.count_servers();
+        Box::pin(async move { count.await.unwrap_or(1) })
+    }
+}
+
+/// `{opts, rooms}` of a join or leave.
+fn rooms_data(opts: &BroadcastOptions, rooms: &[Room]) -> Mp {
+    let rooms = rooms.iter().map(|room| Mp::from(room.as_str())).collect();
+    cluster::map(vec![
+        ("opts", cluster::to_mp(&Opts::broadcast(opts))),
+        ("rooms", Mp::Array(rooms)),
+    ])
+}
+
+/// What another server's answer to a broadcast with acknowledgements says.
+fn read_answer(answer: Response) -> BroadcastAnswer {
+    match answer.kind {
+        kind::BROADCAST_CLIENT_COUNT => BroadcastAnswer::ClientCount(answer.data.client_count),
+        kind::BROADCAST_ACK => {
+            let (args, attachments) =
+                crate::msgpack::msgpack_to_args(std::slice::from_ref(&answer.data.packet));
+            BroadcastAnswer::Ack(AckData { args, attachments })
+        }
+        _ => BroadcastAnswer::Other,
+    }
+}
