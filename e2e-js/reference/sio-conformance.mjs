@@ -38,7 +38,13 @@
 // @socket.io/postgres-adapter 0.5 on a pg 8 Pool (its defaults: channels "socket.io#<nsp>", the
 // table "socket_io_attachments", created here as its README does); PG_HEARTBEAT_MS and
 // PG_HEARTBEAT_TIMEOUT_MS set heartbeatInterval (5000) and heartbeatTimeout (10000).
-// Without REDIS_URL, REDIS_STREAMS_URL or POSTGRES_URL none of these is registered ("set-data", which those tests use too, is
+// With REDIS_CLUSTER_URLS instead (comma-separated redis://host:port URLs of nodes of one Redis 7
+// Cluster): the same, through createShardedAdapter of @socket.io/redis-adapter 8.3 on the redis 4
+// client's createCluster (sharded pub/sub); REDIS_SUBSCRIPTION_MODE sets its subscriptionMode
+// ("dynamic" when unset). test/redis-sharded.test.mjs drives it.
+// Setting more than one of REDIS_URL, REDIS_STREAMS_URL, POSTGRES_URL and REDIS_CLUSTER_URLS is
+// refused at start.
+// Without REDIS_URL, REDIS_STREAMS_URL, POSTGRES_URL or REDIS_CLUSTER_URLS none of these is registered ("set-data", which those tests use too, is
 // among the handlers below, always there).
 //
 // With PARSER=msgpack: parser: socket.io-msgpack-parser 3.0 (clients must use it too).
@@ -105,9 +111,29 @@ const io = new Server(httpServer, {
     : { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true } }),
 });
 
+const clusterVariables = ["REDIS_URL", "REDIS_STREAMS_URL", "POSTGRES_URL", "REDIS_CLUSTER_URLS"];
+if (clusterVariables.filter((name) => process.env[name]).length > 1) {
+  console.error(`sio-conformance: ${clusterVariables.join(", ")}: set one of them at most`);
+  process.exit(2);
+}
 // The Redis clients, when in a cluster (closed on shutdown).
 let redisClients = [];
-if (process.env.REDIS_URL) {
+if (process.env.REDIS_CLUSTER_URLS) {
+  const [{ createShardedAdapter }, { createCluster }] = await Promise.all([
+    import("@socket.io/redis-adapter"),
+    import("redis"),
+  ]);
+  const rootNodes = process.env.REDIS_CLUSTER_URLS.split(",")
+    .map((url) => url.trim())
+    .filter((url) => url)
+    .map((url) => ({ url }));
+  const pub = createCluster({ rootNodes });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  redisClients = [pub, sub];
+  const subscriptionMode = process.env.REDIS_SUBSCRIPTION_MODE ?? "dynamic";
+  io.adapter(createShardedAdapter(pub, sub, { subscriptionMode }));
+} else if (process.env.REDIS_URL) {
   const [{ createAdapter }, { createClient }] = await Promise.all([
     import("@socket.io/redis-adapter"),
     import("redis"),

@@ -4,7 +4,9 @@
 //! Streams (Node's `@socket.io/redis-streams-adapter` 0.3 speaks the same), with the same
 //! handlers; with `RECOVERY_MS` as well, connection state recovery goes through Redis. With
 //! `POSTGRES_URL`, it joins through PostgreSQL (Node's `@socket.io/postgres-adapter` 0.5
-//! speaks the same), with the same handlers. More than one of these variables is refused.
+//! speaks the same), with the same handlers. With `REDIS_CLUSTER_URLS`, it joins a Redis 7
+//! Cluster through sharded pub/sub (Node's `createShardedAdapter` speaks the same), with the
+//! same handlers. More than one of these variables is refused.
 
 use serde_json::{json, Value};
 use socketio::{AckSender, Args, Socket, SocketIo};
@@ -52,6 +54,32 @@ pub async fn postgres_adapter(url: &str) -> std::io::Result<socketio_postgres::P
     socketio_postgres::PostgresAdapter::connect_with(config)
         .await
         .map_err(|error| std::io::Error::other(format!("POSTGRES_URL {url}: {error}")))
+}
+
+/// Joins the Redis Cluster that the comma-separated `urls` belong to through the sharded
+/// adapter, in the subscription mode `REDIS_SUBSCRIPTION_MODE` names (Node's default,
+/// `dynamic`, when unset), or says why not.
+pub async fn sharded_adapter(
+    urls: &str,
+) -> std::io::Result<socketio_redis::sharded::ShardedRedisAdapter> {
+    use socketio_redis::sharded::{ShardedRedisAdapter, ShardedRedisAdapterConfig};
+    let nodes: Vec<&str> = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .collect();
+    if nodes.is_empty() {
+        return Err(std::io::Error::other("REDIS_CLUSTER_URLS names no node"));
+    }
+    let mut config = ShardedRedisAdapterConfig::default();
+    if let Ok(mode) = std::env::var("REDIS_SUBSCRIPTION_MODE") {
+        config.subscription_mode = mode
+            .parse()
+            .map_err(|error| std::io::Error::other(format!("REDIS_SUBSCRIPTION_MODE: {error}")))?;
+    }
+    ShardedRedisAdapter::connect_with(&nodes, config)
+        .await
+        .map_err(|error| std::io::Error::other(format!("REDIS_CLUSTER_URLS {urls}: {error}")))
 }
 
 /// Server-side `hello` from another server: broadcast to the whole cluster when no answer is

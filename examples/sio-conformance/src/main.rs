@@ -35,8 +35,16 @@
 //! drives it. `PG_HEARTBEAT_MS` and `PG_HEARTBEAT_TIMEOUT_MS` change Node's
 //! `heartbeatInterval` (5000) and `heartbeatTimeout` (10000).
 //!
-//! Setting more than one of `REDIS_URL`, `REDIS_STREAMS_URL` and `POSTGRES_URL` is refused at
-//! start.
+//! With `REDIS_CLUSTER_URLS` (comma-separated `redis://host:port` URLs of nodes of one Redis 7
+//! Cluster) instead, the server joins through the sharded adapter,
+//! `socketio_redis::sharded::ShardedRedisAdapter` (Node: `createShardedAdapter` of
+//! `@socket.io/redis-adapter` 8.3 on the `redis` 4 client's `createCluster`), with the same
+//! cluster handlers; `REDIS_SUBSCRIPTION_MODE` (`static`, `dynamic` or `dynamic-private`) sets
+//! Node's `subscriptionMode` (`dynamic` when unset). `e2e-js/test/redis-sharded.test.mjs`
+//! drives it.
+//!
+//! Setting more than one of `REDIS_URL`, `REDIS_STREAMS_URL`, `POSTGRES_URL` and
+//! `REDIS_CLUSTER_URLS` is refused at start.
 //!
 //! Without any of them none of these is registered (`set-data`, which those tests use too, is
 //! among the handlers below, always there).
@@ -130,24 +138,29 @@ async fn main() -> std::io::Result<()> {
         std::env::var("REDIS_URL").ok(),
         std::env::var("REDIS_STREAMS_URL").ok(),
         std::env::var("POSTGRES_URL").ok(),
+        std::env::var("REDIS_CLUSTER_URLS").ok(),
     ];
     let clustered = match urls {
-        [None, None, None] => false,
-        [Some(url), None, None] => {
+        [None, None, None, None] => false,
+        [Some(url), None, None, None] => {
             builder = builder.adapter(cluster::adapter(&url).await?);
             true
         }
-        [None, Some(url), None] => {
+        [None, Some(url), None, None] => {
             builder = builder.adapter(cluster::streams_adapter(&url).await?);
             true
         }
-        [None, None, Some(url)] => {
+        [None, None, Some(url), None] => {
             builder = builder.adapter(cluster::postgres_adapter(&url).await?);
+            true
+        }
+        [None, None, None, Some(urls)] => {
+            builder = builder.adapter(cluster::sharded_adapter(&urls).await?);
             true
         }
         _ => {
             return Err(std::io::Error::other(
-                "REDIS_URL, REDIS_STREAMS_URL and POSTGRES_URL: set one of them at most",
+                "REDIS_URL, REDIS_STREAMS_URL, POSTGRES_URL and REDIS_CLUSTER_URLS: set one of them at most",
             ))
         }
     };

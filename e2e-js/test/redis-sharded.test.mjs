@@ -1,0 +1,184 @@
+// Two of our sio-conformance servers (REDIS_CLUSTER_URLS) and Node's reference server
+// (reference/sio-conformance.mjs: createShardedAdapter of @socket.io/redis-adapter 8.3 on the
+// redis 4 client's createCluster), one socket.io cluster on one Redis 7 Cluster (three
+// masters) the test starts, in each of Node's subscription modes: broadcasts from each server
+// reach the clients of all, rooms (and a socket's own room, which Node's servers address on a
+// room channel of its own in the dynamic modes) are honoured across, broadcasts with acks
+// collect every server's clients' answers, and serverSideEmit with acks crosses both ways.
+//
+// Needs redis-server and redis-cli 7 on PATH (scripts/test-all.sh installs them) and the
+// sio-conformance binary (cargo build -p sio-conformance), or SIO_SERVER=node to run the Node
+// reference as "ours" too.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { io as connectClient } from "socket.io-client";
+import { sioSkipReason, sleep, startServer, withTimeout } from "./harness.mjs";
+import { startRedisCluster } from "./redis-harness.mjs";
+import { Recorder, emitAck, sorted, uniqueToken } from "./sio-harness.mjs";
+
+const WAIT = 5000;
+const ABSENCE_MS = 300;
+const MODES = ["static", "dynamic", "dynamic-private"];
+
+const skip = sioSkipReason("sio-conformance");
+
+describe("two of our servers and Node's on one Redis Cluster, sharded pub/sub", skip ? { skip } : {}, () => {
+  let cluster = null;
+  before(async () => {
+    cluster = await startRedisCluster(3);
+  });
+  after(async () => {
+    await withTimeout(cluster?.stop() ?? Promise.resolve(), WAIT, "the redis cluster to stop").catch((e) =>
+      console.error(e.message),
+    );
+  });
+
+  for (const mode of MODES) {
+    describe(`subscriptionMode ${mode}`, () => {
+      const servers = [];
+      const clients = [];
+      let onA = null;
+      let onB = null;
+      let onNode = null;
+
+      async function client(url, label) {
+        const socket = connectClient(url, { transports: ["websocket"], forceNew: true, reconnection: false });
+        clients.push(socket);
+        socket.rec = new Recorder(socket, label);
+        socket.on("ask", (value, ack) => ack?.({ from: label, value }));
+        await withTimeout(
+          new Promise((resolve, reject) => {
+            socket.once("connect", resolve);
+            socket.once("connect_error", (e) => reject(new Error(`${label}: connect_error ${e.message}`)));
+          }),
+          WAIT,
+          `${label} to connect`,
+        );
+        return socket;
+      }
+
+      before(async () => {
+        const env = { REDIS_CLUSTER_URLS: cluster.urls.join(","), REDIS_SUBSCRIPTION_MODE: mode };
+        const [a, b, node] = await Promise.all([
+          startServer({ kind: "sio-conformance", env }),
+          startServer({ kind: "sio-conformance", env }),
+          startServer({ kind: "sio-conformance", env, node: true }),
+        ]);
+        servers.push(a, b, node);
+        onA = await client(a.url, "client of ours (A)");
+        onB = await client(b.url, "client of ours (B)");
+        onNode = await client(node.url, "client of Node's");
+        // Every server hears the other two before a test relies on them: each one's
+        // serverSideEmitWithAck is answered by both others.
+        for (const socket of [onA, onB, onNode]) {
+          const deadline = Date.now() + 15_000;
+          for (;;) {
+            const [answers] = await emitAck(socket, WAIT + 2000, "server-side-emit-with-ack", "probe");
+            if (Array.isArray(answers) && answers.length === 2) break;
+            assert.ok(Date.now() < deadline, `${socket.rec.label} never heard both others: ${JSON.stringify(answers)}`);
+            await sleep(100);
+          }
+        }
+      });
+
+      after(async () => {
+        for (const socket of clients) socket.disconnect();
+        const step = (what, promise) =>
+          withTimeout(Promise.resolve(promise), WAIT, what).catch((e) => console.error(e.message));
+        for (const server of servers) await step("a server to stop", server.stop());
+      });
+
+      test("a broadcast from each server reaches the clients of all three, once", { timeout: 20_000 }, async () => {
+        for (const from of [onA, onB, onNode]) {
+          const t = uniqueToken("bcast");
+          assert.deepStrictEqual(await emitAck(from, WAIT, "broadcast", t, { n: 1 }), []);
+          for (const socket of [onA, onB, onNode]) {
+            assert.deepStrictEqual(
+              await socket.rec.waitFor("broadcast", WAIT, (a) => a[0] === t),
+              [t, { n: 1 }],
+              `${from.rec.label} -> ${socket.rec.label}`,
+            );
+          }
+        }
+        const bytes = Buffer.from([0, 1, 2, 253, 254, 255]);
+        for (const from of [onA, onNode]) {
+          const t = uniqueToken("bin");
+          await emitAck(from, WAIT, "broadcast", t, bytes);
+          for (const socket of [onA, onB, onNode]) {
+            const [, got] = await socket.rec.waitFor("broadcast", WAIT, (a) => a[0] === t);
+            assert.deepStrictEqual(Buffer.from(got), bytes, `${from.rec.label} -> ${socket.rec.label}`);
+          }
+        }
+        await sleep(ABSENCE_MS);
+        for (const socket of [onA, onB, onNode]) {
+          const counts = new Map();
+          for (const { args: [t] } of socket.rec.all("broadcast")) counts.set(t, (counts.get(t) ?? 0) + 1);
+          for (const [t, n] of counts) assert.equal(n, 1, `${socket.rec.label} got ${t} ${n} times`);
+        }
+      });
+
+      test("rooms joined on one server are reached from the others, and no one else", { timeout: 20_000 }, async () => {
+        const onOurs = uniqueToken("room-b");
+        const onNodes = uniqueToken("room-node");
+        assert.deepStrictEqual(await emitAck(onB, WAIT, "join", onOurs), [onOurs]);
+        assert.deepStrictEqual(await emitAck(onNode, WAIT, "join", onNodes), [onNodes]);
+        await sleep(ABSENCE_MS); // the room channels subscribed (dynamic modes)
+        const sent = [];
+        for (const [from, room, to] of [
+          [onNode, onOurs, onB],
+          [onA, onOurs, onB],
+          [onA, onNodes, onNode],
+          [onB, onNodes, onNode],
+          // A socket's own room: Node's server sends to ours on its room's channel in the
+          // dynamic modes, ours to Node's on the namespace's (its id looks like Node's).
+          [onNode, onB.id, onB],
+          [onA, onNode.id, onNode],
+        ]) {
+          const t = uniqueToken("to-room");
+          sent.push(t);
+          assert.deepStrictEqual(await emitAck(from, WAIT, "to-room", room, t), []);
+          assert.deepStrictEqual(
+            await to.rec.waitFor("room", WAIT, (a) => a[0] === t),
+            [t],
+            `${from.rec.label} -> ${room}`,
+          );
+        }
+        await sleep(ABSENCE_MS);
+        assert.deepStrictEqual(sorted(onB.rec.all("room").map((r) => r.args[0])), sorted([sent[0], sent[1], sent[4]]));
+        assert.deepStrictEqual(sorted(onNode.rec.all("room").map((r) => r.args[0])), sorted([sent[2], sent[3], sent[5]]));
+        assert.deepStrictEqual(onA.rec.all("room"), []);
+      });
+
+      test("a broadcast with acks collects the answers of every server's clients", { timeout: 20_000 }, async () => {
+        const everyone = sorted([onA.rec.label, onB.rec.label, onNode.rec.label]);
+        for (const from of [onA, onNode]) {
+          const value = uniqueToken("ask");
+          const [answer] = await emitAck(from, WAIT, "broadcast-with-ack", value);
+          assert.equal(answer.error, null, from.rec.label);
+          assert.deepStrictEqual(sorted(answer.answers.map((a) => a.from)), everyone, from.rec.label);
+        }
+      });
+
+      test("serverSideEmit with an ack crosses both ways", { timeout: 30_000 }, async () => {
+        for (const from of [onA, onB, onNode]) {
+          const y = { token: uniqueToken("y") };
+          assert.deepStrictEqual(
+            await emitAck(from, WAIT + 2000, "server-side-emit-with-ack", y),
+            [[y, y]],
+            from.rec.label,
+          );
+        }
+        // Without an ack: each of the two others broadcasts hello to the cluster.
+        const t = uniqueToken("hello");
+        assert.deepStrictEqual(await emitAck(onNode, WAIT, "server-side-emit", t), []);
+        for (const socket of [onA, onB, onNode]) {
+          await socket.rec.until(
+            () => socket.rec.all("hello", (a) => a[0] === t).length === 2,
+            WAIT,
+            `two hellos on ${socket.rec.label}`,
+          );
+        }
+      });
+    });
+  }
+});
