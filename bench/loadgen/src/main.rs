@@ -7,9 +7,13 @@
 //!         [--seconds SECS] [--payload-bytes N] [--parser default|msgpack] [--deflate]
 //!         [--rate N]
 //! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
+//! loadgen scale --addr 127.0.0.1:3000 --server-pid N [--sizes 1000,5000,15000] [--seconds SECS]
 //! loadgen report results.jsonl
 //! ```
 //!
+//! `scale` connects idle clients in steps (`--sizes`), and at each step reads the server's
+//! memory and times broadcasts to all of them (`--seconds` of them in flight, `--warmup`
+//! seconds of settling before each memory reading); see `scale`.
 //! `--rate N` paces `echo` (N acked calls a second among all clients) or `fanout` (N
 //! broadcasts a second), for latency at equal load (see `paced`).
 //! `--payload-bytes` and `--parser` change what `echo` sends: JSON objects of about N bytes
@@ -26,6 +30,7 @@ mod paced;
 mod polling;
 mod report;
 mod retained;
+mod scale;
 mod scenarios;
 mod stats;
 mod tcp;
@@ -64,9 +69,10 @@ fn main() -> Result<(), Error> {
         "idle" => (10_000, 0),
         "polling" => (100, 1),
         "retained" => (1, 1),
+        "scale" => (0, 0),
         other => return Err(format!("unknown scenario {other}").into()),
     };
-    let options = Options {
+    let mut options = Options {
         addr: flag("--addr").unwrap_or_else(|| "127.0.0.1:3000".into()),
         connections: number("--connections", connections)? as usize,
         in_flight: number("--in-flight", in_flight)? as usize,
@@ -89,6 +95,10 @@ fn main() -> Result<(), Error> {
             deflate: args.iter().any(|a| a == "--deflate"),
         },
     };
+    let sizes = scale::sizes_of(&flag("--sizes").unwrap_or_else(|| "1000,5000,15000".into()))?;
+    if scenario == "scale" {
+        options.connections = sizes.last().copied().unwrap_or(0);
+    }
     if scenario == "cluster-fanout" && options.receivers_addr.is_none() {
         return Err("cluster-fanout needs --receivers-addr".into());
     }
@@ -105,6 +115,7 @@ fn main() -> Result<(), Error> {
         match (scenario.as_str(), rate) {
             ("echo", Some(rate)) => paced::echo(&options, rate).await,
             ("fanout", Some(rate)) => paced::fanout(&options, rate).await,
+            ("scale", None) => scale::scale(&options, &sizes).await,
             (_, Some(_)) => Err("--rate: echo and fanout only".into()),
             _ => run(&scenario, &options).await,
         }

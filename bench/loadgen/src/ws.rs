@@ -4,7 +4,8 @@
 use crate::tcp::Tcp;
 use engineio::Deflater;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use std::net::{Ipv4Addr, SocketAddr};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -40,8 +41,26 @@ impl Client {
     /// As [`connect`](Self::connect), speaking the msgpack parser and offering per-message
     /// deflate (as a browser offers it) as `speech` says.
     pub async fn connect_with(addr: &str, speech: Speech) -> Result<Self, Error> {
+        Self::connect_from(addr, None, speech).await
+    }
+
+    /// As [`connect_with`](Self::connect_with), from the loopback address `source` when
+    /// given: each source address has its own ephemeral ports, so that many thousands of
+    /// clients do not run out of them.
+    pub async fn connect_from(
+        addr: &str,
+        source: Option<Ipv4Addr>,
+        speech: Speech,
+    ) -> Result<Self, Error> {
         let msgpack = speech.msgpack;
-        let tcp = TcpStream::connect(addr).await?;
+        let tcp = match source {
+            None => TcpStream::connect(addr).await?,
+            Some(source) => {
+                let socket = TcpSocket::new_v4()?;
+                socket.bind(SocketAddr::from((source, 0)))?;
+                socket.connect(addr.parse()?).await?
+            }
+        };
         tcp.set_nodelay(true)?;
         let mut tcp = Tcp::new(tcp);
         let mut request =
