@@ -14,6 +14,7 @@
 #   BENCH_ONLY=cluster bench/run.sh   # only the fanouts across two servers, on every engine
 #   BENCH_ONLY=instructions bench/run.sh  # only the valgrind counts (bench/instructions.sh)
 #   BENCH_ONLY=paced bench/run.sh     # only the latencies at equal load
+#   BENCH_ONLY=scale bench/run.sh     # only the scale steps (1,000 to 19,000 idle, broadcasts to all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,18 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" -lt 10100 ]; then
   echo "the idle scenario needs 10,100 open files; the limit here is $(ulimit -n)" >&2
   exit 1
+fi
+# The scale steps: 1,000, 5,000 and 15,000 idle connections, then as many as the open-file
+# limit lets one server process hold (a thousand files spare), up to BENCH_SCALE_MAX (50,000).
+scale_sizes=1000,5000
+scale_most=$(( $(ulimit -n) - 1000 ))
+scale_most=$(( scale_most / 1000 * 1000 ))
+[ "$scale_most" -gt "${BENCH_SCALE_MAX:-50000}" ] && scale_most=${BENCH_SCALE_MAX:-50000}
+if [ "$scale_most" -ge 15000 ]; then scale_sizes=$scale_sizes,15000; fi
+if [ "$scale_most" -gt 15000 ]; then scale_sizes=$scale_sizes,$scale_most; fi
+if [ "$scale_most" -lt 15000 ]; then
+  echo "warning: $(ulimit -n) open files here: the scale steps stop at $scale_most" >&2
+  scale_sizes=$scale_sizes,$scale_most
 fi
 
 if [ "$(nproc)" -ge 2 ]; then
@@ -188,6 +201,17 @@ run_cluster() {
   stop_all
 }
 
+# The scale steps on one server: 3 s of broadcasts in flight at each step (1 s with QUICK=1)
+# after a settling second or two before each memory reading.
+run_scale() {
+  local server=$1
+  if [ "${QUICK:-0}" = 1 ]; then
+    run "$server" scale --sizes "$scale_sizes" --seconds 1 --warmup 1
+  else
+    run "$server" scale --sizes "$scale_sizes" --seconds 3 --warmup 2
+  fi
+}
+
 run_wire_options() { # the wire options (issue 15) on a 4 KB JSON payload
   local server=$1
   run_variant "$server" 4kb - echo --payload-bytes 4096
@@ -211,6 +235,10 @@ for run in $(seq "$runs"); do
       continue
     fi
     [ "$only" = instructions ] && continue
+    if [ "$only" = scale ]; then
+      run_scale "$server"
+      continue
+    fi
     if [ "$only" = paced ]; then
       run_variant "$server" paced - echo --rate 20000
       run_variant "$server" paced - fanout --rate 50
@@ -231,6 +259,7 @@ for run in $(seq "$runs"); do
     run "$server" fanout --in-flight 1
     run "$server" fanout --in-flight 4
     run "$server" idle
+    run_scale "$server"
     run "$server" polling
     # Latency at equal load: every server offered the same work, below Node's ceiling.
     run_variant "$server" paced - echo --rate 20000

@@ -5,19 +5,19 @@ use crate::ws::Error;
 use serde_json::Value;
 
 /// One figure of the table.
-struct Row {
-    title: &'static str,
+struct Row<'a> {
+    title: &'a str,
     scenario: &'static str,
     /// Calls in flight, when the scenario is run with several.
     in_flight: Option<u64>,
     /// How the server was set up (`--variant`), when not as usual.
     variant: Option<&'static str>,
     /// The JSON key of the figure, or a figure made from others (see [`figure`]).
-    key: &'static str,
+    key: &'a str,
     unit: Unit,
 }
 
-const ROWS: [Row; 41] = [
+const ROWS: [Row<'static>; 41] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -402,8 +402,20 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
     }
     println!();
     println!("|---|{}", "---:|".repeat(labels.len() + others.len()));
-    for row in ROWS {
-        let figures = |label: &str| figures(&lines, &row, label);
+    let scale = scale_rows(&lines);
+    let scale: Vec<Row> = scale
+        .iter()
+        .map(|(title, key, unit)| Row {
+            title,
+            scenario: "scale",
+            in_flight: None,
+            variant: None,
+            key,
+            unit: *unit,
+        })
+        .collect();
+    for row in ROWS.iter().chain(&scale) {
+        let figures = |label: &str| figures(&lines, row, label);
         // A row no server was run for (socketioxide has no recovery) is left out.
         if labels.iter().all(|label| figures(label).is_empty()) {
             continue;
@@ -450,6 +462,81 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The rows of the `scale` scenario (title, key, unit), for the sizes it was run at: memory
+/// per connection, the time until the last receiver has a broadcast and deliveries/s at each.
+fn scale_rows(lines: &[Value]) -> Vec<(String, String, Unit)> {
+    let mut sizes: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["scenario"] == "scale")
+        .filter_map(|l| l["sizes"].as_array())
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.is_empty() {
+        return Vec::new();
+    }
+    let each = |title: &'static str, key: &'static str, unit: Unit| -> Vec<_> {
+        sizes
+            .iter()
+            .map(|&n| {
+                (
+                    title.replace('N', &thousands(n)),
+                    format!("{key}_{n}"),
+                    unit,
+                )
+            })
+            .collect()
+    };
+    let (first, last) = (thousands(sizes[0]), thousands(sizes[sizes.len() - 1]));
+    let mut rows: Vec<(String, String, Unit)> = Vec::new();
+    rows.extend(each(
+        "scale, N idle: memory per connection",
+        "kb_per_connection",
+        Unit::Kb,
+    ));
+    rows.push((
+        format!("scale: memory per added connection, {first} to {last}"),
+        "kb_per_connection_marginal".into(),
+        Unit::Kb,
+    ));
+    rows.push((
+        format!("scale: connects/s, 0 to {last}"),
+        "connects_per_s".into(),
+        Unit::Rate,
+    ));
+    rows.push((
+        "scale: receivers that missed a broadcast".into(),
+        "missed_broadcasts".into(),
+        Unit::Count,
+    ));
+    rows.extend(each(
+        "scale, one broadcast to N: time until the last receiver has it",
+        "broadcast_last_us",
+        Unit::Micros,
+    ));
+    rows.extend(each(
+        "scale, broadcasts to N, 4 in flight: deliveries/s",
+        "deliveries_per_s",
+        Unit::Rate,
+    ));
+    rows
+}
+
+/// 15000 as `15,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The row's figure of `label` in each run, in run order.
 fn figures(lines: &[Value], row: &Row, label: &str) -> Vec<(u64, f64)> {
     lines
@@ -470,7 +557,8 @@ fn ratios(figures: &[(u64, f64)], base: &[(u64, f64)]) -> Vec<f64> {
         .iter()
         .filter_map(|(run, v)| {
             let (_, b) = base.iter().find(|(r, _)| r == run)?;
-            Some(v / b)
+            // No ratio to a zero (no receiver missed a broadcast on either side).
+            Some(v / b).filter(|r| r.is_finite())
         })
         .collect()
 }
