@@ -478,6 +478,8 @@ impl RedisCluster {
             let child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
+                // A replica takes over however long ago it last heard its master.
+                .args(["--cluster-replica-validity-factor", "0"])
                 .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
                 .args(["--dir", &cluster.dir.to_string_lossy()])
                 .args(["--save", "", "--appendonly", "no"])
@@ -526,8 +528,8 @@ impl RedisCluster {
             .collect()
     }
 
-    /// Waits until every live node says `cluster_state:ok` and knows the same masters for
-    /// all the slots.
+    /// Waits until every live node says `cluster_state:ok` and sees the same reachable masters
+    /// serving all the slots (after a master's death: once a replica has taken its slots).
     pub fn wait_ok(&self) {
         let deadline = Instant::now() + CLUSTER_WAIT;
         loop {
@@ -537,7 +539,14 @@ impl RedisCluster {
                 .all(|&port| cli(port, &["cluster", "info"]).contains("cluster_state:ok"));
             let masters: HashSet<Vec<(u16, u16, u16)>> =
                 live.iter().map(|&port| slot_owners(port)).collect();
-            if ok && masters.len() == 1 && masters.iter().all(|m| !m.is_empty()) {
+            let covered = |owners: &Vec<(u16, u16, u16)>| {
+                owners
+                    .iter()
+                    .map(|&(from, to, _)| usize::from(to - from) + 1)
+                    .sum::<usize>()
+                    == 16_384
+            };
+            if ok && masters.len() == 1 && masters.iter().all(covered) {
                 return;
             }
             assert!(Instant::now() < deadline, "the redis cluster never settled");

@@ -8,7 +8,7 @@ use crate::bus::{Listener, Publication, Queue, Slot};
 use redis::cluster_async::ClusterConnection;
 use redis::{PushInfo, PushKind, Value};
 use socketio::adapter::AdapterError;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -17,6 +17,9 @@ use tokio::sync::mpsc;
 enum Change {
     Subscribe(String),
     Unsubscribe(String),
+    /// A node of the cluster went away: subscribe again to everything until every shard has
+    /// taken it.
+    Resync,
 }
 
 /// One server's Redis Cluster side.
@@ -183,21 +186,53 @@ async fn publish(
 }
 
 /// Applies the subscription changes in the order they were asked for. The cluster connection
-/// remembers what it subscribed and subscribes again after a reconnection.
+/// remembers what it subscribed and subscribes again after a reconnection to the same node; but
+/// when a master dies and a replica takes its slots over, nothing tells the connection until a
+/// command of its fails on those slots. So after a node went away, this subscribes again to
+/// every channel, every [`RETRY_DELAY`], until each one has been taken (by the node that serves
+/// its slot by then, which the failing attempts make the connection look up), or for
+/// [`RESYNC_WINDOW`] at most.
 async fn subscribe(
     mut connection: ClusterConnection,
     mut changes: mpsc::UnboundedReceiver<Change>,
 ) {
-    while let Some(change) = changes.recv().await {
-        let (channel, subscribing) = match &change {
-            Change::Subscribe(channel) => (channel, true),
-            Change::Unsubscribe(channel) => (channel, false),
+    let mut active: HashSet<String> = HashSet::new();
+    let mut resync_until: Option<tokio::time::Instant> = None;
+    loop {
+        let change = match resync_until {
+            None => changes.recv().await,
+            Some(until) => match tokio::time::timeout(RETRY_DELAY, changes.recv()).await {
+                Ok(change) => change,
+                Err(_) => {
+                    if resubscribe_all(&mut connection, &active).await
+                        || tokio::time::Instant::now() >= until
+                    {
+                        resync_until = None;
+                    }
+                    continue;
+                }
+            },
+        };
+        let Some(change) = change else { return };
+        let (channel, subscribing) = match change {
+            Change::Resync => {
+                resync_until = Some(tokio::time::Instant::now() + RESYNC_WINDOW);
+                continue;
+            }
+            Change::Subscribe(channel) => {
+                active.insert(channel.clone());
+                (channel, true)
+            }
+            Change::Unsubscribe(channel) => {
+                active.remove(&channel);
+                (channel, false)
+            }
         };
         for attempt in 1..=SUBSCRIBE_ATTEMPTS {
             let done = if subscribing {
-                connection.ssubscribe(channel).await
+                connection.ssubscribe(&channel).await
             } else {
-                connection.sunsubscribe(channel).await
+                connection.sunsubscribe(&channel).await
             };
             match done {
                 Ok(()) => break,
@@ -213,13 +248,46 @@ async fn subscribe(
     }
 }
 
+/// How long after a node went away the subscriptions are made again, at most.
+const RESYNC_WINDOW: Duration = Duration::from_secs(30);
+/// How long one subscription is given when made again.
+const RESUBSCRIBE_WAIT: Duration = Duration::from_secs(1);
+
+/// Subscribes again to every channel of `active`; whether every shard took its channels.
+async fn resubscribe_all(connection: &mut ClusterConnection, active: &HashSet<String>) -> bool {
+    let mut all = true;
+    for channel in active {
+        match tokio::time::timeout(RESUBSCRIBE_WAIT, connection.ssubscribe(channel)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(%channel, %error, "redis: subscribing again failed; trying again");
+                all = false;
+            }
+            Err(_) => all = false,
+        }
+    }
+    if all {
+        tracing::info!(
+            channels = active.len(),
+            "redis: subscriptions made again after a node went away"
+        );
+    }
+    all
+}
+
 /// Hands each sharded message the cluster pushes to the namespace it is for.
 async fn receive(mut incoming: mpsc::UnboundedReceiver<PushInfo>, bus: Weak<ShardedBus>) {
     while let Some(push) = incoming.recv().await {
+        let Some(bus) = bus.upgrade() else { return };
+        if push.kind == PushKind::Disconnection {
+            // A node went away: its shards' subscriptions must be made again where the
+            // cluster serves those slots now, perhaps on a replica that took over.
+            let _ = bus.changes.send(Change::Resync);
+            continue;
+        }
         if push.kind != PushKind::SMessage {
             continue;
         }
-        let Some(bus) = bus.upgrade() else { return };
         match push.data.as_slice() {
             [Value::BulkString(channel), Value::BulkString(payload)] => {
                 bus.route(&String::from_utf8_lossy(channel), payload);
