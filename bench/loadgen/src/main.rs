@@ -9,6 +9,7 @@
 //! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
 //! loadgen scale --addr 127.0.0.1:3000 --server-pid N [--sizes 1000,5000,15000] [--seconds SECS]
 //! loadgen report results.jsonl
+//! loadgen chart results.jsonl out.png
 //! ```
 //!
 //! `scale` connects idle clients in steps (`--sizes`), and at each step reads the server's
@@ -24,6 +25,7 @@
 //! It runs on one thread, so that pinned to one core it leaves the other to the server; it
 //! reports its own CPU use so that a run where it was the bottleneck shows as such.
 
+mod chart;
 mod http1;
 mod msgpack;
 mod paced;
@@ -50,6 +52,11 @@ fn main() -> Result<(), Error> {
     if scenario == "report" {
         let file = args.get(1).ok_or("usage: loadgen report <results.jsonl>")?;
         return report::print(&std::fs::read_to_string(file)?);
+    }
+    if scenario == "chart" {
+        let usage = "usage: loadgen chart <results.jsonl> <out.png>";
+        let (file, out) = (args.get(1).ok_or(usage)?, args.get(2).ok_or(usage)?);
+        return chart::draw(&std::fs::read_to_string(file)?, out);
     }
     let flag = |name: &str| {
         args.iter()

@@ -525,7 +525,7 @@ fn scale_rows(lines: &[Value]) -> Vec<(String, String, Unit)> {
 }
 
 /// 15000 as `15,000`.
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -571,11 +571,7 @@ fn spread(values: &[f64], show: impl Fn(f64) -> String) -> String {
         [] => "–".into(),
         [one] => show(*one),
         all => {
-            let median = if all.len() % 2 == 1 {
-                all[all.len() / 2]
-            } else {
-                (all[all.len() / 2 - 1] + all[all.len() / 2]) / 2.0
-            };
+            let median = median(all).unwrap_or(f64::NAN);
             let (low, high) = (show(all[0]), show(all[all.len() - 1]));
             if low == high {
                 show(median)
@@ -583,6 +579,16 @@ fn spread(values: &[f64], show: impl Fn(f64) -> String) -> String {
                 format!("{} [{low}–{high}]", show(median))
             }
         }
+    }
+}
+
+/// The median of values sorted in increasing order.
+pub(crate) fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
     }
 }
 
