@@ -201,12 +201,12 @@ run_cluster() {
   stop_all
 }
 
-# The scale steps on one server: 3 s of broadcasts in flight at each step (1 s with QUICK=1)
-# after a settling second or two before each memory reading.
+# The scale steps on one server: at each step 5 single broadcasts timed, then 3 s of them in
+# flight, after 2 s of settling before the memory is read (3, 1 and 1 with QUICK=1).
 run_scale() {
   local server=$1
   if [ "${QUICK:-0}" = 1 ]; then
-    run "$server" scale --sizes "$scale_sizes" --seconds 1 --warmup 1
+    run "$server" scale --sizes "$scale_sizes" --probes 3 --seconds 1 --warmup 1
   else
     run "$server" scale --sizes "$scale_sizes" --seconds 3 --warmup 2
   fi
@@ -302,3 +302,8 @@ echo
 echo "$(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; server on one core:"
 echo
 target/release/loadgen report "$results"
+# The scale curves as a chart beside the results (bench/results/<run>-scale.png).
+if grep -q '"scenario":"scale"' "$results"; then
+  target/release/loadgen chart "$results" "${results%.jsonl}-scale.png"
+  echo "chart: ${results%.jsonl}-scale.png"
+fi

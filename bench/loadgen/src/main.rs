@@ -7,14 +7,15 @@
 //!         [--seconds SECS] [--payload-bytes N] [--parser default|msgpack] [--deflate]
 //!         [--rate N]
 //! loadgen cluster-fanout --addr SENDER_SERVER --receivers-addr OTHER_SERVER [...]
-//! loadgen scale --addr 127.0.0.1:3000 --server-pid N [--sizes 1000,5000,15000] [--seconds SECS]
+//! loadgen scale --addr 127.0.0.1:3000 --server-pid N [--sizes 1000,5000,15000] [--probes N]
+//!         [--seconds SECS] [--warmup SECS]
 //! loadgen report results.jsonl
 //! loadgen chart results.jsonl out.png
 //! ```
 //!
 //! `scale` connects idle clients in steps (`--sizes`), and at each step reads the server's
-//! memory and times broadcasts to all of them (`--seconds` of them in flight, `--warmup`
-//! seconds of settling before each memory reading); see `scale`.
+//! memory and times broadcasts to all of them (`--probes` single ones, then `--seconds` of
+//! them in flight; `--warmup` seconds of settling before each memory reading); see `scale`.
 //! `--rate N` paces `echo` (N acked calls a second among all clients) or `fanout` (N
 //! broadcasts a second), for latency at equal load (see `paced`).
 //! `--payload-bytes` and `--parser` change what `echo` sends: JSON objects of about N bytes
@@ -103,6 +104,7 @@ fn main() -> Result<(), Error> {
         },
     };
     let sizes = scale::sizes_of(&flag("--sizes").unwrap_or_else(|| "1000,5000,15000".into()))?;
+    let probes = number("--probes", 5)?.max(1) as usize;
     if scenario == "scale" {
         options.connections = sizes.last().copied().unwrap_or(0);
     }
@@ -122,7 +124,7 @@ fn main() -> Result<(), Error> {
         match (scenario.as_str(), rate) {
             ("echo", Some(rate)) => paced::echo(&options, rate).await,
             ("fanout", Some(rate)) => paced::fanout(&options, rate).await,
-            ("scale", None) => scale::scale(&options, &sizes).await,
+            ("scale", None) => scale::scale(&options, &sizes, probes).await,
             (_, Some(_)) => Err("--rate: echo and fanout only".into()),
             _ => run(&scenario, &options).await,
         }

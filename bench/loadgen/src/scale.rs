@@ -28,8 +28,6 @@ const CONNECTING: usize = 64;
 /// Broadcasts in flight while deliveries per second are measured: each counts as in flight
 /// until every receiver has it, so that nothing queues without bound in the server.
 const IN_FLIGHT: u64 = 4;
-/// Single broadcasts timed at each step; the report gives their median.
-const PROBES: usize = 5;
 /// How long one broadcast may take to reach everyone; past it, the missing receivers count as
 /// missed rather than the run hanging.
 const STALL: Duration = Duration::from_secs(10);
@@ -240,7 +238,8 @@ pub fn sizes_of(list: &str) -> Result<Vec<usize>, Error> {
     Ok(sizes)
 }
 
-pub async fn scale(o: &Options, sizes: &[usize]) -> Result<Value, Error> {
+/// The steps of `sizes`, timing `probes` single broadcasts at each (the median counts).
+pub async fn scale(o: &Options, sizes: &[usize], probes: usize) -> Result<Value, Error> {
     let pid = o.server_pid.ok_or("scale needs --server-pid")?;
     let largest = *sizes.last().ok_or("--sizes: none given")?;
     if (largest / PER_SOURCE) >= 250 {
@@ -296,7 +295,7 @@ pub async fn scale(o: &Options, sizes: &[usize]) -> Result<Value, Error> {
 
         let mut times = Vec::new();
         let mut fewest = connected;
-        for _ in 0..PROBES {
+        for _ in 0..probes {
             let (last, got) = crowd.probe().await?;
             times.push(last.as_micros() as f64);
             fewest = fewest.min(got);
