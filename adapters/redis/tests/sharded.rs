@@ -249,3 +249,60 @@ async fn every_operation_crosses_in_dynamic_mode() {
 async fn every_operation_crosses_in_dynamic_private_mode() {
     every_operation_crosses(SubscriptionMode::DynamicPrivate).await;
 }
+
+/// `SPUBLISH`es `payload` on `channel` of the cluster, as another server (or anyone) could.
+async fn spublish(cluster: &RedisCluster, channel: &str, payload: &[u8]) {
+    let client = redis::cluster::ClusterClient::new(cluster.urls()).expect("cluster client");
+    let mut conn = client
+        .get_async_connection()
+        .await
+        .expect("cluster connection");
+    let _: () = redis::cmd("SPUBLISH")
+        .arg(channel)
+        .arg(payload)
+        .query_async(&mut conn)
+        .await
+        .expect("SPUBLISH");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_messages_are_skipped_and_node_s_json_is_read() {
+    let cluster = RedisCluster::start(3, 0);
+    let (a, addr_a) = sharded_server(&cluster, SubscriptionMode::Dynamic).await;
+    cluster_of(1, &[&a]).await;
+    let mut on_a = Client::connect(addr_a).await;
+    let socket = a.of("/").get_socket(&on_a.id).expect("a's socket");
+    socket.join("room1");
+    let uid = "0123456789abcdef";
+    let hostile: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"{".to_vec(),
+        b"\xc1".to_vec(),
+        [vec![0x91; 100_000], vec![0xc0]].concat(),
+        br#"{"type":3,"nsp":"/"}"#.to_vec(),
+        br#"{"type":3,"nsp":"/","data":{"packet":{"type":2,"data":"not a list"},"opts":{}}}"#
+            .to_vec(),
+        br#"{"type":3,"nsp":"/","data":{"packet":{"type":2,"data":[]},"opts":{"rooms":7}}}"#
+            .to_vec(),
+        br#"{"type":7,"nsp":"/","data":{"opts":{}}}"#.to_vec(),
+        br#"{"type":9,"nsp":"/","data":{"packet":[]}}"#.to_vec(),
+        br#"{"type":9,"nsp":"/","data":{"packet":[1,2]}}"#.to_vec(),
+        br#"{"type":250,"nsp":"/","data":{}}"#.to_vec(),
+        br#"{"type":"3","nsp":"/","data":[]}"#.to_vec(),
+        br#"{"type":12,"nsp":"/","data":{"requestId":5}}"#.to_vec(),
+    ];
+    for payload in &hostile {
+        for channel in ["socket.io#/#", "socket.io#/#room1#"] {
+            spublish(&cluster, channel, payload).await;
+        }
+    }
+    // Node's own form, JSON without binary: a broadcast to room1 on its channel.
+    let node = format!(
+        r#"{{"type":3,"data":{{"packet":{{"type":2,"data":["from-node",{{"n":1}}],"nsp":"/"}},"opts":{{"rooms":["room1"],"except":[],"flags":{{}}}}}},"uid":"{uid}","nsp":"/"}}"#
+    );
+    spublish(&cluster, "socket.io#/#room1#", node.as_bytes()).await;
+    assert_eq!(on_a.next_event().await.0, json!(["from-node", {"n": 1}]));
+    // And the server still serves.
+    a.of("/").emit("alive", &()).expect("emit");
+    assert_eq!(on_a.next_event().await.0, json!(["alive", null]));
+}
