@@ -3,7 +3,7 @@
 //! one per stream, each an `XREAD BLOCK` loop on a connection of its own that hands every
 //! entry to the namespace it names.
 
-use crate::wire::Message;
+use crate::wire::{self, Message};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::Value;
 use socketio_redis::bus::Slot;
@@ -171,7 +171,7 @@ pub(crate) async fn read(
                 return;
             };
             for (id, fields) in entries_of_xread(&reply) {
-                match Message::from_entry(&fields) {
+                match wire::message_from_entry(&fields) {
                     Ok(message) => router.route(message, &id),
                     Err(error) => tracing::debug!(%id, %error, "stream entry ignored"),
                 }

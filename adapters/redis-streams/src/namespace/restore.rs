@@ -171,7 +171,7 @@ impl StreamsNamespace {
         rooms: &HashSet<&str>,
         id: &str,
     ) -> Option<Arc<BroadcastPacket>> {
-        let message = Message::from_entry(fields).ok()?;
+        let message = wire::message_from_entry(fields).ok()?;
         if message.nsp != *self.name || message.kind != kind::BROADCAST {
             return None;
         }
