@@ -27,6 +27,10 @@
 //!
 //! The wire format is described in `WIRE.md` beside this crate.
 //!
+//! On a Redis 7 Cluster, [`sharded::ShardedRedisAdapter`] speaks Node's `createShardedAdapter`
+//! (sharded pub/sub, `SPUBLISH`/`SSUBSCRIBE`) with the same operations, the same bounded publish
+//! queue and Node's three subscription modes (`WIRE-SHARDED.md`).
+//!
 //! # When Redis is slower than the app
 //!
 //! Everything a server sends to the others (broadcasts, requests, answers to theirs) waits in

@@ -15,7 +15,30 @@
 //!
 //! Messages are Node's `ClusterAdapter` messages ([`cluster`](crate::cluster)): Node writes
 //! them in JSON (msgpack when they hold binary); this adapter writes msgpack, which Node's
-//! reads as well, and reads both.
+//! reads as well, and reads both. `WIRE-SHARDED.md` beside this crate has them byte for byte.
+//!
+//! # When a master fails
+//!
+//! A shard whose master dies has no master until the cluster promotes one of its replicas
+//! (Redis's `cluster-node-timeout` and an election: a couple of seconds with a one-second
+//! timeout). Meanwhile:
+//!
+//! - every server's own clients get its broadcasts as ever: local delivery never waits for
+//!   Redis;
+//! - what a server publishes on that shard's channels is retried by the cluster connection
+//!   until the shard has a master again or the retries run out (the message is then lost,
+//!   with a warning); the server's publishes go out one at a time, in order, so those to the
+//!   other shards wait behind it (in the publish queue, whose bound still holds);
+//! - a server subscribed on that shard hears nothing of it until it has subscribed again on
+//!   the promoted replica: it does so by itself, once the cluster has settled. What was
+//!   published on those channels before then is lost for it; what came after is delivered.
+//!
+//! So a client of another server sees the broadcasts up to the failure, then nothing for a
+//! while, then everything again, in order and never twice: at most one run of broadcasts is
+//! missing, from around the failover, and often none (when the publisher's retries outlast the
+//! resubscription). `tests/sharded_failover.rs` kills a master under a stream of broadcasts and
+//! checks exactly that. Requests (`fetch_sockets`, `server_side_emit_with_ack`, broadcasts with
+//! acks) made during the failover may fail with a timeout.
 
 mod bus;
 mod incoming;
