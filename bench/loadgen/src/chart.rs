@@ -124,6 +124,26 @@ pub fn draw(jsonl: &str, out: &str) -> Result<(), Error> {
         &("sans-serif", 22).into_text_style(&top),
         (16, 14),
     )?;
+    // One legend for the three panels, on the heading's line: inside a panel it would hide
+    // the top of some curve.
+    let mut labels: Vec<&str> = Vec::new();
+    for line in &scale {
+        let label = line["label"].as_str().unwrap_or("?");
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    let legend = ("sans-serif", 18).into_text_style(&top);
+    let mut x = 1650 - 170 * labels.len() as i32;
+    for (index, label) in labels.iter().enumerate() {
+        let colour = colour(label, index);
+        top.draw(&PathElement::new(
+            vec![(x, 25), (x + 28, 25)],
+            colour.stroke_width(4),
+        ))?;
+        top.draw_text(label, &legend, (x + 36, 15))?;
+        x += 170;
+    }
     for (area, panel) in body.split_evenly((1, PANELS.len())).iter().zip(&PANELS) {
         let series = series(&scale, panel);
         let points = series.iter().flat_map(|(_, p)| p);
@@ -145,27 +165,16 @@ pub fn draw(jsonl: &str, out: &str) -> Result<(), Error> {
             .axis_desc_style(("sans-serif", 14))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
-        for (index, (label, points)) in series.iter().enumerate() {
+        for (label, points) in &series {
+            let index = labels.iter().position(|l| l == label).unwrap_or(0);
             let colour = colour(label, index);
-            chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?
-                .label(label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-                });
+            chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?;
             chart.draw_series(
                 points
                     .iter()
                     .map(|&point| Circle::new(point, 4, colour.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
     }
     root.present()?;
     Ok(())
