@@ -15,6 +15,7 @@
 #   BENCH_ONLY=instructions bench/run.sh  # only the valgrind counts (bench/instructions.sh)
 #   BENCH_ONLY=paced bench/run.sh     # only the latencies at equal load
 #   BENCH_ONLY=scale bench/run.sh     # only the scale steps (1,000 to 19,000 idle, broadcasts to all)
+#   BENCH_SCALE_MAX=30000 bench/run.sh  # the largest scale step where the open-file limit allows more
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
