@@ -33,12 +33,15 @@
 //!   the promoted replica: it does so by itself, once the cluster has settled. What was
 //!   published on those channels before then is lost for it; what came after is delivered.
 //!
-//! So a client of another server sees the broadcasts up to the failure, then nothing for a
-//! while, then everything again, in order and never twice: at most one run of broadcasts is
-//! missing, from around the failover, and often none (when the publisher's retries outlast the
-//! resubscription). `tests/sharded_failover.rs` kills a master under a stream of broadcasts and
-//! checks exactly that. Requests (`fetch_sockets`, `server_side_emit_with_ack`, broadcasts with
-//! acks) made during the failover may fail with a timeout.
+//! So a client of another server gets every broadcast published before the master died and
+//! every one published from shortly after the cluster settled (a second, in the test), in
+//! order and never twice; of those published in between it may miss some, all or none: in
+//! the test, from none to about two seconds' worth, mostly in one run, sometimes with a
+//! second of a message or two while the cluster connection moves its subscriptions.
+//! `tests/sharded_failover.rs` kills a master (of three, with a replica each, Redis's node
+//! timeout at one second) under a stream of broadcasts and checks exactly that. Requests
+//! (`fetch_sockets`, `server_side_emit_with_ack`, broadcasts with acks) made during the
+//! failover may fail with a timeout.
 
 mod bus;
 mod incoming;

@@ -5,12 +5,13 @@
 //! What this shows, as the adapter's documentation says:
 //! - the broadcasting server's own clients get every broadcast (local delivery never waits
 //!   for Redis);
-//! - the other server's client gets everything published before the master died, then nothing
-//!   for a while, then everything again, in order and never twice: what is lost is one run of
-//!   broadcasts from around the failover (those published on the dead master's channels
-//!   before this server subscribed again on the replica that took over), a couple of
-//!   seconds' worth with Redis's node timeout at one second;
-//! - once the cluster has settled, broadcasts reach the other server again by themselves.
+//! - the other server's client gets everything published before the master died and
+//!   everything published from a second after the cluster settled (a replica promoted, every
+//!   node agreeing), in order and never twice; of what was published in between, it may miss
+//!   some, all or none (those that reached the new master before the other server subscribed
+//!   there again, or while the cluster connection moved its subscriptions): a couple of
+//!   seconds' worth at most with Redis's node timeout at one second;
+//! - broadcasts reach the other server again by themselves.
 
 use adapter_test_support::*;
 use socketio::SocketIo;
@@ -33,7 +34,7 @@ async fn next_number(client: &mut Client, wait: Duration) -> Option<u64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_master_killed_during_a_broadcast_loses_one_run_and_recovers() {
+async fn a_master_killed_during_a_broadcast_loses_only_what_the_failover_window_held() {
     let mut cluster = RedisCluster::start(3, 1);
     let (a, addr_a) = sharded_server(&cluster).await;
     let (b, addr_b) = sharded_server(&cluster).await;
@@ -77,6 +78,8 @@ async fn a_master_killed_during_a_broadcast_loses_one_run_and_recovers() {
     })
     .await
     .expect("the cluster settles with the replica as master");
+    // From a second (200 broadcasts) after the cluster settled, b must hear every one.
+    let whole_again = next.load(Ordering::Acquire) + 200;
     assert_ne!(cluster.master_of("socket.io#/#"), doomed);
     // Some more once the cluster is whole again, then a stop.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -94,7 +97,7 @@ async fn a_master_killed_during_a_broadcast_loses_one_run_and_recovers() {
     }
     assert_eq!(got_a, (0..sent).collect::<Vec<_>>(), "a's client gets all");
 
-    // b's client: up to the last one, in order and never twice, with at most one run lost.
+    // b's client: up to the last one, in order and never twice.
     while let Some(n) = next_number(&mut on_b, Duration::from_secs(10)).await {
         got_b.push(n);
         if n + 1 == sent {
@@ -119,9 +122,11 @@ async fn a_master_killed_during_a_broadcast_loses_one_run_and_recovers() {
         .filter(|w| w[1] != w[0] + 1)
         .map(|w| (w[0], w[1]))
         .collect();
-    assert!(gaps.len() <= 1, "one run lost at most: {gaps:?}");
     let lost = sent - got_b.len() as u64;
-    println!("{sent} broadcast, {lost} lost for b ({gaps:?})");
-    // Not more than the failover took: well under the 4 s after the cluster settled.
-    assert!(lost < 800, "{lost} lost");
+    println!("{sent} broadcast, {lost} lost for b, after {before_kill} (runs {gaps:?}); whole again from {whole_again}");
+    assert!(
+        gaps.iter()
+            .all(|&(from, to)| from >= before_kill && to <= whole_again),
+        "lost only between the kill and a second after the cluster settled: {gaps:?}"
+    );
 }
