@@ -427,7 +427,7 @@ impl stream::Router for Shared {
             .get(&message.nsp)
             .and_then(Weak::upgrade);
         if let Some(namespace) = namespace {
-            namespace.on_message(message, Some(id));
+            socketio_redis::cluster::incoming::on_message(&*namespace, message, Some(id));
         }
     }
 

@@ -11,29 +11,17 @@ use parser::socketio::PacketData;
 use parser::Str;
 use serde_json::Value;
 use socketio::adapter::{
-    AckData, AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter,
-    NamespaceRef, RemoteSocket, RestoredSession, Room, Session, Sid, SocketDescription,
+    AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter, NamespaceRef,
+    RemoteSocket, RestoredSession, Room, Session, Sid, SocketDescription,
 };
 use socketio::ConnectionStateRecovery;
 use socketio_redis::bus::{Listener, Subscription};
-use socketio_redis::requests::{broadcast_answers, Answer, BroadcastAnswer, Pending};
+use socketio_redis::cluster::incoming::{self, read_answer, ClusterNamespace, Response};
+use socketio_redis::requests::{broadcast_answers, Pending};
 use socketio_redis::wire::{Opts, Packet};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
-use tokio::sync::mpsc;
-
-/// An answer of another server to one of our requests.
-pub(crate) struct Response {
-    kind: u8,
-    data: wire::ResponseData,
-}
-
-impl Answer for Response {
-    fn request_id(&self) -> &str {
-        &self.data.request_id
-    }
-}
 
 pub(crate) struct StreamsNamespace {
     local: LocalAdapter,
@@ -58,7 +46,6 @@ pub(crate) struct StreamsNamespace {
     me: Weak<StreamsNamespace>,
 }
 
-mod incoming;
 mod restore;
 
 impl StreamsNamespace {
@@ -133,22 +120,6 @@ impl StreamsNamespace {
         self.recovery().is_some() && event.id.is_none() && !opts.flags.volatile
     }
 
-    /// Delivers a broadcast to this server's sockets, with `offset` as its last argument when
-    /// recovery keeps it.
-    fn deliver(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions, offset: Option<&str>) {
-        if let Some(offset) = offset {
-            self.saw(offset);
-        }
-        let packet = match offset {
-            Some(offset) if self.keeps(&packet, opts) => with_offset(&packet, offset),
-            _ => packet,
-        };
-        let mut opts = opts.clone();
-        opts.flags.local = true;
-        // Local delivery has nothing to forward, so it cannot fail.
-        let _ = self.local.broadcast(packet, &opts);
-    }
-
     /// Appends a message to the stream; `then` runs with its entry id once Redis has it.
     fn append(
         &self,
@@ -215,19 +186,6 @@ impl StreamsNamespace {
             answers.collect(others, timeout).await
         })
     }
-
-    /// Publishes an answer to the server `to`, on its own channel. When the queue is full the
-    /// answer is dropped, and that server's request times out.
-    fn respond(&self, to: Option<&str>, kind: u8, data: Mp) {
-        let Some(to) = to else {
-            return;
-        };
-        let channel = format!("{}{to}#", self.public_channel);
-        let message = wire::pubsub_message(kind, Some(data), &self.uid, &self.name);
-        if let Err(error) = self.shared.bus.publish(channel, message) {
-            tracing::warn!(nsp = %self.name, %error, "answer to another server dropped");
-        }
-    }
 }
 
 /// A new request id: 16 random hex digits, as Node's `randomId`.
@@ -250,9 +208,68 @@ impl Listener for StreamsNamespace {
             return;
         }
         match Message::from_msgpack(payload) {
-            Ok(message) => StreamsNamespace::on_message(self, message, None),
+            Ok(message) => incoming::on_message(self, message, None),
             Err(error) => tracing::debug!(%channel, %error, "message ignored"),
         }
+    }
+}
+
+impl ClusterNamespace for StreamsNamespace {
+    fn local(&self) -> &LocalAdapter {
+        &self.local
+    }
+
+    fn name(&self) -> &Str {
+        &self.name
+    }
+
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn namespace(&self) -> &NamespaceRef {
+        &self.namespace
+    }
+
+    fn requests_timeout(&self) -> Duration {
+        self.shared.config.requests_timeout
+    }
+
+    fn pending(&self) -> &Pending<Response> {
+        &self.pending
+    }
+
+    fn me(&self) -> Weak<Self> {
+        self.me.clone()
+    }
+
+    /// Publishes an answer to the server `to`, on its own channel. When the queue is full the
+    /// answer is dropped, and that server's request times out.
+    fn respond(&self, to: Option<&str>, kind: u8, data: Mp) {
+        let Some(to) = to else {
+            return;
+        };
+        let channel = format!("{}{to}#", self.public_channel);
+        let message = wire::pubsub_message(kind, Some(data), &self.uid, &self.name);
+        if let Err(error) = self.shared.bus.publish(channel, message) {
+            tracing::warn!(nsp = %self.name, %error, "answer to another server dropped");
+        }
+    }
+
+    /// Delivers a broadcast to this server's sockets, with `offset` as its last argument when
+    /// recovery keeps it.
+    fn deliver(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions, offset: Option<&str>) {
+        if let Some(offset) = offset {
+            self.saw(offset);
+        }
+        let packet = match offset {
+            Some(offset) if self.keeps(&packet, opts) => with_offset(&packet, offset),
+            _ => packet,
+        };
+        let mut opts = opts.clone();
+        opts.flags.local = true;
+        // Local delivery has nothing to forward, so it cannot fail.
+        let _ = self.local.broadcast(packet, &opts);
     }
 }
 
@@ -535,18 +552,5 @@ impl Adapter for StreamsNamespace {
             .bus
             .forget(&self.prefixes(), self.subscriptions());
         self.shared.forget(&self.name, &self.me);
-    }
-}
-
-/// What another server's answer to a broadcast with acknowledgements says.
-fn read_answer(answer: Response) -> BroadcastAnswer {
-    match answer.kind {
-        kind::BROADCAST_CLIENT_COUNT => BroadcastAnswer::ClientCount(answer.data.client_count),
-        kind::BROADCAST_ACK => {
-            let (args, attachments) =
-                socketio_redis::msgpack::msgpack_to_args(std::slice::from_ref(&answer.data.packet));
-            BroadcastAnswer::Ack(AckData { args, attachments })
-        }
-        _ => BroadcastAnswer::Other,
     }
 }

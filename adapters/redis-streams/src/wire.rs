@@ -23,8 +23,7 @@ use serde_json::value::RawValue;
 use socketio::adapter::{BroadcastOptions, BroadcastPacket, Room};
 pub(crate) use socketio_redis::cluster::{
     json_of, kind, map, message as pubsub_message, mp_of, read_msgpack, to_mp, write_msgpack,
-    BroadcastData, DecodeError, DisconnectData, FetchData, Message, Mp, ResponseData, RoomsData,
-    ServerSideEmitData,
+    BroadcastData, DecodeError, Message, Mp,
 };
 use socketio_redis::wire::{Opts, Packet};
 

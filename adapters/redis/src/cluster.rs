@@ -7,6 +7,8 @@
 //! type into the typed body below. Nothing here panics on any input: what is not understood is
 //! a [`DecodeError`], and the adapters skip it with a debug log. Not needed by applications.
 
+pub mod incoming;
+
 use crate::msgpack;
 pub use crate::msgpack::Mp;
 use crate::wire::{Opts, Packet};

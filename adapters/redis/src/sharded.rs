@@ -44,7 +44,6 @@
 //! failover may fail with a timeout.
 
 mod bus;
-mod incoming;
 mod namespace;
 
 use crate::RedisError;

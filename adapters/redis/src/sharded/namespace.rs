@@ -6,31 +6,20 @@
 use super::bus::ShardedBus;
 use super::{ShardedRedisAdapter, ShardedRedisAdapterConfig, SubscriptionMode};
 use crate::bus::Listener;
+use crate::cluster::incoming::{self, read_answer, ClusterNamespace, Response};
 use crate::cluster::{self, kind, Message, Mp};
-use crate::requests::{broadcast_answers, Answer, BroadcastAnswer, Pending};
+use crate::requests::{broadcast_answers, Pending};
 use crate::wire::{Opts, Packet};
 use futures_util::future::BoxFuture;
 use parser::Str;
 use serde_json::Value;
 use socketio::adapter::{
-    AckData, AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter,
-    NamespaceRef, RemoteSocket, Room, Sid, SocketDescription,
+    AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter, NamespaceRef,
+    RemoteSocket, Room, Sid, SocketDescription,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-
-/// An answer of another server to one of this server's requests.
-pub(crate) struct Response {
-    pub(crate) kind: u8,
-    pub(crate) data: cluster::ResponseData,
-}
-
-impl Answer for Response {
-    fn request_id(&self) -> &str {
-        &self.data.request_id
-    }
-}
 
 /// The rooms of this server that have a channel of their own, and which sockets hold each:
 /// a room's channel is subscribed when its first socket joins, dropped when its last leaves
@@ -42,20 +31,20 @@ struct RoomChannels {
 }
 
 pub(crate) struct ShardedNamespace {
-    pub(super) local: LocalAdapter,
-    pub(super) name: Str,
+    local: LocalAdapter,
+    name: Str,
     bus: Arc<ShardedBus>,
-    pub(super) config: Arc<ShardedRedisAdapterConfig>,
+    config: Arc<ShardedRedisAdapterConfig>,
     /// This adapter's id in the cluster (Node: one per namespace, 16 hex digits).
-    pub(super) uid: String,
+    uid: String,
     /// `{prefix}#{nsp}#`: what every server of the namespace hears.
     channel: String,
     /// `{prefix}#{nsp}#{uid}#`: the answers to this server's requests.
     response_channel: String,
-    pub(super) pending: Arc<Pending<Response>>,
-    pub(super) namespace: NamespaceRef,
+    pending: Arc<Pending<Response>>,
+    namespace: NamespaceRef,
     rooms: Mutex<RoomChannels>,
-    pub(super) me: Weak<ShardedNamespace>,
+    me: Weak<ShardedNamespace>,
 }
 
 impl ShardedNamespace {
@@ -177,19 +166,6 @@ impl ShardedNamespace {
         })
     }
 
-    /// Publishes an answer to the server `to`, on its answers' channel. When the queue is full
-    /// the answer is dropped, and that server's request times out.
-    pub(super) fn respond(&self, to: Option<&str>, kind: u8, data: Mp) {
-        let Some(to) = to else {
-            return;
-        };
-        let channel = format!("{}{to}#", self.channel);
-        let message = cluster::message(kind, Some(data), &self.uid, &self.name);
-        if let Err(error) = self.bus.publish(channel, message) {
-            tracing::warn!(nsp = %self.name, %error, "answer to another server dropped");
-        }
-    }
-
     /// Counts `id` out of `room`'s channel; the channel is dropped when it was the last.
     fn leave_channel(&self, rooms: &mut RoomChannels, room: &Room) {
         let Some(count) = rooms.members.get_mut(room) else {
@@ -216,9 +192,57 @@ fn random_id() -> String {
 impl Listener for ShardedNamespace {
     fn on_message(&self, channel: &str, payload: &[u8]) {
         match Message::from_payload(payload) {
-            Ok(message) => self.on_cluster_message(message),
+            Ok(message) => incoming::on_message(self, message, None),
             Err(error) => tracing::debug!(%channel, %error, "message ignored"),
         }
+    }
+}
+
+impl ClusterNamespace for ShardedNamespace {
+    fn local(&self) -> &LocalAdapter {
+        &self.local
+    }
+
+    fn name(&self) -> &Str {
+        &self.name
+    }
+
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn namespace(&self) -> &NamespaceRef {
+        &self.namespace
+    }
+
+    fn requests_timeout(&self) -> Duration {
+        self.config.requests_timeout
+    }
+
+    fn pending(&self) -> &Pending<Response> {
+        &self.pending
+    }
+
+    fn me(&self) -> Weak<Self> {
+        self.me.clone()
+    }
+
+    /// Publishes an answer on the answers' channel of the server `to`. When the queue is full
+    /// the answer is dropped, and that server's request times out.
+    fn respond(&self, to: Option<&str>, kind: u8, data: Mp) {
+        let Some(to) = to else {
+            return;
+        };
+        let channel = format!("{}{to}#", self.channel);
+        let message = cluster::message(kind, Some(data), &self.uid, &self.name);
+        if let Err(error) = self.bus.publish(channel, message) {
+            tracing::warn!(nsp = %self.name, %error, "answer to another server dropped");
+        }
+    }
+
+    fn deliver(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions, _: Option<&str>) {
+        // Local delivery has nothing to forward, so it cannot fail.
+        let _ = self.local.broadcast(packet, opts);
     }
 }
 
@@ -466,17 +490,4 @@ fn rooms_data(opts: &BroadcastOptions, rooms: &[Room]) -> Mp {
         ("opts", cluster::to_mp(&Opts::broadcast(opts))),
         ("rooms", Mp::Array(rooms)),
     ])
-}
-
-/// What another server's answer to a broadcast with acknowledgements says.
-fn read_answer(answer: Response) -> BroadcastAnswer {
-    match answer.kind {
-        kind::BROADCAST_CLIENT_COUNT => BroadcastAnswer::ClientCount(answer.data.client_count),
-        kind::BROADCAST_ACK => {
-            let (args, attachments) =
-                crate::msgpack::msgpack_to_args(std::slice::from_ref(&answer.data.packet));
-            BroadcastAnswer::Ack(AckData { args, attachments })
-        }
-        _ => BroadcastAnswer::Other,
-    }
 }
