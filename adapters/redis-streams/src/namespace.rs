@@ -12,13 +12,14 @@ use parser::Str;
 use serde_json::Value;
 use socketio::adapter::{
     AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter, NamespaceRef,
-    RemoteSocket, RestoredSession, Room, Session, Sid, SocketDescription,
+    RemoteSocket, RestoredSession, Room, Session, Sid,
 };
 use socketio::ConnectionStateRecovery;
+use socketio_redis::bus::Slot;
 use socketio_redis::bus::{Listener, Subscription};
-use socketio_redis::cluster::incoming::{self, read_answer, ClusterNamespace, Response};
-use socketio_redis::requests::{broadcast_answers, Pending};
-use socketio_redis::wire::{Opts, Packet};
+use socketio_redis::cluster::incoming::{self, ClusterNamespace, Response};
+use socketio_redis::cluster::outgoing::{self, ClusterRequests};
+use socketio_redis::requests::Pending;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -139,58 +140,6 @@ impl StreamsNamespace {
         });
         Ok(())
     }
-
-    /// How many servers serve this namespace: the subscribers of its channel (Node 0.3's
-    /// `serverCount`); an error when Redis does not answer in time.
-    fn count_servers(&self) -> BoxFuture<'static, Result<usize, AdapterError>> {
-        let mut commands = self.shared.bus.commands();
-        let channel = self.public_channel.clone();
-        let timeout = self.shared.config.command_timeout;
-        Box::pin(async move {
-            let mut numsub = redis::cmd("PUBSUB");
-            numsub.arg("NUMSUB").arg(&channel);
-            let count = numsub.query_async::<(String, usize)>(&mut commands);
-            match tokio::time::timeout(timeout, count).await {
-                Ok(Ok((_, count))) => Ok(count),
-                Ok(Err(error)) => Err(redis_error(error)),
-                Err(_) => Err(AdapterError::Timeout),
-            }
-        })
-    }
-
-    /// Sends a request over pub/sub and waits for an answer of every other server within
-    /// `timeout`; no answer when this server is alone. `data` makes the request's `data`
-    /// from its id.
-    fn ask(
-        &self,
-        kind: u8,
-        timeout: Duration,
-        data: impl FnOnce(String) -> Mp + Send + 'static,
-    ) -> BoxFuture<'static, Result<Vec<Response>, AdapterError>> {
-        let Some(me) = self.me.upgrade() else {
-            return Box::pin(std::future::ready(Ok(Vec::new())));
-        };
-        let slot = match self.shared.bus.reserve() {
-            Ok(slot) => slot,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
-        };
-        Box::pin(async move {
-            let others = me.count_servers().await?.saturating_sub(1);
-            if others == 0 {
-                return Ok(Vec::new());
-            }
-            let answers = me.pending.open_with(request_id());
-            let message =
-                wire::pubsub_message(kind, Some(data(answers.id.clone())), &me.uid, &me.name);
-            slot.publish(me.public_channel.clone(), message);
-            answers.collect(others, timeout).await
-        })
-    }
-}
-
-/// A new request id: 16 random hex digits, as Node's `randomId`.
-fn request_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
 }
 
 /// The packet with `offset` appended as its last argument.
@@ -235,7 +184,7 @@ impl ClusterNamespace for StreamsNamespace {
         self.shared.config.requests_timeout
     }
 
-    fn pending(&self) -> &Pending<Response> {
+    fn pending(&self) -> &Arc<Pending<Response>> {
         &self.pending
     }
 
@@ -270,6 +219,33 @@ impl ClusterNamespace for StreamsNamespace {
         opts.flags.local = true;
         // Local delivery has nothing to forward, so it cannot fail.
         let _ = self.local.broadcast(packet, &opts);
+    }
+}
+
+impl ClusterRequests for StreamsNamespace {
+    fn reserve(&self) -> Result<Slot, AdapterError> {
+        self.shared.bus.reserve()
+    }
+
+    fn requests_channel(&self) -> String {
+        self.public_channel.clone()
+    }
+
+    /// The subscribers of its channel (Node 0.3's `serverCount`).
+    fn count_servers(&self) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        let mut commands = self.shared.bus.commands();
+        let channel = self.public_channel.clone();
+        let timeout = self.shared.config.command_timeout;
+        Box::pin(async move {
+            let mut numsub = redis::cmd("PUBSUB");
+            numsub.arg("NUMSUB").arg(&channel);
+            let count = numsub.query_async::<(String, usize)>(&mut commands);
+            match tokio::time::timeout(timeout, count).await {
+                Ok(Ok((_, count))) => Ok(count),
+                Ok(Err(error)) => Err(redis_error(error)),
+                Err(_) => Err(AdapterError::Timeout),
+            }
+        })
     }
 }
 
@@ -336,85 +312,14 @@ impl Adapter for StreamsNamespace {
         opts: &BroadcastOptions,
         acks: AckSink,
     ) -> BoxFuture<'static, Result<usize, AdapterError>> {
-        let local = self
-            .local
-            .broadcast_with_ack(packet.clone(), opts, acks.clone());
-        if opts.flags.local {
-            return local;
-        }
-        let (Some(me), Some(mut wire_packet)) =
-            (self.me.upgrade(), Packet::of(&self.name, &packet))
-        else {
-            return local;
-        };
-        wire_packet.nsp = None;
-        let options = Opts::broadcast(opts);
-        let timeout = opts
-            .flags
-            .timeout
-            .unwrap_or(self.shared.config.requests_timeout);
-        let slot = match self.shared.bus.reserve() {
-            Ok(slot) => slot,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
-        };
-        Box::pin(async move {
-            let local = local.await?;
-            let others = me.count_servers().await?.saturating_sub(1);
-            if others == 0 {
-                return Ok(local);
-            }
-            let answers = me.pending.open_with(request_id());
-            let data = wire::map(vec![
-                ("packet", wire::to_mp(&wire_packet)),
-                ("requestId", Mp::from(answers.id.as_str())),
-                ("opts", wire::to_mp(&options)),
-            ]);
-            let message = wire::pubsub_message(kind::BROADCAST, Some(data), &me.uid, &me.name);
-            slot.publish(me.public_channel.clone(), message);
-            let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
-            Ok(local + remote)
-        })
+        outgoing::broadcast_with_ack(self, packet, opts, acks)
     }
 
     fn fetch_sockets(
         &self,
         opts: &BroadcastOptions,
     ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
-        let local = self.local.fetch_sockets(opts);
-        if opts.flags.local {
-            return local;
-        }
-        let options = Opts::broadcast(opts);
-        let timeout = opts
-            .flags
-            .timeout
-            .unwrap_or(self.shared.config.requests_timeout);
-        let remote = self.ask(kind::FETCH_SOCKETS, timeout, move |request_id| {
-            wire::map(vec![
-                ("opts", wire::to_mp(&options)),
-                ("requestId", Mp::from(request_id)),
-            ])
-        });
-        let namespace = self.namespace.clone();
-        Box::pin(async move {
-            let mut sockets = local.await?;
-            for answer in remote.await? {
-                if answer.kind != kind::FETCH_SOCKETS_RESPONSE {
-                    continue;
-                }
-                let Some(described) = answer.data.sockets else {
-                    continue;
-                };
-                let described = SocketDescription::deserialize_list(wire::json_of(&described))
-                    .unwrap_or_default();
-                sockets.extend(
-                    described
-                        .into_iter()
-                        .filter_map(|d| d.into_remote(&namespace)),
-                );
-            }
-            Ok(sockets)
-        })
+        outgoing::fetch_sockets(self, opts)
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
@@ -505,46 +410,21 @@ impl Adapter for StreamsNamespace {
     }
 
     fn server_count(&self) -> BoxFuture<'static, usize> {
-        let count = self.count_servers();
+        let count = ClusterRequests::count_servers(self);
         Box::pin(async move { count.await.unwrap_or(1) })
     }
 
-    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) -> Result<(), AdapterError> {
-        args.insert(0, Value::from(event.as_str()));
-        let packet = Mp::Array(args.into_iter().map(wire::mp_of).collect());
-        let data = wire::map(vec![("packet", packet)]);
-        let message =
-            wire::pubsub_message(kind::SERVER_SIDE_EMIT, Some(data), &self.uid, &self.name);
-        self.shared
-            .bus
-            .publish(self.public_channel.clone(), message)
+    fn server_side_emit(&self, event: Str, args: Vec<Value>) -> Result<(), AdapterError> {
+        outgoing::server_side_emit(self, event, args)
     }
 
     fn server_side_emit_with_ack(
         &self,
         event: Str,
-        mut args: Vec<Value>,
+        args: Vec<Value>,
         timeout: Duration,
     ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
-        args.insert(0, Value::from(event.as_str()));
-        let wait = timeout.min(self.shared.config.requests_timeout);
-        let answers = self.ask(kind::SERVER_SIDE_EMIT, wait, move |request_id| {
-            let packet = Mp::Array(args.into_iter().map(wire::mp_of).collect());
-            wire::map(vec![
-                ("requestId", Mp::from(request_id)),
-                ("packet", packet),
-            ])
-        });
-        Box::pin(async move {
-            let answers = tokio::time::timeout(timeout, answers)
-                .await
-                .map_err(|_| AdapterError::Timeout)??;
-            Ok(answers
-                .into_iter()
-                .filter(|answer| answer.kind == kind::SERVER_SIDE_EMIT_RESPONSE)
-                .map(|answer| wire::json_of(&answer.data.packet))
-                .collect())
-        })
+        outgoing::server_side_emit_with_ack(self, event, args, timeout)
     }
 
     fn close(&self) {

@@ -8,6 +8,7 @@
 //! a [`DecodeError`], and the adapters skip it with a debug log. Not needed by applications.
 
 pub mod incoming;
+pub mod outgoing;
 
 use crate::msgpack;
 pub use crate::msgpack::Mp;

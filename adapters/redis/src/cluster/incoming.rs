@@ -58,7 +58,7 @@ pub trait ClusterNamespace: Send + Sync + Sized + 'static {
     /// when it gives no timeout.
     fn requests_timeout(&self) -> Duration;
     /// This server's requests waiting for answers.
-    fn pending(&self) -> &Pending<Response>;
+    fn pending(&self) -> &Arc<Pending<Response>>;
     /// The adapter itself, for the tasks that answer later.
     fn me(&self) -> Weak<Self>;
     /// Sends an answer of type `kind` to the server whose adapter id is `to` (none: nowhere).

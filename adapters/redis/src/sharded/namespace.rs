@@ -6,16 +6,18 @@
 use super::bus::ShardedBus;
 use super::{ShardedRedisAdapter, ShardedRedisAdapterConfig, SubscriptionMode};
 use crate::bus::Listener;
-use crate::cluster::incoming::{self, read_answer, ClusterNamespace, Response};
+use crate::bus::Slot;
+use crate::cluster::incoming::{self, ClusterNamespace, Response};
+use crate::cluster::outgoing::{self, ClusterRequests};
 use crate::cluster::{self, kind, Message, Mp};
-use crate::requests::{broadcast_answers, Pending};
+use crate::requests::Pending;
 use crate::wire::{Opts, Packet};
 use futures_util::future::BoxFuture;
 use parser::Str;
 use serde_json::Value;
 use socketio::adapter::{
     AckSink, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalAdapter, NamespaceRef,
-    RemoteSocket, Room, Sid, SocketDescription,
+    RemoteSocket, Room, Sid,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -118,54 +120,6 @@ impl ShardedNamespace {
         engineio::sync::lock(&self.rooms)
     }
 
-    /// Publishes a message of this server on the namespace's channel.
-    fn publish(&self, kind: u8, data: Mp) -> Result<(), AdapterError> {
-        let message = cluster::message(kind, Some(data), &self.uid, &self.name);
-        self.bus.publish(self.channel.clone(), message)
-    }
-
-    /// How many servers serve this namespace: the subscribers of its channel; an error when
-    /// Redis does not answer in time.
-    fn count_servers(&self) -> BoxFuture<'static, Result<usize, AdapterError>> {
-        let (bus, channel) = (self.bus.clone(), self.channel.clone());
-        let timeout = self.config.requests_timeout;
-        Box::pin(async move {
-            match tokio::time::timeout(timeout, bus.subscribers(&channel)).await {
-                Ok(Ok(count)) => Ok(count),
-                Ok(Err(error)) => Err(AdapterError::Other(format!("redis: {error}"))),
-                Err(_) => Err(AdapterError::Timeout),
-            }
-        })
-    }
-
-    /// Sends a request on the namespace's channel and waits for an answer of every other
-    /// server within `timeout`; no answer when this server is alone. `data` makes the
-    /// request's `data` from its id.
-    fn ask(
-        &self,
-        kind: u8,
-        timeout: Duration,
-        data: impl FnOnce(String) -> Mp + Send + 'static,
-    ) -> BoxFuture<'static, Result<Vec<Response>, AdapterError>> {
-        let Some(me) = self.me.upgrade() else {
-            return Box::pin(std::future::ready(Ok(Vec::new())));
-        };
-        let slot = match self.bus.reserve() {
-            Ok(slot) => slot,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
-        };
-        Box::pin(async move {
-            let others = me.count_servers().await?.saturating_sub(1);
-            if others == 0 {
-                return Ok(Vec::new());
-            }
-            let answers = me.pending.open_with(random_id());
-            let message = cluster::message(kind, Some(data(answers.id.clone())), &me.uid, &me.name);
-            slot.publish(me.channel.clone(), message);
-            answers.collect(others, timeout).await
-        })
-    }
-
     /// Counts `id` out of `room`'s channel; the channel is dropped when it was the last.
     fn leave_channel(&self, rooms: &mut RoomChannels, room: &Room) {
         let Some(count) = rooms.members.get_mut(room) else {
@@ -219,7 +173,7 @@ impl ClusterNamespace for ShardedNamespace {
         self.config.requests_timeout
     }
 
-    fn pending(&self) -> &Pending<Response> {
+    fn pending(&self) -> &Arc<Pending<Response>> {
         &self.pending
     }
 
@@ -243,6 +197,29 @@ impl ClusterNamespace for ShardedNamespace {
     fn deliver(&self, packet: Arc<BroadcastPacket>, opts: &BroadcastOptions, _: Option<&str>) {
         // Local delivery has nothing to forward, so it cannot fail.
         let _ = self.local.broadcast(packet, opts);
+    }
+}
+
+impl ClusterRequests for ShardedNamespace {
+    fn reserve(&self) -> Result<Slot, AdapterError> {
+        self.bus.reserve()
+    }
+
+    fn requests_channel(&self) -> String {
+        self.channel.clone()
+    }
+
+    /// The subscribers of the namespace's channel, over the whole cluster.
+    fn count_servers(&self) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        let (bus, channel) = (self.bus.clone(), self.channel.clone());
+        let timeout = self.config.requests_timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, bus.subscribers(&channel)).await {
+                Ok(Ok(count)) => Ok(count),
+                Ok(Err(error)) => Err(AdapterError::Other(format!("redis: {error}"))),
+                Err(_) => Err(AdapterError::Timeout),
+            }
+        })
     }
 }
 
@@ -324,80 +301,14 @@ impl Adapter for ShardedNamespace {
         opts: &BroadcastOptions,
         acks: AckSink,
     ) -> BoxFuture<'static, Result<usize, AdapterError>> {
-        let local = self
-            .local
-            .broadcast_with_ack(packet.clone(), opts, acks.clone());
-        if opts.flags.local {
-            return local;
-        }
-        let (Some(me), Some(mut wire_packet)) =
-            (self.me.upgrade(), Packet::of(&self.name, &packet))
-        else {
-            return local;
-        };
-        wire_packet.nsp = None;
-        let options = Opts::broadcast(opts);
-        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
-        let slot = match self.bus.reserve() {
-            Ok(slot) => slot,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
-        };
-        Box::pin(async move {
-            let local = local.await?;
-            let others = me.count_servers().await?.saturating_sub(1);
-            if others == 0 {
-                return Ok(local);
-            }
-            let answers = me.pending.open_with(random_id());
-            let data = cluster::map(vec![
-                ("packet", cluster::to_mp(&wire_packet)),
-                ("requestId", Mp::from(answers.id.as_str())),
-                ("opts", cluster::to_mp(&options)),
-            ]);
-            // Always the namespace's channel: the count of servers is the namespace's.
-            let message = cluster::message(kind::BROADCAST, Some(data), &me.uid, &me.name);
-            slot.publish(me.channel.clone(), message);
-            let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
-            Ok(local + remote)
-        })
+        outgoing::broadcast_with_ack(self, packet, opts, acks)
     }
 
     fn fetch_sockets(
         &self,
         opts: &BroadcastOptions,
     ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
-        let local = self.local.fetch_sockets(opts);
-        if opts.flags.local {
-            return local;
-        }
-        let options = Opts::broadcast(opts);
-        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
-        let remote = self.ask(kind::FETCH_SOCKETS, timeout, move |request_id| {
-            cluster::map(vec![
-                ("opts", cluster::to_mp(&options)),
-                ("requestId", Mp::from(request_id)),
-            ])
-        });
-        let namespace = self.namespace.clone();
-        Box::pin(async move {
-            let mut sockets = local.await?;
-            for answer in remote.await? {
-                if answer.kind != kind::FETCH_SOCKETS_RESPONSE {
-                    continue;
-                }
-                let Some(described) = answer.data.sockets else {
-                    continue;
-                };
-                let described = SocketDescription::deserialize_list(cluster::json_of(&described))
-                    .unwrap_or_default();
-                sockets.extend(
-                    described
-                        .into_iter()
-                        .filter_map(|d| d.into_remote(&namespace)),
-                );
-            }
-            Ok(sockets)
-        })
+        outgoing::fetch_sockets(self, opts)
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
@@ -405,7 +316,7 @@ impl Adapter for ShardedNamespace {
         if opts.flags.local {
             return Ok(());
         }
-        self.publish(kind::SOCKETS_JOIN, rooms_data(opts, rooms))
+        outgoing::tell(self, kind::SOCKETS_JOIN, rooms_data(opts, rooms))
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
@@ -413,7 +324,7 @@ impl Adapter for ShardedNamespace {
         if opts.flags.local {
             return Ok(());
         }
-        self.publish(kind::SOCKETS_LEAVE, rooms_data(opts, rooms))
+        outgoing::tell(self, kind::SOCKETS_LEAVE, rooms_data(opts, rooms))
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
@@ -425,43 +336,20 @@ impl Adapter for ShardedNamespace {
             ("opts", cluster::to_mp(&Opts::broadcast(opts))),
             ("close", Mp::from(close)),
         ]);
-        self.publish(kind::DISCONNECT_SOCKETS, data)
+        outgoing::tell(self, kind::DISCONNECT_SOCKETS, data)
     }
 
-    fn server_side_emit(&self, event: Str, mut args: Vec<Value>) -> Result<(), AdapterError> {
-        args.insert(0, Value::from(event.as_str()));
-        let packet = Mp::Array(args.into_iter().map(cluster::mp_of).collect());
-        self.publish(
-            kind::SERVER_SIDE_EMIT,
-            cluster::map(vec![("packet", packet)]),
-        )
+    fn server_side_emit(&self, event: Str, args: Vec<Value>) -> Result<(), AdapterError> {
+        outgoing::server_side_emit(self, event, args)
     }
 
     fn server_side_emit_with_ack(
         &self,
         event: Str,
-        mut args: Vec<Value>,
+        args: Vec<Value>,
         timeout: Duration,
     ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
-        args.insert(0, Value::from(event.as_str()));
-        let wait = timeout.min(self.config.requests_timeout);
-        let answers = self.ask(kind::SERVER_SIDE_EMIT, wait, move |request_id| {
-            let packet = Mp::Array(args.into_iter().map(cluster::mp_of).collect());
-            cluster::map(vec![
-                ("requestId", Mp::from(request_id)),
-                ("packet", packet),
-            ])
-        });
-        Box::pin(async move {
-            let answers = tokio::time::timeout(timeout, answers)
-                .await
-                .map_err(|_| AdapterError::Timeout)??;
-            Ok(answers
-                .into_iter()
-                .filter(|answer| answer.kind == kind::SERVER_SIDE_EMIT_RESPONSE)
-                .map(|answer| cluster::json_of(&answer.data.packet))
-                .collect())
-        })
+        outgoing::server_side_emit_with_ack(self, event, args, timeout)
     }
 
     fn close(&self) {
@@ -478,7 +366,7 @@ impl Adapter for ShardedNamespace {
     /// Node's `serverCount`: the subscribers of the namespace's channel, this server
     /// included; 1 while Redis cannot be reached.
     fn server_count(&self) -> BoxFuture<'static, usize> {
-        let count = self.count_servers();
+        let count = ClusterRequests::count_servers(self);
         Box::pin(async move { count.await.unwrap_or(1) })
     }
 }
