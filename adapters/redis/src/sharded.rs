@@ -37,11 +37,16 @@
 //! every one published from shortly after the cluster settled (a second, in the test), in
 //! order and never twice; of those published in between it may miss some, all or none: in
 //! the test, from none to about two seconds' worth, mostly in one run, sometimes with a
-//! second of a message or two while the cluster connection moves its subscriptions.
+//! second run of a message or two while the cluster connection moves its subscriptions.
 //! `tests/sharded_failover.rs` kills a master (of three, with a replica each, Redis's node
 //! timeout at one second) under a stream of broadcasts and checks exactly that. Requests
 //! (`fetch_sockets`, `server_side_emit_with_ack`, broadcasts with acks) made during the
-//! failover may fail with a timeout.
+//! failover may fail (a timeout, or Redis's error).
+//!
+//! When an operator moves slots to another master (`redis-cli --cluster reshard`), Redis drops
+//! the subscriptions to their channels; the adapter subscribes again at once, where the slots
+//! are now, so broadcasts keep arriving (those published in the moment between may be lost).
+//! The same test file moves the namespace channel's slots and checks it.
 
 mod bus;
 mod namespace;

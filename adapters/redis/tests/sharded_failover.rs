@@ -1,6 +1,6 @@
-//! A master of the Redis Cluster killed while one server broadcasts to another's client
-//! through the sharded adapter, and a replica taking its slots over: what reaches the client
-//! and what does not.
+//! The cluster changing under the sharded adapter: a master killed while one server broadcasts
+//! to another's client, and a replica taking its slots over (what reaches the client and what
+//! does not); and the slots of the namespace's channel moved to another master by an operator.
 //!
 //! What this shows, as the adapter's documentation says:
 //! - the broadcasting server's own clients get every broadcast (local delivery never waits
@@ -129,4 +129,46 @@ async fn a_master_killed_during_a_broadcast_loses_only_what_the_failover_window_
             .all(|&(from, to)| from >= before_kill && to <= whole_again),
         "lost only between the kill and a second after the cluster settled: {gaps:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resharding_moves_the_channels_and_broadcasts_keep_arriving() {
+    let cluster = RedisCluster::start(3, 0);
+    let (a, _) = sharded_server(&cluster).await;
+    let (b, addr_b) = sharded_server(&cluster).await;
+    cluster_of(2, &[&a, &b]).await;
+    let mut on_b = Client::connect(addr_b).await;
+    let from = cluster.master_of("socket.io#/#");
+    let to = cluster
+        .nodes
+        .iter()
+        .map(|node| node.port)
+        .find(|&port| port != from)
+        .expect("another master");
+
+    a.of("/").emit("n", &0).expect("emit");
+    assert_eq!(next_number(&mut on_b, WAIT).await, Some(0));
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.move_slots(from, to);
+        cluster
+    })
+    .await
+    .expect("resharded");
+    assert_eq!(cluster.master_of("socket.io#/#"), to);
+    // Redis drops the subscriptions of the slots that moved: b subscribes again by itself, on
+    // the new master, and hears a within a few seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut n = 1u64;
+    loop {
+        a.of("/").emit("n", &n).expect("emit");
+        if let Some(got) = next_number(&mut on_b, Duration::from_millis(200)).await {
+            println!("b heard {got} after the move (sent {n})");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "b never heard a again"
+        );
+        n += 1;
+    }
 }

@@ -140,6 +140,30 @@ impl RedisCluster {
             .expect("a master for the slot")
     }
 
+    /// Moves every slot of the master on `from` to the master on `to` (`redis-cli --cluster
+    /// reshard`), keys and all, as an operator rebalancing the cluster would, then waits until
+    /// every node agrees.
+    pub fn move_slots(&self, from: u16, to: u16) {
+        let port = *self.live_ports().first().expect("a live node");
+        let id = |port: u16| cli(port, &["cluster", "myid"]).trim().to_owned();
+        let slots: usize = slot_owners(port)
+            .iter()
+            .filter(|&&(_, _, master)| master == from)
+            .map(|&(first, last, _)| usize::from(last - first) + 1)
+            .sum();
+        let moved = Command::new("timeout")
+            .args(["120", "redis-cli", "--cluster", "reshard"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--cluster-from", &id(from), "--cluster-to", &id(to)])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli on PATH");
+        assert!(moved.success(), "redis-cli --cluster reshard failed");
+        self.wait_ok();
+    }
+
     /// Kills the node on `port` at once (SIGKILL), as a crash.
     pub fn kill(&mut self, port: u16) {
         let node = self

@@ -20,6 +20,9 @@ enum Change {
     /// A node of the cluster went away: subscribe again to everything until every shard has
     /// taken it.
     Resync,
+    /// Redis says this connection no longer subscribes to the channel: subscribe again if it
+    /// is still wanted (not when this server asked for it).
+    Check(String),
 }
 
 /// One server's Redis Cluster side.
@@ -219,6 +222,8 @@ async fn subscribe(
                 resync_until = Some(tokio::time::Instant::now() + RESYNC_WINDOW);
                 continue;
             }
+            Change::Check(channel) if active.contains(&channel) => (channel, true),
+            Change::Check(_) => continue,
             Change::Subscribe(channel) => {
                 active.insert(channel.clone());
                 (channel, true)
@@ -283,6 +288,15 @@ async fn receive(mut incoming: mpsc::UnboundedReceiver<PushInfo>, bus: Weak<Shar
             // A node went away: its shards' subscriptions must be made again where the
             // cluster serves those slots now, perhaps on a replica that took over.
             let _ = bus.changes.send(Change::Resync);
+            continue;
+        }
+        if push.kind == PushKind::SUnsubscribe {
+            // Redis drops the subscriptions of a slot that moves to another master (a
+            // resharding): the channel is subscribed again if this server still wants it.
+            if let Some(Value::BulkString(channel)) = push.data.first() {
+                let channel = String::from_utf8_lossy(channel).into_owned();
+                let _ = bus.changes.send(Change::Check(channel));
+            }
             continue;
         }
         if push.kind != PushKind::SMessage {
