@@ -18,16 +18,13 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::task::{spawn_local, JoinHandle};
 
-/// How many clients one extra loopback source address (127.0.0.2 and up) carries at most. The
-/// first clients connect without binding: the kernel then picks a port that is free for this
-/// server's address and port only, so the sockets of earlier runs (a minute in TIME_WAIT, to
-/// other ports) never get in the way, but one source address has only so many ephemeral
-/// ports (28,000 by default). The clients past that bind to an address of their own first, and
-/// a bound port must be free of every socket of that address, earlier runs' included: a few
-/// thousand per address leaves room for them.
+/// How many clients one loopback source address carries. Each run binds its clients to
+/// addresses of its own, 127.H.L.1 and up where H.L is the server's port: one address has
+/// only so many ephemeral ports (28,000 by default), and the kernel looks for a free one by
+/// walking them, which slows as they fill (unbound, from 127.0.0.1, connecting fell from
+/// 20,000/s to 700/s past 15,000 clients), and a bound port must be free of the previous runs'
+/// sockets in TIME_WAIT too (reusing 127.0.0.2 and up in every run, 900/s right after another).
 const PER_SOURCE: usize = 4000;
-/// Ephemeral ports left to the rest of the machine when the first clients connect unbound.
-const SPARE_PORTS: usize = 2000;
 /// How many handshakes run at once while connecting (as the other scenarios).
 const CONNECTING: usize = 64;
 /// Broadcasts in flight while deliveries per second are measured: each counts as in flight
@@ -96,8 +93,8 @@ struct Crowd {
     tasks: Vec<JoinHandle<()>>,
     /// Connections attempted so far (they pick the source addresses in turn).
     attempted: usize,
-    /// How many connect without binding, before the extra source addresses are used.
-    unbound: usize,
+    /// The first two bytes of this run's source addresses (the server's port).
+    network: [u8; 2],
     failed: usize,
     /// The stamp of the next broadcast.
     next: u64,
@@ -112,12 +109,11 @@ impl Crowd {
     async fn grow(&mut self, size: usize) -> Duration {
         let start = Instant::now();
         let from = self.attempted;
-        let (addr, unbound) = (self.addr.as_str(), self.unbound);
+        let (addr, [high, low]) = (self.addr.as_str(), self.network);
         let results: Vec<Result<Client, Error>> = stream::iter(from..size.max(from))
             .map(|i| {
-                let source = (i >= unbound)
-                    .then(|| Ipv4Addr::new(127, 0, 0, 2 + ((i - unbound) / PER_SOURCE) as u8));
-                Client::connect_from(addr, source, Speech::default())
+                let source = Ipv4Addr::new(127, high, low, 1 + (i / PER_SOURCE) as u8);
+                Client::connect_from(addr, Some(source), Speech::default())
             })
             .buffer_unordered(CONNECTING)
             .collect()
@@ -234,14 +230,6 @@ fn open_files_limit() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-/// How many ephemeral ports one source address has (`ip_local_port_range`).
-fn ephemeral_ports() -> Option<usize> {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
-    let mut bounds = range.split_whitespace().map(|b| b.parse::<usize>().ok());
-    let (low, high) = (bounds.next()??, bounds.next()??);
-    Some((high + 1).saturating_sub(low))
-}
-
 /// The sizes of `--sizes`, in increasing order.
 pub fn sizes_of(list: &str) -> Result<Vec<usize>, Error> {
     let mut sizes = list
@@ -258,12 +246,14 @@ pub fn sizes_of(list: &str) -> Result<Vec<usize>, Error> {
 pub async fn scale(o: &Options, sizes: &[usize], probes: usize) -> Result<Value, Error> {
     let pid = o.server_pid.ok_or("scale needs --server-pid")?;
     let largest = *sizes.last().ok_or("--sizes: none given")?;
-    let unbound = ephemeral_ports()
-        .unwrap_or(28_232)
-        .saturating_sub(SPARE_PORTS);
-    if largest.saturating_sub(unbound) / PER_SOURCE >= 250 {
-        return Err("--sizes: too many connections for 127.0.0.2 to .251".into());
+    if largest / PER_SOURCE >= 254 {
+        return Err("--sizes: at most 1,016,000 connections (254 source addresses)".into());
     }
+    let port: u16 = o
+        .addr
+        .rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
+        .ok_or("scale: --addr needs a port")?;
     // One process holds every client: it must be allowed the files (the server is capped by
     // the same limit, so a second load generator process would not take it further).
     let limit = open_files_limit().ok_or("cannot read this process's open-file limit")?;
@@ -281,7 +271,7 @@ pub async fn scale(o: &Options, sizes: &[usize], probes: usize) -> Result<Value,
         arrivals: Rc::default(),
         tasks: Vec::new(),
         attempted: 0,
-        unbound,
+        network: port.to_be_bytes(),
         failed: 0,
         next: 0,
     };
