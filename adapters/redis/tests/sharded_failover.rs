@@ -35,12 +35,29 @@ async fn next_number(client: &mut Client, wait: Duration) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_killed_during_a_broadcast_loses_only_what_the_failover_window_held() {
+    master_killed_during_a_broadcast(0).await;
+}
+
+/// The same with 300 more sockets on b: in dynamic mode, 300 more channels to subscribe to
+/// again after the failover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_with_a_channel_per_socket_of_300_sockets() {
+    master_killed_during_a_broadcast(300).await;
+}
+
+async fn master_killed_during_a_broadcast(more_sockets: usize) {
     let mut cluster = RedisCluster::start(3, 1);
     let (a, addr_a) = sharded_server(&cluster).await;
     let (b, addr_b) = sharded_server(&cluster).await;
     cluster_of(2, &[&a, &b]).await;
     let mut on_a = Client::connect(addr_a).await;
     let mut on_b = Client::connect(addr_b).await;
+    let mut others = Vec::with_capacity(more_sockets);
+    for _ in 0..more_sockets {
+        others.push(Client::connect(addr_b).await);
+    }
+    // Their channels subscribed: `Client::connect` saw only the CONNECT reply.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     // Every server hears the namespace on this channel: its master is the one to die.
     let doomed = cluster.master_of("socket.io#/#");
 
