@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -n "${CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+# The sharded adapter's tests make a Redis 7 Cluster with redis-cli (Debian's redis-tools).
+command -v redis-cli >/dev/null || missing+=(redis-tools)
 # The load-balancer test runs the chat behind Debian's nginx.
 [ -n "${NGINX:-}" ] || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # The Postgres adapter's tests start their own PostgreSQL from Debian's package (any version
