@@ -5,12 +5,18 @@
 // reach the clients of all, rooms (and a socket's own room, which Node's servers address on a
 // room channel of its own in the dynamic modes) are honoured across, broadcasts with acks
 // collect every server's clients' answers, and serverSideEmit with acks crosses both ways.
+// Then one of ours beside a Node server in this process (dynamic mode), whose fetchSockets,
+// socketsJoin, socketsLeave, disconnectSockets and serverCount act on our server's socket.
 //
 // Needs redis-server and redis-cli 7 on PATH (scripts/test-all.sh installs them) and the
 // sio-conformance binary (cargo build -p sio-conformance), or SIO_SERVER=node to run the Node
 // reference as "ours" too.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { createServer } from "node:http";
+import { createShardedAdapter } from "@socket.io/redis-adapter";
+import { createCluster } from "redis";
+import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { sioSkipReason, sleep, startServer, withTimeout } from "./harness.mjs";
 import { startRedisCluster } from "./redis-harness.mjs";
@@ -167,17 +173,98 @@ describe("two of our servers and Node's on one Redis Cluster, sharded pub/sub", 
             from.rec.label,
           );
         }
-        // Without an ack: each of the two others broadcasts hello to the cluster.
-        const t = uniqueToken("hello");
-        assert.deepStrictEqual(await emitAck(onNode, WAIT, "server-side-emit", t), []);
-        for (const socket of [onA, onB, onNode]) {
-          await socket.rec.until(
-            () => socket.rec.all("hello", (a) => a[0] === t).length === 2,
-            WAIT,
-            `two hellos on ${socket.rec.label}`,
-          );
+        // Without an ack, from Node's and from ours: each of the two others broadcasts hello
+        // to the cluster.
+        for (const from of [onNode, onA]) {
+          const t = uniqueToken("hello");
+          assert.deepStrictEqual(await emitAck(from, WAIT, "server-side-emit", t), []);
+          for (const socket of [onA, onB, onNode]) {
+            await socket.rec.until(
+              () => socket.rec.all("hello", (a) => a[0] === t).length === 2,
+              WAIT,
+              `two hellos from ${from.rec.label} on ${socket.rec.label}`,
+            );
+          }
         }
       });
     });
   }
+  describe("Node's cluster API on our server's sockets (in this process, dynamic mode)", () => {
+    let ours = null;
+    let node = null;
+    let onOurs = null;
+    let clients = [];
+    let io = null;
+
+    before(async () => {
+      ours = await startServer({
+        kind: "sio-conformance",
+        env: { REDIS_CLUSTER_URLS: cluster.urls.join(","), REDIS_SUBSCRIPTION_MODE: "dynamic" },
+      });
+      const rootNodes = cluster.urls.map((url) => ({ url }));
+      const pub = createCluster({ rootNodes });
+      const sub = pub.duplicate();
+      clients = [pub, sub];
+      for (const client of clients) client.on("error", () => {});
+      await Promise.all(clients.map((client) => client.connect()));
+      const httpServer = createServer();
+      io = new Server(httpServer, { adapter: createShardedAdapter(pub, sub, { subscriptionMode: "dynamic" }) });
+      // As the contract's servers: answer a server-side hello with its first argument.
+      io.on("hello", (...args) => {
+        const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+        if (ack) ack(args.length ? args[0] : null);
+      });
+      await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+      node = httpServer;
+      onOurs = connectClient(ours.url, { transports: ["websocket"], forceNew: true, reconnection: false });
+      onOurs.rec = new Recorder(onOurs, "client of ours");
+      await withTimeout(new Promise((resolve) => onOurs.once("connect", resolve)), WAIT, "our client to connect");
+      const deadline = Date.now() + 15_000;
+      while ((await io.of("/").adapter.serverCount()) !== 2) {
+        assert.ok(Date.now() < deadline, "Node never counted our server");
+        await sleep(100);
+      }
+    });
+
+    after(async () => {
+      onOurs?.disconnect();
+      const step = (what, promise) =>
+        withTimeout(Promise.resolve(promise), WAIT, what).catch((e) => console.error(e.message));
+      if (io) await step("Node's server to close", new Promise((resolve) => io.close(() => resolve())));
+      await step("Node's redis clients to quit", Promise.allSettled(clients.map((client) => client.quit())));
+      await step("our server to stop", ours?.stop());
+    });
+
+    test("fetchSockets, socketsJoin, socketsLeave and disconnectSockets of Node's reach our socket", { timeout: 30_000 }, async () => {
+      const data = { user: "ann", n: 3 };
+      assert.deepStrictEqual(await emitAck(onOurs, WAIT, "set-data", data), []);
+      assert.deepStrictEqual(await emitAck(onOurs, WAIT, "join", "room-ours"), ["room-ours"]);
+      const fetched = await io.in("room-ours").fetchSockets();
+      assert.deepStrictEqual(fetched.map((s) => s.id), [onOurs.id]);
+      assert.deepStrictEqual(fetched[0].data, data);
+      assert.ok(fetched[0].rooms.has("room-ours"), JSON.stringify([...fetched[0].rooms]));
+      // Node's serverSideEmitWithAck is answered by ours.
+      assert.deepStrictEqual(await io.serverSideEmitWithAck("hello", "x"), ["x"]);
+
+      const room = uniqueToken("joined-by-node");
+      io.in(onOurs.id).socketsJoin(room);
+      // A join is a message like a broadcast: once one sent after it arrives, it was applied.
+      for (let tries = 0; ; tries++) {
+        const t = uniqueToken("to-joined");
+        io.to(room).emit("room", t);
+        if (await onOurs.rec.waitFor("room", 300, (a) => a[0] === t).catch(() => null)) break;
+        assert.ok(tries < 20, "our socket never joined the room Node made it join");
+      }
+      io.in(onOurs.id).socketsLeave(room);
+      await sleep(ABSENCE_MS);
+      const gone = uniqueToken("gone");
+      io.to(room).emit("room", gone);
+      await sleep(ABSENCE_MS);
+      assert.ok(!onOurs.rec.has("room", (a) => a[0] === gone), "our socket still got the room it left");
+
+      const disconnected = new Promise((resolve) => onOurs.once("disconnect", resolve));
+      io.in(onOurs.id).disconnectSockets();
+      assert.equal(await withTimeout(disconnected, WAIT, "our socket to be disconnected"), "io server disconnect");
+    });
+  });
 });
