@@ -31,6 +31,11 @@
 //   "/": "server-side-emit-with-ack" (...args, ack)
 //                                    -> ack(await io.serverSideEmitWithAck("hello", ...args)),
 //                                       or ack({error: message}) when not every server answered
+//   "/": "fetch-sockets" (room, ack)   -> ack((await io.in(room).fetchSockets()).map(id).sort()),
+//                                       or ack({error: message})
+//   "/": "sockets-join" / "sockets-leave" (target, room, ack?)
+//                                    -> io.in(target).socketsJoin(room) / socketsLeave(room); ack()
+//   "/": "disconnect-sockets" (target, ack?) -> io.in(target).disconnectSockets(); ack()
 // With REDIS_STREAMS_URL instead: the same, through @socket.io/redis-streams-adapter 0.3 (one
 // redis 4 client; its defaults: stream "socket.io", sessions under "sio:session:"), which keeps
 // sessions for connection state recovery in Redis.
@@ -204,6 +209,26 @@ if (redisClients.length > 0 || pgPool) {
         answer = { error: error.message };
       }
       if (ack) ack(answer);
+    });
+    socket.on("fetch-sockets", async (room, ack) => {
+      try {
+        const found = await io.in(room).fetchSockets();
+        ack?.(found.map((s) => s.id).sort());
+      } catch (error) {
+        ack?.({ error: error.message });
+      }
+    });
+    socket.on("sockets-join", (target, room, ack) => {
+      io.in(target).socketsJoin(room);
+      ack?.();
+    });
+    socket.on("sockets-leave", (target, room, ack) => {
+      io.in(target).socketsLeave(room);
+      ack?.();
+    });
+    socket.on("disconnect-sockets", (target, ack) => {
+      io.in(target).disconnectSockets();
+      ack?.();
     });
   });
 }

@@ -5,8 +5,9 @@
 // reach the clients of all, rooms (and a socket's own room, which Node's servers address on a
 // room channel of its own in the dynamic modes) are honoured across, broadcasts with acks
 // collect every server's clients' answers, and serverSideEmit with acks crosses both ways.
-// Then one of ours beside a Node server in this process (dynamic mode), whose fetchSockets,
-// socketsJoin, socketsLeave, disconnectSockets and serverCount act on our server's socket.
+// Then one of ours beside a Node server in this process (dynamic mode): fetchSockets,
+// socketsJoin, socketsLeave and disconnectSockets of each act on the other's socket, and
+// Node's serverCount counts ours.
 //
 // Needs redis-server and redis-cli 7 on PATH (scripts/test-all.sh installs them) and the
 // sio-conformance binary (cargo build -p sio-conformance), or SIO_SERVER=node to run the Node
@@ -265,6 +266,48 @@ describe("two of our servers and Node's on one Redis Cluster, sharded pub/sub", 
       const disconnected = new Promise((resolve) => onOurs.once("disconnect", resolve));
       io.in(onOurs.id).disconnectSockets();
       assert.equal(await withTimeout(disconnected, WAIT, "our socket to be disconnected"), "io server disconnect");
+    });
+
+    test("our fetchSockets, socketsJoin, socketsLeave and disconnectSockets reach Node's socket", { timeout: 30_000 }, async () => {
+      const mine = connectClient(ours.url, { transports: ["websocket"], forceNew: true, reconnection: false });
+      const theirs = connectClient(`http://127.0.0.1:${node.address().port}`, {
+        transports: ["websocket"],
+        forceNew: true,
+        reconnection: false,
+      });
+      try {
+        for (const socket of [mine, theirs]) {
+          await withTimeout(new Promise((resolve) => socket.once("connect", resolve)), WAIT, "a client to connect");
+        }
+        const inRoom = (room) => io.of("/").adapter.rooms.get(room)?.has(theirs.id) ?? false;
+        // Node's ClusterAdapter joins locally only once it has published the join: wait.
+        io.in(theirs.id).socketsJoin("room-node");
+        const deadline = Date.now() + WAIT;
+        while (!inRoom("room-node")) {
+          assert.ok(Date.now() < deadline, "Node's socket never joined room-node");
+          await sleep(20);
+        }
+        assert.deepStrictEqual(await emitAck(mine, WAIT, "fetch-sockets", "room-node"), [[theirs.id]]);
+        const room = uniqueToken("joined-by-ours");
+        assert.deepStrictEqual(await emitAck(mine, WAIT, "sockets-join", theirs.id, room), []);
+        const joined = Date.now() + WAIT;
+        while (!inRoom(room)) {
+          assert.ok(Date.now() < joined, "Node's socket never joined the room ours made it join");
+          await sleep(20);
+        }
+        assert.deepStrictEqual(await emitAck(mine, WAIT, "sockets-leave", theirs.id, room), []);
+        const left = Date.now() + WAIT;
+        while (inRoom(room)) {
+          assert.ok(Date.now() < left, "Node's socket never left the room");
+          await sleep(20);
+        }
+        const disconnected = new Promise((resolve) => theirs.once("disconnect", resolve));
+        assert.deepStrictEqual(await emitAck(mine, WAIT, "disconnect-sockets", theirs.id), []);
+        assert.equal(await withTimeout(disconnected, WAIT, "Node's socket to be disconnected"), "io server disconnect");
+      } finally {
+        mine.disconnect();
+        theirs.disconnect();
+      }
     });
   });
 });

@@ -118,4 +118,54 @@ pub fn socket_handlers(socket: &Socket) {
             };
         },
     );
+    socket.on(
+        "fetch-sockets",
+        |socket: Socket, Args(args): Args<Vec<Value>>, ack: AckSender| async move {
+            let found = socket.namespace().to(text(&args, 0)).fetch_sockets().await;
+            let _ = match found {
+                Ok(found) => {
+                    let mut ids: Vec<String> = found.iter().map(|s| s.id.to_string()).collect();
+                    ids.sort();
+                    ack.send(&ids)
+                }
+                Err(error) => ack.send(&json!({ "error": error.to_string() })),
+            };
+        },
+    );
+    socket.on(
+        "sockets-join",
+        |socket: Socket, Args(args): Args<Vec<Value>>, ack: AckSender| async move {
+            let operator = socket.namespace().to(text(&args, 0));
+            let _ = operator.sockets_join(text(&args, 1));
+            let _ = ack.send_args(&());
+        },
+    );
+    socket.on(
+        "sockets-leave",
+        |socket: Socket, Args(args): Args<Vec<Value>>, ack: AckSender| async move {
+            let operator = socket.namespace().to(text(&args, 0));
+            let _ = operator.sockets_leave(text(&args, 1));
+            let _ = ack.send_args(&());
+        },
+    );
+    socket.on(
+        "disconnect-sockets",
+        |socket: Socket, Args(args): Args<Vec<Value>>, ack: AckSender| async move {
+            let _ = socket
+                .namespace()
+                .to(text(&args, 0))
+                .disconnect_sockets(false);
+            let _ = ack.send_args(&());
+        },
+    );
+}
+
+/// The `n`th argument as text (a room or a socket id): a string as it is, anything else as
+/// its JSON.
+fn text(args: &[Value], n: usize) -> String {
+    match args.get(n) {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
 }

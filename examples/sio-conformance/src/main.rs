@@ -22,6 +22,12 @@
 //! - on `/`, `server-side-emit-with-ack` (...args) makes it call
 //!   `serverSideEmitWithAck("hello", ...args)` and acks with the other servers' answers (an
 //!   array), or with `{error: <text>}` when they did not all answer in time;
+//! - on `/`, `fetch-sockets` (room) acks with the sorted ids of the sockets in `room` on every
+//!   server (`io.in(room).fetchSockets()`), or with `{error: <text>}`;
+//! - on `/`, `sockets-join` (target, room) and `sockets-leave` (target, room) make the
+//!   sockets in `target` (a room or a socket id) on every server join or leave `room`
+//!   (`io.in(target).socketsJoin(room)`), and `disconnect-sockets` (target) disconnects them
+//!   (`io.in(target).disconnectSockets()`), each then acking with no arguments;
 //!
 //! With `REDIS_STREAMS_URL` instead of `REDIS_URL` the server joins the cluster through
 //! `socketio_redis_streams::RedisStreamsAdapter` (Node: `@socket.io/redis-streams-adapter` 0.3,
