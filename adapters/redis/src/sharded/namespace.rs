@@ -56,7 +56,8 @@ impl ShardedNamespace {
         namespace: NamespaceRef,
     ) -> Arc<Self> {
         let channel = format!("{}#{name}#", factory.config.channel_prefix);
-        let uid = random_id();
+        // Node's adapter id: `randomId()`, as a request's.
+        let uid = outgoing::request_id();
         let adapter = Arc::new_cyclic(|me| Self {
             local: LocalAdapter::new(namespace.clone()),
             response_channel: format!("{channel}{uid}#"),
@@ -133,14 +134,11 @@ impl ShardedNamespace {
     }
 }
 
-/// Node's test for a socket id (`looksLikeASocketId`): 20 characters, the length of its ids.
+/// Node's test for a socket id (`looksLikeASocketId`): 20 characters, the length of its ids,
+/// counted as JavaScript counts a string's length (UTF-16 units), so that a room of other
+/// characters takes the channel Node's servers would take.
 fn looks_like_a_socket_id(room: &Room) -> bool {
-    room.as_str().len() == 20
-}
-
-/// A new adapter or request id: 16 random hex digits, as Node's `randomId`.
-fn random_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+    room.as_str().encode_utf16().count() == 20
 }
 
 impl Listener for ShardedNamespace {
@@ -378,4 +376,21 @@ fn rooms_data(opts: &BroadcastOptions, rooms: &[Room]) -> Mp {
         ("opts", cluster::to_mp(&Opts::broadcast(opts))),
         ("rooms", Mp::Array(rooms)),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_id_is_20_characters_as_javascript_counts_them() {
+        assert!(looks_like_a_socket_id(&Room::from("GWG-8YhdbespzP3PAAAA")));
+        assert!(!looks_like_a_socket_id(&Room::from(
+            "Z1xxtJHYJJeamBWyeMaMWQ"
+        )));
+        // 20 letters of two bytes each are 20 characters to JavaScript, 40 bytes here.
+        assert!(looks_like_a_socket_id(&Room::from("é".repeat(20))));
+        // An emoji is two UTF-16 units: ten of them look like an id to Node.
+        assert!(looks_like_a_socket_id(&Room::from("😀".repeat(10))));
+    }
 }
