@@ -170,9 +170,9 @@ fn count_of(answer: &Value, channel: &str) -> usize {
 
 /// Publishes what is queued, one message at a time and in order: a cluster spreads the
 /// channels over shards, so there is no pipeline that carries them all. (Pipelining the runs of
-/// one channel was tried: four times the throughput, but when a master dies under a pipeline,
-/// the cluster connection sends the whole pipeline again to the promoted replica, and the
-/// other servers get what had gone out before the death twice.)
+/// one channel was tried: four times the throughput, but a master killed under the pipelines
+/// made the other server's client get some broadcasts twice, once in six runs of the failover
+/// test: the cluster connection retries a pipeline whose answer was lost, whole.)
 async fn publish(
     mut connection: ClusterConnection,
     mut to_publish: mpsc::UnboundedReceiver<Publication>,
