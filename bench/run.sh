@@ -82,6 +82,16 @@ pids=()
 pg_dirs=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; sleep 0.5; rm -rf "$logs" "${pg_dirs[@]}"' EXIT
 
+# Waits up to 10 s for `pattern` in the log file `log`; fails when it never comes.
+wait_for() {
+  local log=$1 pattern=$2
+  for _ in $(seq 100); do
+    grep -q "$pattern" "$log" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # Starts a server (name, port, then VAR=value pairs for its environment) on the server core;
 # sets $started to its pid once it prints its listening line.
 start() {
@@ -92,10 +102,7 @@ start() {
   env PORT="$port" "$@" "${on_server[@]}" $(command_of "$server") >"$log" 2>&1 &
   started=$!
   pids+=("$started")
-  for _ in $(seq 100); do
-    grep -q '"listening"' "$log" && return
-    sleep 0.1
-  done
+  wait_for "$log" '"listening"' && return
   echo "$server did not start:" >&2
   cat "$log" >&2
   exit 1
@@ -162,10 +169,7 @@ start_postgres() {
   "${on_loadgen[@]}" "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" \
     -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off >"$dir/server.log" 2>&1 &
   pids+=("$!")
-  for _ in $(seq 100); do
-    grep -q "ready to accept connections" "$dir/server.log" && break
-    sleep 0.1
-  done
+  wait_for "$dir/server.log" "ready to accept connections" || true
   pg_url="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
@@ -182,10 +186,7 @@ run_cluster() {
     "${on_loadgen[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
       --appendonly no >"$logs/redis.log" 2>&1 &
     pids+=("$!")
-    for _ in $(seq 100); do
-      grep -q "Ready to accept" "$logs/redis.log" && break
-      sleep 0.1
-    done
+    wait_for "$logs/redis.log" "Ready to accept" || true
     url="REDIS_URL=redis://127.0.0.1:$redis_port/"
     [ "$engine" = streams ] && url="REDIS_STREAMS_URL=redis://127.0.0.1:$redis_port/"
   fi
