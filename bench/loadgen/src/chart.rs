@@ -5,7 +5,7 @@
 //! in the binary (an ASCII subset of DejaVu Sans, fonts/), so that the chart looks the same on
 //! any machine and needs no system font.
 
-use crate::report::{median, thousands};
+use crate::report::{median, scale_sizes, thousands};
 use crate::ws::Error;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -69,14 +69,7 @@ fn series(lines: &[&Value], panel: &Panel) -> Vec<(String, Vec<(f64, f64)>)> {
         .into_iter()
         .map(|label| {
             let ours: Vec<&&Value> = lines.iter().filter(|l| l["label"] == label).collect();
-            let mut sizes: Vec<u64> = ours
-                .iter()
-                .filter_map(|l| l["sizes"].as_array())
-                .flatten()
-                .filter_map(Value::as_u64)
-                .collect();
-            sizes.sort_unstable();
-            sizes.dedup();
+            let sizes = scale_sizes(ours.iter().map(|l| **l));
             let points = sizes
                 .into_iter()
                 .filter_map(|size| {

@@ -462,18 +462,22 @@ pub fn print(jsonl: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The rows of the `scale` scenario (title, key, unit), for the sizes it was run at: memory
-/// per connection, the time until the last receiver has a broadcast and deliveries/s at each.
-fn scale_rows(lines: &[Value]) -> Vec<(String, String, Unit)> {
+/// The connection counts `scale` lines were measured at, each once, smallest first.
+pub(crate) fn scale_sizes<'a>(lines: impl Iterator<Item = &'a Value>) -> Vec<u64> {
     let mut sizes: Vec<u64> = lines
-        .iter()
-        .filter(|l| l["scenario"] == "scale")
         .filter_map(|l| l["sizes"].as_array())
         .flatten()
         .filter_map(Value::as_u64)
         .collect();
     sizes.sort_unstable();
     sizes.dedup();
+    sizes
+}
+
+/// The rows of the `scale` scenario (title, key, unit), for the sizes it was run at: memory
+/// per connection, the time until the last receiver has a broadcast and deliveries/s at each.
+fn scale_rows(lines: &[Value]) -> Vec<(String, String, Unit)> {
+    let sizes = scale_sizes(lines.iter().filter(|l| l["scenario"] == "scale"));
     if sizes.is_empty() {
         return Vec::new();
     }
