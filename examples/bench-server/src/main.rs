@@ -26,7 +26,10 @@
 //! `@socket.io/redis-adapter` speaks the same), so broadcasts reach every server's clients;
 //! with `REDIS_STREAMS_URL` through Redis Streams (Node's `@socket.io/redis-streams-adapter`),
 //! with `POSTGRES_URL` through PostgreSQL (Node's `@socket.io/postgres-adapter`; the
-//! attachments table is made when missing). The cluster handlers below come with each.
+//! attachments table is made when missing), with `REDIS_CLUSTER_URLS` (comma-separated
+//! `redis://host:port` URLs of nodes of one Redis 7 Cluster) through sharded pub/sub
+//! (`socketio_redis::sharded::ShardedRedisAdapter` in its default subscription mode, dynamic;
+//! Node's `createShardedAdapter`). The cluster handlers below come with each.
 //! Prints `{"event":"listening","port":N}` once it accepts connections.
 
 use socketio::{AckSender, Args, Data, RawArgs, Socket, SocketIo, SocketIoConfig};
@@ -72,9 +75,14 @@ async fn serve() -> std::io::Result<()> {
     if std::env::var("METRICS").is_ok_and(|v| v == "1") {
         builder = builder.metrics();
     }
-    let clustered = ["REDIS_URL", "REDIS_STREAMS_URL", "POSTGRES_URL"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok());
+    let clustered = [
+        "REDIS_URL",
+        "REDIS_STREAMS_URL",
+        "POSTGRES_URL",
+        "REDIS_CLUSTER_URLS",
+    ]
+    .iter()
+    .any(|name| std::env::var(name).is_ok());
     if let Ok(url) = std::env::var("REDIS_URL") {
         let adapter = socketio_redis::RedisAdapter::connect(&url)
             .await
@@ -90,6 +98,19 @@ async fn serve() -> std::io::Result<()> {
         let adapter = socketio_postgres::PostgresAdapter::connect_with(config)
             .await
             .map_err(std::io::Error::other)?;
+        builder = builder.adapter(adapter);
+    } else if let Ok(urls) = std::env::var("REDIS_CLUSTER_URLS") {
+        // Any node is enough to find the others; the adapter follows the cluster from there.
+        let nodes: Vec<&str> = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        let adapter = socketio_redis::sharded::ShardedRedisAdapter::connect(&nodes)
+            .await
+            .map_err(|error| {
+                std::io::Error::other(format!("REDIS_CLUSTER_URLS {urls}: {error}"))
+            })?;
         builder = builder.adapter(adapter);
     }
     let io = builder.build();
