@@ -2,7 +2,10 @@
 // (handlers.mjs).
 // PORT (3000). With REDIS_URL it joins a cluster through @socket.io/redis-adapter, with
 // REDIS_STREAMS_URL through @socket.io/redis-streams-adapter, with POSTGRES_URL through
-// @socket.io/postgres-adapter on a pg Pool (the attachments table made when missing).
+// @socket.io/postgres-adapter on a pg Pool (the attachments table made when missing), with
+// REDIS_CLUSTER_URLS (comma-separated redis://host:port URLs of nodes of one Redis 7 Cluster)
+// through createShardedAdapter of @socket.io/redis-adapter on redis 4's createCluster, in its
+// default subscriptionMode (dynamic), as e2e-js/reference/sio-conformance.mjs does.
 // RECOVERY=1 turns connectionStateRecovery on with its defaults (2 minutes).
 // PARSER=msgpack speaks socket.io-msgpack-parser.
 // PER_MESSAGE_DEFLATE=1: perMessageDeflate: true (threshold 1024).
@@ -20,7 +23,18 @@ const io = new Server(httpServer, {
   ...(process.env.PARSER === "msgpack" ? { parser: (await import("socket.io-msgpack-parser")).default } : {}),
   ...(process.env.PER_MESSAGE_DEFLATE === "1" ? { perMessageDeflate: true } : {}),
 });
-if (process.env.REDIS_URL) {
+if (process.env.REDIS_CLUSTER_URLS) {
+  const { createShardedAdapter } = await import("@socket.io/redis-adapter");
+  const { createCluster } = await import("redis");
+  const rootNodes = process.env.REDIS_CLUSTER_URLS.split(",")
+    .map((url) => url.trim())
+    .filter((url) => url)
+    .map((url) => ({ url }));
+  const pub = createCluster({ rootNodes });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createShardedAdapter(pub, sub));
+} else if (process.env.REDIS_URL) {
   const { createAdapter } = await import("@socket.io/redis-adapter");
   const { createClient } = await import("redis");
   const pub = createClient({ url: process.env.REDIS_URL });
