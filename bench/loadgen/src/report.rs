@@ -17,7 +17,7 @@ struct Row<'a> {
     unit: Unit,
 }
 
-const ROWS: [Row<'static>; 41] = [
+const ROWS: [Row<'static>; 43] = [
     Row {
         title: "echo: acks/s",
         scenario: "echo",
@@ -175,6 +175,22 @@ const ROWS: [Row<'static>; 41] = [
         scenario: "cluster-fanout",
         in_flight: Some(4),
         variant: Some("postgres"),
+        key: "p99_us",
+        unit: Unit::Micros,
+    },
+    Row {
+        title: "fanout across 2 servers on sharded Redis, 4 in flight: deliveries/s",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: Some("sharded"),
+        key: "deliveries_per_s",
+        unit: Unit::Rate,
+    },
+    Row {
+        title: "fanout across 2 servers on sharded Redis: p99 latency",
+        scenario: "cluster-fanout",
+        in_flight: Some(4),
+        variant: Some("sharded"),
         key: "p99_us",
         unit: Unit::Micros,
     },
