@@ -12,6 +12,8 @@
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
 #   BENCH_ONLY=observed bench/run.sh  # only ours, plain and with metrics and the admin UI
 #   BENCH_ONLY=cluster bench/run.sh   # only the fanouts across two servers, on every engine
+#   BENCH_CLUSTER_ENGINES=sharded bench/run.sh  # those fanouts on these engines only, of: redis
+#                                     # (pub/sub), streams, postgres, sharded (a Redis 7 Cluster)
 #   BENCH_ONLY=instructions bench/run.sh  # only the valgrind counts (bench/instructions.sh)
 #   BENCH_ONLY=paced bench/run.sh     # only the latencies at equal load
 #   BENCH_ONLY=scale bench/run.sh     # only the scale steps (1,000 to 19,000 idle, broadcasts to all)
@@ -27,6 +29,8 @@ measure=${BENCH_SECONDS:-10}
 servers=${BENCH_SERVERS:-"socketio-rs node socketioxide"}
 only=${BENCH_ONLY:-all}
 runs=${BENCH_RUNS:-3}
+# The engines of the fanouts across two servers (run_cluster), all by default.
+cluster_engines=${BENCH_CLUSTER_ENGINES:-"redis streams postgres sharded"}
 # Each side of the idle scenario holds 10,000 sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" -lt 10100 ]; then
@@ -82,14 +86,18 @@ pids=()
 pg_dirs=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; sleep 0.5; rm -rf "$logs" "${pg_dirs[@]}"' EXIT
 
-# Waits up to 10 s for `pattern` in the log file `log`; fails when it never comes.
-wait_for() {
-  local log=$1 pattern=$2
+# Waits up to 10 s for the command (its words) to succeed; fails when it never does.
+wait_until() {
   for _ in $(seq 100); do
-    grep -q "$pattern" "$log" && return 0
+    "$@" && return 0
     sleep 0.1
   done
   return 1
+}
+
+# Waits up to 10 s for `pattern` in the log file `log`; fails when it never comes.
+wait_for() {
+  wait_until grep -q "$2" "$1"
 }
 
 # Starts a server (name, port, then VAR=value pairs for its environment) on the server core;
@@ -173,23 +181,72 @@ start_postgres() {
   pg_url="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
-# Two servers of one cluster: the sender on one, the 1000 receivers on the other, so that every
-# delivery crossed the engine: redis (pub/sub), streams (Redis Streams) or postgres. The engine
-# shares the load generator's core.
-run_cluster() {
-  local server=$1 engine=$2 url variant redis_port a b
-  if [ "$engine" = postgres ]; then
-    start_postgres || return 0
-    url="POSTGRES_URL=$pg_url"
-  else
-    redis_port=$(free_port)
-    "${on_loadgen[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
-      --appendonly no >"$logs/redis.log" 2>&1 &
-    pids+=("$!")
-    wait_for "$logs/redis.log" "Ready to accept" || true
-    url="REDIS_URL=redis://127.0.0.1:$redis_port/"
-    [ "$engine" = streams ] && url="REDIS_STREAMS_URL=redis://127.0.0.1:$redis_port/"
+# A throwaway redis-server on a free port and the load generator's core, with no persistence,
+# its log and files in a directory of its own under $logs; then the extra flags. Sets
+# $redis_port.
+start_redis() {
+  local dir
+  redis_port=$(free_port)
+  dir=$(mktemp -d "$logs/redis-$redis_port.XXXX")
+  "${on_loadgen[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save "" \
+    --appendonly no "$@" >"$dir/server.log" 2>&1 &
+  pids+=("$!")
+  wait_for "$dir/server.log" "Ready to accept" || true
+}
+
+# A throwaway Redis 7 Cluster of three masters, no replicas, each from start_redis; sets
+# $cluster_urls to their comma-separated redis:// URLs, as REDIS_CLUSTER_URLS wants them.
+start_redis_cluster() {
+  local ports=() urls=() port bus
+  if ! redis-server --version | grep -Eq 'v=([7-9]|[1-9][0-9])\.'; then
+    echo "sharded pub/sub needs Redis 7 ($(redis-server --version)): the sharded cluster is skipped" >&2
+    return 1
   fi
+  for _ in 1 2 3; do
+    # The cluster bus would be the port + 10000, past 65535 for most free ports: a free one.
+    bus=$(free_port)
+    start_redis --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port "$bus"
+    ports+=("$redis_port")
+    urls+=("redis://127.0.0.1:$redis_port")
+  done
+  redis-cli --cluster create "${urls[@]#redis://}" --cluster-replicas 0 --cluster-yes \
+    >"$logs/redis-cluster-create.log" 2>&1
+  # The slots are assigned at once, but each node says ok only once the others' gossip agrees.
+  for port in "${ports[@]}"; do
+    if ! wait_until sh -c "redis-cli -p $port cluster info | grep -q cluster_state:ok"; then
+      echo "the Redis Cluster on ${ports[*]} did not come up:" >&2
+      cat "$logs/redis-cluster-create.log" >&2
+      exit 1
+    fi
+  done
+  cluster_urls=$(IFS=,; echo "${urls[*]}")
+}
+
+# Two servers of one cluster: the sender on one, the 1000 receivers on the other, so that every
+# delivery crossed the engine: redis (pub/sub), streams (Redis Streams), postgres, or sharded
+# (sharded pub/sub on a three-master Redis 7 Cluster). The engine shares the load generator's
+# core.
+run_cluster() {
+  local server=$1 engine=$2 url variant a b
+  case $engine in
+    postgres)
+      start_postgres || return 0
+      url="POSTGRES_URL=$pg_url"
+      ;;
+    sharded)
+      start_redis_cluster || return 0
+      url="REDIS_CLUSTER_URLS=$cluster_urls"
+      ;;
+    redis)
+      start_redis
+      url="REDIS_URL=redis://127.0.0.1:$redis_port/"
+      ;;
+    streams)
+      start_redis
+      url="REDIS_STREAMS_URL=redis://127.0.0.1:$redis_port/"
+      ;;
+    *) echo "unknown cluster engine $engine" >&2; exit 1 ;;
+  esac
   # The pub/sub adapter's rows keep their name of before the other engines came.
   variant=()
   [ "$engine" = redis ] || variant=(--variant "$engine")
@@ -232,7 +289,7 @@ for run in $(seq "$runs"); do
     fi
     if [ "$only" = cluster ]; then
       case $server in
-        socketio-rs | node) for engine in redis streams postgres; do run_cluster "$server" "$engine"; done ;;
+        socketio-rs | node) for engine in $cluster_engines; do run_cluster "$server" "$engine"; done ;;
       esac
       continue
     fi
@@ -269,7 +326,7 @@ for run in $(seq "$runs"); do
     # socketioxide's Redis adapter does not speak Node's format, and it has no recovery.
     case $server in
       socketio-rs | node)
-        for engine in redis streams postgres; do run_cluster "$server" "$engine"; done
+        for engine in $cluster_engines; do run_cluster "$server" "$engine"; done
         run_recovery "$server" echo
         run_recovery "$server" fanout --in-flight 4
         run_recovery "$server" retained
