@@ -22,15 +22,15 @@
 //! assert_eq!(back.attachments, [Bytes::from_static(b"\x01\x02")]);
 //! ```
 
+mod read;
+mod write;
+
 use super::decoder::Decoded;
 use super::packet::{Ack, DecodeError, Event, Packet, PacketData, PacketType, RESERVED_EVENTS};
 use crate::Str;
 use bytes::Bytes;
-use rmpv::Value as Msg;
-use serde_json::{Map, Number, Value as Json};
-
-/// How deep a packet's values may nest: as deep as `serde_json` reads JSON.
-const MAX_DEPTH: usize = 128;
+use read::{Item, Reader};
+use write::write_json_as_msgpack;
 
 /// The packet as one msgpack message, `attachments` put back where their placeholders are.
 #[must_use]
@@ -40,40 +40,129 @@ pub fn encode(packet: &Packet, attachments: &[Bytes]) -> Bytes {
         PacketType::BinaryAck => PacketType::Ack,
         other => other,
     };
-    let mut map = vec![(Msg::from("type"), Msg::from(packet_type as u8))];
-    let (data, id) = match &packet.data {
-        PacketData::Connect(data) | PacketData::ConnectError(data) => (
-            data.as_ref().map(|data| from_json_text(data, attachments)),
-            None,
-        ),
-        PacketData::Disconnect => (None, None),
-        PacketData::Event(event) => {
-            let mut items = Vec::with_capacity(event.args.len() + 1);
-            items.push(Msg::from(event.name.as_str()));
-            items.extend(
-                event
-                    .args
-                    .iter()
-                    .map(|arg| from_json_text(arg, attachments)),
-            );
-            (Some(Msg::Array(items)), event.id)
-        }
-        PacketData::Ack(ack) => {
-            let items = ack.args.iter().map(|arg| from_json_text(arg, attachments));
-            (Some(Msg::Array(items.collect())), Some(ack.id))
-        }
+    let (args, id): (&[Str], _) = match &packet.data {
+        PacketData::Event(event) => (&event.args, event.id),
+        PacketData::Ack(ack) => (&ack.args, Some(ack.id)),
+        _ => (&[], None),
     };
-    if let Some(data) = data {
-        map.push((Msg::from("data"), data));
+    // The text of the arguments is about the size of their msgpack (plus the attachments).
+    let size = args.iter().map(|arg| arg.len()).sum::<usize>()
+        + attachments.iter().map(Bytes::len).sum::<usize>()
+        + packet.nsp.len()
+        + 32;
+    let mut out = Vec::with_capacity(size);
+    let has_data = !matches!(
+        packet.data,
+        PacketData::Disconnect | PacketData::Connect(None) | PacketData::ConnectError(None)
+    );
+    let fields = 2 + u32::from(has_data) + u32::from(id.is_some());
+    // Writing to a Vec cannot fail.
+    let _ = rmp::encode::write_map_len(&mut out, fields);
+    let _ = rmp::encode::write_str(&mut out, "type");
+    let _ = rmp::encode::write_uint(&mut out, packet_type as u64);
+    match &packet.data {
+        PacketData::Connect(Some(data)) | PacketData::ConnectError(Some(data)) => {
+            let _ = rmp::encode::write_str(&mut out, "data");
+            write_json_as_msgpack(&mut out, data, attachments);
+        }
+        PacketData::Event(event) => {
+            let _ = rmp::encode::write_str(&mut out, "data");
+            let _ = rmp::encode::write_array_len(&mut out, len_u32(args.len() + 1));
+            let _ = rmp::encode::write_str(&mut out, &event.name);
+        }
+        PacketData::Ack(_) => {
+            let _ = rmp::encode::write_str(&mut out, "data");
+            let _ = rmp::encode::write_array_len(&mut out, len_u32(args.len()));
+        }
+        _ => {}
+    }
+    for arg in args {
+        write_json_as_msgpack(&mut out, arg, attachments);
     }
     if let Some(id) = id {
-        map.push((Msg::from("id"), Msg::from(id)));
+        let _ = rmp::encode::write_str(&mut out, "id");
+        let _ = rmp::encode::write_uint(&mut out, id);
     }
-    map.push((Msg::from("nsp"), Msg::from(packet.nsp.as_str())));
-    let mut out = Vec::new();
-    // Writing to a Vec cannot fail.
-    let _ = rmpv::encode::write_value(&mut out, &Msg::Map(map));
+    let _ = rmp::encode::write_str(&mut out, "nsp");
+    let _ = rmp::encode::write_str(&mut out, &packet.nsp);
     Bytes::from(out)
+}
+
+/// A count as msgpack's headers hold it; no packet this crate makes has 2³² arguments.
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// The fields of a packet's map that `socket.io-msgpack-parser` reads, each the bytes of its
+/// value (the first of a repeated key, as `rmpv`'s lookup found it before).
+#[derive(Default)]
+struct Fields<'a> {
+    packet_type: Option<&'a [u8]>,
+    nsp: Option<&'a [u8]>,
+    id: Option<&'a [u8]>,
+    data: Option<&'a [u8]>,
+}
+
+impl<'a> Fields<'a> {
+    /// The whole message read once, so that anything that is not msgpack is refused before
+    /// any field is looked at.
+    fn read(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        let Item::Map(count) = reader.next()? else {
+            // Not a map; still refused as not msgpack if it is not even that.
+            let mut reader = Reader::new(bytes);
+            let item = reader.next()?;
+            reader.skip(item, 0)?;
+            return Err(DecodeError::InvalidPayload);
+        };
+        let mut fields = Fields::default();
+        for _ in 0..count {
+            let key = reader.next()?;
+            reader.skip(key, 1)?;
+            let start = reader.rest();
+            let value = reader.next()?;
+            reader.skip(value, 1)?;
+            let value = &start[..start.len() - reader.rest().len()];
+            let slot = match key {
+                Item::Str(b"type") => &mut fields.packet_type,
+                Item::Str(b"nsp") => &mut fields.nsp,
+                Item::Str(b"id") => &mut fields.id,
+                Item::Str(b"data") => &mut fields.data,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        if !reader.is_empty() {
+            return Err(DecodeError::InvalidPayload);
+        }
+        Ok(fields)
+    }
+}
+
+/// A field's first item, when the field is there.
+fn field(bytes: Option<&[u8]>) -> Result<Option<Item<'_>>, DecodeError> {
+    bytes
+        .map(|bytes| open(bytes).map(|(item, _)| item))
+        .transpose()
+}
+
+/// An argument (or data) as JSON text, sized from its msgpack: JSON text is about as long.
+fn json_text<'a>(
+    reader: &mut Reader<'a>,
+    item: Item<'a>,
+    attachments: &mut Vec<Bytes>,
+    max_attachments: usize,
+) -> Result<Str, DecodeError> {
+    let mut json = String::with_capacity(reader.size_of(item)? + 16);
+    reader.write_json(item, &mut json, attachments, max_attachments)?;
+    Ok(Str::from(json))
+}
+
+/// The first item of a field's bytes, and a reader at its elements.
+fn open(bytes: &[u8]) -> Result<(Item<'_>, Reader<'_>), DecodeError> {
+    let mut reader = Reader::new(bytes);
+    let item = reader.next()?;
+    Ok((item, reader))
 }
 
 /// One msgpack message into a packet and its binary data (at most `max_attachments` pieces),
@@ -86,22 +175,8 @@ pub fn encode(packet: &Packet, attachments: &[Bytes]) -> Bytes {
 /// than 128), [`DecodeError::UnknownType`], [`DecodeError::InvalidAckId`],
 /// [`DecodeError::TooManyAttachments`].
 pub fn decode(bytes: &[u8], max_attachments: usize) -> Result<Decoded, DecodeError> {
-    let mut reader = bytes;
-    let value = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_DEPTH)
-        .map_err(|_| DecodeError::InvalidPayload)?;
-    if !reader.is_empty() {
-        return Err(DecodeError::InvalidPayload);
-    }
-    let Msg::Map(fields) = value else {
-        return Err(DecodeError::InvalidPayload);
-    };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(key, _)| key.as_str() == Some(name))
-            .map(|(_, value)| value)
-    };
-    let packet_type = match field("type").and_then(Msg::as_u64) {
+    let fields = Fields::read(bytes)?;
+    let packet_type = match field(fields.packet_type)?.and_then(|t| t.as_u64()) {
         Some(0) => PacketType::Connect,
         Some(1) => PacketType::Disconnect,
         Some(2) => PacketType::Event,
@@ -109,56 +184,67 @@ pub fn decode(bytes: &[u8], max_attachments: usize) -> Result<Decoded, DecodeErr
         Some(4) => PacketType::ConnectError,
         _ => return Err(DecodeError::UnknownType),
     };
-    let nsp = match field("nsp") {
-        Some(Msg::String(nsp)) => Str::from(nsp.as_str().ok_or(DecodeError::InvalidPayload)?),
-        _ => return Err(DecodeError::InvalidPayload),
+    let nsp = match field(fields.nsp)? {
+        Some(nsp) => Str::from(nsp.as_str()?),
+        None => return Err(DecodeError::InvalidPayload),
     };
-    let id = match field("id") {
-        None | Some(Msg::Nil) => None,
+    let id = match field(fields.id)? {
+        None | Some(Item::Nil) => None,
         Some(id) => Some(id.as_u64().ok_or(DecodeError::InvalidAckId)?),
     };
-    let mut attachments = Vec::new();
-    let mut text = |value: &Msg| -> Result<Str, DecodeError> {
-        let mut json = String::new();
-        write_json(value, &mut json, &mut attachments)?;
-        if attachments.len() > max_attachments {
-            return Err(DecodeError::TooManyAttachments);
-        }
-        Ok(Str::from(json))
+    let mut data = match fields.data {
+        Some(bytes) => Some(open(bytes)?),
+        None => None,
     };
-    let data = match (
-        packet_type,
-        field("data").filter(|data| !is_undefined(data)),
-    ) {
-        (PacketType::Connect, None | Some(Msg::Nil)) => PacketData::Connect(None),
-        (PacketType::Connect, Some(data @ Msg::Map(_))) => PacketData::Connect(Some(text(data)?)),
-        (PacketType::Disconnect, None) => PacketData::Disconnect,
-        (PacketType::ConnectError, Some(data @ (Msg::Map(_) | Msg::String(_)))) => {
-            PacketData::ConnectError(Some(text(data)?))
+    if data.as_ref().is_some_and(|(item, _)| item.is_undefined()) {
+        data = None;
+    }
+    let mut attachments = Vec::new();
+    let max = max_attachments;
+    let data = match (packet_type, data) {
+        (PacketType::Connect, None) => PacketData::Connect(None),
+        (PacketType::Connect, Some((Item::Nil, _))) => PacketData::Connect(None),
+        (PacketType::Connect, Some((item @ Item::Map(_), mut reader))) => {
+            PacketData::Connect(Some(json_text(&mut reader, item, &mut attachments, max)?))
         }
-        (PacketType::Event, Some(Msg::Array(items))) => {
-            let (first, rest) = items.split_first().ok_or(DecodeError::InvalidPayload)?;
+        (PacketType::Disconnect, None) => PacketData::Disconnect,
+        (PacketType::ConnectError, Some((item @ (Item::Map(_) | Item::Str(_)), mut reader))) => {
+            PacketData::ConnectError(Some(json_text(&mut reader, item, &mut attachments, max)?))
+        }
+        (PacketType::Event, Some((Item::Array(count), mut reader))) if count > 0 => {
+            let first = reader.next()?;
             let name = match first {
-                Msg::String(name) => name.as_str().ok_or(DecodeError::InvalidPayload)?,
-                Msg::Integer(_) | Msg::F32(_) | Msg::F64(_) => &text(first)?,
+                Item::Str(_) => Str::from(first.as_str()?),
+                Item::Uint(_) | Item::Int(_) | Item::Float(_) => {
+                    json_text(&mut reader, first, &mut attachments, max)?
+                }
                 _ => return Err(DecodeError::InvalidPayload),
             };
-            if RESERVED_EVENTS.contains(&name) {
+            if RESERVED_EVENTS.contains(&name.as_str()) {
                 return Err(DecodeError::InvalidPayload);
             }
-            let args = rest.iter().map(&mut text);
+            let mut args = Vec::with_capacity(count as usize - 1);
+            for _ in 1..count {
+                let item = reader.next()?;
+                args.push(json_text(&mut reader, item, &mut attachments, max)?);
+            }
             PacketData::Event(Event {
-                name: Str::from(name),
-                args: args.collect::<Result<_, _>>()?,
+                name,
+                args,
                 id,
                 attachments: None,
             })
         }
-        (PacketType::Ack, Some(Msg::Array(items))) => {
-            let args = items.iter().map(&mut text);
+        (PacketType::Ack, Some((Item::Array(count), mut reader))) => {
+            let id = id.ok_or(DecodeError::InvalidAckId)?;
+            let mut args = Vec::with_capacity(count as usize);
+            for _ in 0..count {
+                let item = reader.next()?;
+                args.push(json_text(&mut reader, item, &mut attachments, max)?);
+            }
             PacketData::Ack(Ack {
-                id: id.ok_or(DecodeError::InvalidAckId)?,
-                args: args.collect::<Result<_, _>>()?,
+                id,
+                args,
                 attachments: None,
             })
         }
@@ -172,156 +258,11 @@ pub fn decode(bytes: &[u8], max_attachments: usize) -> Result<Decoded, DecodeErr
     })
 }
 
-/// JavaScript's `undefined` as `notepack.io` 2.2 writes it (what `socket.io-msgpack-parser` 3.0
-/// depends on: `fixext 1` of type 0, e.g. a CONNECT's data when there is no auth), which
-/// `rmpv` reads as a one-byte extension 0. Newer notepack writes `nil`.
-fn is_undefined(value: &Msg) -> bool {
-    matches!(value, Msg::Ext(0, bytes) if bytes.len() == 1)
-}
-
-/// Writes a msgpack value as JSON text, straight from the value (no JSON tree in between):
-/// `bin` (and notepack's old ArrayBuffer extension) becomes a placeholder for the next
-/// attachment, integer map keys their decimal text as in JavaScript, NaN and the infinities
-/// `null` as `JSON.stringify` writes them, `undefined` `null` in an array and left out of a
-/// map, as `JSON.stringify` does; map entries keep their order.
-fn write_json(
-    value: &Msg,
-    out: &mut String,
-    attachments: &mut Vec<Bytes>,
-) -> Result<(), DecodeError> {
-    use std::fmt::Write;
-    match value {
-        Msg::Nil => out.push_str("null"),
-        Msg::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-        Msg::Integer(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(n), _) => {
-                let _ = write!(out, "{n}");
-            }
-            (_, Some(n)) => {
-                let _ = write!(out, "{n}");
-            }
-            _ => out.push_str("null"),
-        },
-        Msg::F32(f) => write_float(out, f64::from(*f)),
-        Msg::F64(f) => write_float(out, *f),
-        Msg::String(s) => write_string(out, s.as_str().ok_or(DecodeError::InvalidPayload)?),
-        undefined if is_undefined(undefined) => out.push_str("null"),
-        Msg::Binary(bytes) | Msg::Ext(0, bytes) => {
-            let _ = write!(
-                out,
-                r#"{{"_placeholder":true,"num":{}}}"#,
-                attachments.len()
-            );
-            attachments.push(Bytes::copy_from_slice(bytes));
-        }
-        Msg::Ext(..) => return Err(DecodeError::InvalidPayload),
-        Msg::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(item, out, attachments)?;
-            }
-            out.push(']');
-        }
-        Msg::Map(entries) => {
-            out.push('{');
-            let entries = entries.iter().filter(|(_, value)| !is_undefined(value));
-            for (i, (key, value)) in entries.enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                match key {
-                    Msg::String(key) => {
-                        write_string(out, key.as_str().ok_or(DecodeError::InvalidPayload)?);
-                    }
-                    Msg::Integer(n) => {
-                        let _ = write!(out, "\"{n}\"");
-                    }
-                    _ => return Err(DecodeError::InvalidPayload),
-                }
-                out.push(':');
-                write_json(value, out, attachments)?;
-            }
-            out.push('}');
-        }
-    }
-    Ok(())
-}
-
-/// A number as `serde_json` writes it; NaN and the infinities as `null`.
-fn write_float(out: &mut String, f: f64) {
-    use std::fmt::Write;
-    match Number::from_f64(f) {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
-        None => out.push_str("null"),
-    }
-}
-
-/// A JSON string. Most strings need no escape: they are copied whole, after a check written so
-/// that the compiler can test many bytes at once; the others are escaped by `serde_json`.
-fn write_string(out: &mut String, s: &str) {
-    let needs_escape = |chunk: &[u8]| {
-        chunk.iter().fold(false, |dirty, &b| {
-            dirty | (b < 0x20) | (b == b'"') | (b == b'\\')
-        })
-    };
-    if s.as_bytes().chunks(64).any(needs_escape) {
-        out.push_str(&Json::from(s).to_string());
-    } else {
-        out.reserve(s.len() + 2);
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-    }
-}
-
-/// Raw JSON text as msgpack, placeholders replaced by the attachments they stand for. Text
-/// that is not JSON (which no part of this crate makes) goes as `nil`.
-fn from_json_text(text: &str, attachments: &[Bytes]) -> Msg {
-    serde_json::from_str(text).map_or(Msg::Nil, |json| from_json(&json, attachments))
-}
-
-fn from_json(value: &Json, attachments: &[Bytes]) -> Msg {
-    match value {
-        Json::Null => Msg::Nil,
-        Json::Bool(b) => Msg::Boolean(*b),
-        Json::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(n), _, _) => Msg::from(n),
-            (_, Some(n), _) => Msg::from(n),
-            (_, _, Some(f)) => Msg::F64(f),
-            _ => Msg::Nil,
-        },
-        Json::String(s) => Msg::from(s.as_str()),
-        Json::Array(items) => Msg::Array(items.iter().map(|i| from_json(i, attachments)).collect()),
-        Json::Object(map) => {
-            if let Some(bytes) = placeholder(map).and_then(|num| attachments.get(num)) {
-                return Msg::Binary(bytes.to_vec());
-            }
-            Msg::Map(
-                map.iter()
-                    .map(|(key, value)| (Msg::from(key.as_str()), from_json(value, attachments)))
-                    .collect(),
-            )
-        }
-    }
-}
-
-/// The attachment number of a placeholder object (`{"_placeholder":true,"num":N}`).
-fn placeholder(map: &Map<String, Json>) -> Option<usize> {
-    if map.len() != 2 || map.get("_placeholder") != Some(&Json::Bool(true)) {
-        return None;
-    }
-    usize::try_from(map.get("num")?.as_u64()?).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::socketio::DEFAULT_MAX_ATTACHMENTS;
+    use rmpv::Value as Msg;
 
     fn roundtrip(packet: Packet, attachments: Vec<Bytes>) {
         let wire = encode(&packet, &attachments);
