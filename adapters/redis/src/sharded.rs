@@ -27,8 +27,10 @@
 //!   Redis;
 //! - what a server publishes on that shard's channels is retried by the cluster connection
 //!   until the shard has a master again or the retries run out (the message is then lost,
-//!   with a warning); the server's publishes go out one at a time, in order, so those to the
-//!   other shards wait behind it (in the publish queue, whose bound still holds);
+//!   with a warning); the server's publishes go out in order, one message or one
+//!   transaction (`MULTI`/`EXEC`, up to 16 messages queued back to back for one channel) at
+//!   a time, so those to the other shards wait behind it (in the publish queue, whose bound
+//!   still holds);
 //! - a server subscribed on that shard hears nothing of it until it has subscribed again on
 //!   the promoted replica: it does so by itself, once the cluster has settled. What was
 //!   published on those channels before then is lost for it; what came after is delivered.
@@ -39,11 +41,14 @@
 //! the test, from none to about two seconds' worth, mostly in one run, sometimes with a
 //! second run of a message or two while the cluster connection moves its subscriptions.
 //! `tests/sharded_failover.rs` kills a master (of three, with a replica each, Redis's node
-//! timeout at one second) under a stream of broadcasts and checks exactly that. Requests
-//! (`fetch_sockets`, `server_side_emit_with_ack`, broadcasts with acks) made during the
-//! failover may fail (a timeout, or Redis's error). One message whose publish was cut by the
-//! master's death could in principle be retried by the cluster connection and arrive twice;
-//! the tests have not seen it (they did with pipelined publishes, which is why there are none).
+//! timeout at one second) under a stream of broadcasts, one at a time and in bursts that go
+//! as transactions, and checks exactly that. Requests (`fetch_sockets`,
+//! `server_side_emit_with_ack`, broadcasts with acks) made during the failover may fail (a
+//! timeout, or Redis's error). One message, or one transaction's, whose
+//! publish had run when the master died but whose answer was lost, could in principle be
+//! retried by the cluster connection and arrive twice; the tests have not seen it. (They did
+//! with plain pipelines, which the connection resends whole after a refusal of any of their
+//! commands, the ones that had run included; a transaction runs whole or not at all.)
 //!
 //! When an operator moves slots to another master (`redis-cli --cluster reshard`), Redis drops
 //! the subscriptions to their channels; the adapter subscribes again at once, where the slots
