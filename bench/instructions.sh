@@ -5,7 +5,7 @@
 # scenario to the results file given, for `loadgen report`; bench/run.sh calls it.
 #
 #   bench/instructions.sh results.jsonl [servers]    # servers: "socketio-rs socketioxide"
-#   VALGRIND_SECONDS=10 bench/instructions.sh ...     # shorter windows (20 by default)
+#   VALGRIND_SECONDS=20 bench/instructions.sh ...     # longer windows (10 by default)
 #
 # Each scenario runs twice under valgrind, for S and for 2S seconds: the difference in
 # instructions over the difference in acks (or deliveries) is the cost of one, without what
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 results=$1
 servers=${2:-"socketio-rs socketioxide"}
-seconds=${VALGRIND_SECONDS:-20}
+seconds=${VALGRIND_SECONDS:-10}
 run=${BENCH_RUN:-1}
 
 if ! command -v valgrind >/dev/null; then

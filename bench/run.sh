@@ -4,10 +4,10 @@
 # the load generator on core 1 (taskset), a fresh server process per scenario. Prints the table
 # the README carries, and keeps the raw figures in bench/results/.
 #
-#   bench/run.sh                    # everything, three times (about 15 minutes)
+#   bench/run.sh                    # everything, three times, 5 s windows (25 minutes, builds aside)
 #   BENCH_RUNS=1 bench/run.sh       # once
-#   QUICK=1 bench/run.sh            # once, 3 s windows (a couple of minutes)
-#   BENCH_SECONDS=5 bench/run.sh    # shorter measuring windows
+#   QUICK=1 bench/run.sh            # once, 2 s windows, no valgrind (4 minutes, builds aside)
+#   BENCH_SECONDS=10 bench/run.sh   # longer measuring windows
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
 #   BENCH_ONLY=observed bench/run.sh  # only ours, plain and with metrics and the admin UI
@@ -21,11 +21,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# QUICK=1: one run with 3-second windows, a couple of minutes, to see that all of it works.
+# QUICK=1: one run with 2-second windows, to see that all of it works.
 if [ "${QUICK:-0}" = 1 ]; then
-  : "${BENCH_SECONDS:=3}" "${BENCH_RUNS:=1}"
+  : "${BENCH_SECONDS:=2}" "${BENCH_RUNS:=1}"
 fi
-measure=${BENCH_SECONDS:-10}
+# Five seconds is a million acked echoes, and 5,000 paced calls past their p99.9; three runs
+# of every scenario fit in under half an hour. What moves a figure from run to run is the
+# machine, not the window: with 10 s windows the figures moved by up to 20% from run to run.
+measure=${BENCH_SECONDS:-5}
 servers=${BENCH_SERVERS:-"socketio-rs node socketioxide"}
 only=${BENCH_ONLY:-all}
 runs=${BENCH_RUNS:-3}
@@ -344,7 +347,7 @@ done
 
 # Instructions per ack and per delivery under valgrind, for ours and socketioxide (Node's JIT
 # under valgrind would measure valgrind): not in QUICK mode, and once (INSTRUCTION_RUNS=1)
-# rather than once per run: they take five minutes, and move little from run to run.
+# rather than once per run: they take three minutes, and move little from run to run.
 if [ "${QUICK:-0}" != 1 ] && { [ "$only" = all ] || [ "$only" = instructions ]; }; then
   counted=""
   for server in $servers; do
