@@ -2,10 +2,13 @@
 // @socket.io/postgres-adapter 0.5 (pg 8) in this test process, one cluster on one PostgreSQL
 // the test starts: broadcasts both ways, rooms, binary, a payload over NOTIFY's 8000 bytes
 // (through the attachments table), broadcasts with acks, fetchSockets, serverSideEmit with and
-// without acks, the server count; then PostgreSQL killed and restarted under load (each adapter
-// connects again and LISTENs again, and broadcasts cross again), and one of our servers killed
-// with SIGKILL (the others stop counting it after the heartbeat timeout, and requests complete
-// without it). Heartbeats every 500 ms, a server dropped after 2 s of silence, on every server.
+// without acks, the server count, socketsJoin / socketsLeave / fetchSockets / disconnectSockets
+// from ours on Node's sockets and back, ADAPTER_CLOSE both ways (a closed server stops being
+// counted at once, before the heartbeat timeout); then PostgreSQL killed and restarted under
+// load (each adapter connects again and LISTENs again, and broadcasts cross again), and one of
+// our servers killed with SIGKILL (the others stop counting it after the heartbeat timeout,
+// and requests complete without it). Heartbeats every 500 ms, a server dropped after 2 s of
+// silence, on every server.
 //
 // Needs Debian's postgresql (scripts/test-all.sh installs it) and the sio-conformance binary
 // (cargo build -p sio-conformance), or SIO_SERVER=node to run the Node reference as "ours".
@@ -219,6 +222,128 @@ describe("two of our servers and a Node server in one PostgreSQL cluster", noPos
     const t = uniqueToken("hello");
     assert.deepStrictEqual(await emitAck(onA, WAIT, "server-side-emit", t), []);
     await onNode.rec.until(() => onNode.rec.all("hello", (a) => a[0] === t).length === 2, WAIT, "two hellos");
+  });
+
+  /**
+   * Sends `sender` (a client of ours) probes to `room` through `to-room` until `socket` gets
+   * one: a remote join is applied when its message arrives, after the ack of the request.
+   */
+  async function reachesRoom(sender, room, socket) {
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      const t = uniqueToken("probe");
+      await emitAck(sender, WAIT, "to-room", room, t);
+      try {
+        await socket.rec.waitFor("room", 200, (a) => a[0] === t);
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`${socket.rec.label} never reached in ${room}: ${error.message}`);
+      }
+    }
+  }
+
+  /** After a moment, a message to `room` does not reach `socket`: a marker to all comes first. */
+  async function notInRoom(sender, room, socket) {
+    await sleep(ABSENCE_MS);
+    const t = uniqueToken("absent");
+    await emitAck(sender, WAIT, "to-room", room, t);
+    const marker = uniqueToken("marker");
+    await emitAck(sender, WAIT, "broadcast", marker);
+    await socket.rec.waitFor("broadcast", WAIT, (a) => a[0] === marker);
+    await sleep(ABSENCE_MS);
+    assert.ok(!socket.rec.has("room", (a) => a[0] === t), `${socket.rec.label} still in ${room}`);
+  }
+
+  test("our socketsJoin, fetchSockets and socketsLeave reach Node's sockets", { timeout: 20_000 }, async () => {
+    const room = uniqueToken("ours-join");
+    assert.deepStrictEqual(await emitAck(onA, WAIT, "sockets-join", onNode.id, room), []);
+    await reachesRoom(onB, room, onNode);
+    // fetchSockets from ours: Node's socket, by its room and by its id.
+    assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", room), [[onNode.id]]);
+    assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", onNode.id), [[onNode.id]]);
+    assert.deepStrictEqual(await emitAck(onB, WAIT, "join", room), [room]);
+    assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", room), [sorted([onNode.id, onB.id])]);
+    // socketsLeave from ours: Node's socket leaves, ours stays.
+    assert.deepStrictEqual(await emitAck(onA, WAIT, "sockets-leave", onNode.id, room), []);
+    await notInRoom(onA, room, onNode);
+    await reachesRoom(onA, room, onB);
+    assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", room), [[onB.id]]);
+  });
+
+  test("Node's socketsLeave reaches our socket", { timeout: 20_000 }, async () => {
+    const room = uniqueToken("node-leave");
+    node.io.in(onA.id).socketsJoin(room);
+    await reachesRoom(onB, room, onA);
+    node.io.in(onA.id).socketsLeave(room);
+    await notInRoom(onB, room, onA);
+  });
+
+  test("disconnectSockets both ways: ours disconnects Node's socket, Node's ours", { timeout: 20_000 }, async () => {
+    const victimOfNode = await client(ctx.server.url, "victim of Node's (ours)");
+    const victimOfOurs = await client(node.url, "victim of ours (Node's)");
+    node.io.in(victimOfNode.id).disconnectSockets();
+    assert.equal(await victimOfNode.rec.waitDisconnect(WAIT), "io server disconnect");
+    assert.deepStrictEqual(await emitAck(onA, WAIT, "disconnect-sockets", victimOfOurs.id), []);
+    assert.equal(await victimOfOurs.rec.waitDisconnect(WAIT), "io server disconnect");
+    await sleep(ABSENCE_MS);
+    for (const socket of [onA, onB, onNode]) assert.ok(socket.connected, `${socket.rec.label} was disconnected too`);
+  });
+
+  test("Node's serverSideEmit without an ack reaches our handlers", { timeout: 20_000 }, async () => {
+    const t = uniqueToken("node-hello");
+    node.io.serverSideEmit("hello", t, { n: 2 });
+    // Each of ours broadcasts it to the cluster: every client gets it twice, as sent.
+    for (const socket of [onA, onB, onNode]) {
+      await socket.rec.until(() => socket.rec.all("hello", (a) => a[0] === t).length === 2, WAIT, "two hellos");
+    }
+    await sleep(ABSENCE_MS);
+    for (const socket of [onA, onB, onNode]) {
+      assert.deepStrictEqual(socket.rec.all("hello", (a) => a[0] === t).map((r) => r.args), [[t, { n: 2 }], [t, { n: 2 }]]);
+    }
+    assert.ok(!node.heard.some((h) => h.args[0] === t), "Node heard its own serverSideEmit");
+  });
+
+  test("ADAPTER_CLOSE: a closing Node server and a stopping one of ours stop being counted at once", { timeout: 30_000 }, async () => {
+    // Sooner than the heartbeat timeout (2 s) could drop them.
+    const AT_ONCE_MS = 1200;
+    const other = await startNodeServer(postgres.url);
+    try {
+      await eventually(async () => (await node.io.of("/").adapter.serverCount()) === 4, 10_000, "Node counts 4 servers");
+      const y0 = { token: uniqueToken("four") };
+      await eventually(
+        async () => JSON.stringify(await emitAck(onA, WAIT + 2000, "server-side-emit-with-ack", y0)) === JSON.stringify([[y0, y0, y0]]),
+        10_000,
+        "ours hears 3 others",
+      );
+      // Node's io.close() publishes ADAPTER_CLOSE (its pool stays open: nothing else is sent).
+      await new Promise((resolve) => other.io.close(() => resolve()));
+      const closed = Date.now();
+      const y = { token: uniqueToken("after-close") };
+      // Ours asks the servers it counts: without the closed one, nobody is waited for.
+      assert.deepStrictEqual(await emitAck(onA, WAIT + 2000, "server-side-emit-with-ack", y), [[y, y]]);
+      const took = Date.now() - closed;
+      assert.ok(took < AT_ONCE_MS, `our server stopped counting Node's closed server after ${took} ms`);
+      assert.equal(await node.io.of("/").adapter.serverCount(), 3);
+    } finally {
+      await other.pool.end().catch(() => {});
+    }
+
+    // Ours, stopped gracefully (SIGTERM): Node stops counting it at once. (Not asked of the
+    // Node reference run as ours: its shutdown ends its pg pool before io.close(), so its
+    // ADAPTER_CLOSE is never sent.)
+    if (sioServerKind !== "rust") return;
+    const third = await startServer({ kind: "sio-conformance", env: { ...env } });
+    let stopping = null;
+    try {
+      await eventually(async () => (await node.io.of("/").adapter.serverCount()) === 4, 10_000, "Node counts 4 servers");
+      const stopped = Date.now();
+      stopping = third.stop();
+      await eventually(async () => (await node.io.of("/").adapter.serverCount()) === 3, AT_ONCE_MS, "Node counts 3 servers at once");
+      const took = Date.now() - stopped;
+      assert.ok(took < AT_ONCE_MS, `Node stopped counting our stopped server after ${took} ms`);
+    } finally {
+      await (stopping ?? third.stop());
+    }
   });
 
   test("PostgreSQL restarted under load: every adapter connects again, and broadcasts cross again", { timeout: 60_000 }, async () => {

@@ -10,7 +10,12 @@
 //   (c) our server's serverSideEmit / serverSideEmitWithAck reach Node's handler and bring
 //       its answer back;
 //   (d) Node's fetchSockets() describes our sockets as Node describes its own: `data` is {}
-//       when never set (Node code reads `socket.data.user`), and no handshake field is null.
+//       when never set (Node code reads `socket.data.user`), and no handshake field is null;
+//   (e) broadcasts with acks (BROADCAST with a requestId, answered with
+//       BROADCAST_CLIENT_COUNT and BROADCAST_ACK) both ways collect every client's answer;
+//   (f) socketsJoin and socketsLeave both ways, seen by broadcasts to the room, and our
+//       fetchSockets reaching Node's sockets;
+//   (g) disconnectSockets both ways.
 //
 // Needs redis-server on PATH (scripts/test-all.sh installs it) and the sio-conformance binary
 // (cargo build -p sio-conformance), or SIO_SERVER=node to run the Node reference as "ours".
@@ -99,6 +104,7 @@ for (const engine of ENGINES) describe(`our server and a Node server in one Redi
     const socket = connectClient(url, { transports: ["websocket"], forceNew: true, reconnection: false, ...opts });
     clients.push(socket);
     socket.rec = new Recorder(socket, label);
+    socket.on("ask", (value, ack) => ack?.({ from: label, value }));
     await withTimeout(
       new Promise((resolve, reject) => {
         socket.once("connect", resolve);
@@ -239,5 +245,80 @@ for (const engine of ENGINES) describe(`our server and a Node server in one Redi
     const again = await node.io.fetchSockets();
     assert.deepStrictEqual(again.find((s) => s.id === onOurs.id)?.data, data);
     assert.deepStrictEqual(again.find((s) => s.id === plain.id)?.data, {});
+  });
+  /** Probes to `room` from `send(room, token)` until `socket` gets one as "room". */
+  async function reachesRoom(send, room, socket) {
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      const t = uniqueToken("probe");
+      await send(room, t);
+      try {
+        await socket.rec.waitFor("room", 200, (a) => a[0] === t);
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`${socket.rec.label} never reached in ${room}: ${error.message}`);
+      }
+    }
+  }
+
+  /** After a moment, what `send` sends to `room` does not reach `socket`: a marker sent to
+   * the socket's own room by the same server right after it comes first. */
+  async function notInRoom(send, room, socket) {
+    await sleep(ABSENCE_MS);
+    const t = uniqueToken("absent");
+    await send(room, t);
+    const marker = uniqueToken("marker");
+    await send(socket.id, marker);
+    await socket.rec.waitFor("room", WAIT, (a) => a[0] === marker);
+    await sleep(ABSENCE_MS);
+    assert.ok(!socket.rec.has("room", (a) => a[0] === t), `${socket.rec.label} still in ${room}`);
+  }
+
+  /** To `room` as "room", from our server or from Node's. */
+  const fromOurs = async (room, t) => assert.deepStrictEqual(await emitAck(onOurs, WAIT, "to-room", room, t), []);
+  const fromNode = async (room, t) => node.io.to(room).emit("room", t);
+
+  test("(e) broadcasts with acks both ways collect every client's answer", { timeout: 15_000 }, async () => {
+    const expected = () => sorted(clients.filter((s) => s.connected).map((s) => s.rec.label));
+    const value = uniqueToken("e");
+    const [answer] = await emitAck(onOurs, WAIT, "broadcast-with-ack", value);
+    assert.equal(answer.error, null);
+    assert.deepStrictEqual(sorted(answer.answers.map((a) => a.from)), expected());
+    for (const a of answer.answers) assert.equal(a.value, value);
+    const answers = await node.io.timeout(2000).emitWithAck("ask", "from node");
+    assert.deepStrictEqual(sorted(answers.map((a) => a.from)), expected());
+    for (const a of answers) assert.equal(a.value, "from node");
+  });
+
+  test("(f) socketsJoin and socketsLeave both ways, and our fetchSockets reaching Node's sockets", { timeout: 20_000 }, async () => {
+    // Ours makes Node's socket join, then leave.
+    const room = uniqueToken("f-ours");
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "sockets-join", onNode.id, room), []);
+    await reachesRoom(fromOurs, room, onNode);
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "fetch-sockets", room), [[onNode.id]]);
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "fetch-sockets", onNode.id), [[onNode.id]]);
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "join", room), [room]);
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "fetch-sockets", room), [sorted([onNode.id, onOurs.id])]);
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "sockets-leave", onNode.id, room), []);
+    await notInRoom(fromNode, room, onNode);
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "fetch-sockets", room), [[onOurs.id]]);
+
+    // Node makes our socket join, then leave.
+    const room2 = uniqueToken("f-node");
+    node.io.in(onOurs.id).socketsJoin(room2);
+    await reachesRoom(fromNode, room2, onOurs);
+    node.io.in(onOurs.id).socketsLeave(room2);
+    await notInRoom(fromNode, room2, onOurs);
+  });
+
+  test("(g) disconnectSockets both ways", { timeout: 15_000 }, async () => {
+    const victimOfNode = await client(ctx.server.url, "victim of Node's (ours)");
+    const victimOfOurs = await client(node.url, "victim of ours (Node's)");
+    node.io.in(victimOfNode.id).disconnectSockets();
+    assert.equal(await victimOfNode.rec.waitDisconnect(WAIT), "io server disconnect");
+    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "disconnect-sockets", victimOfOurs.id), []);
+    assert.equal(await victimOfOurs.rec.waitDisconnect(WAIT), "io server disconnect");
+    await sleep(ABSENCE_MS);
+    for (const socket of [onOurs, onNode]) assert.ok(socket.connected, `${socket.rec.label} was disconnected too`);
   });
 });

@@ -5,7 +5,8 @@
 //   (b) ours, socketio-redis-emitter, through its example worker (examples/emit.rs, JSON
 //       commands on stdin).
 // The same cases for both: to all (binary included), a room, except, volatile, a namespace,
-// socketsJoin, socketsLeave, disconnectSockets (with and without close), serverSideEmit.
+// socketsJoin and socketsLeave (on a socket of Node's server and on one of ours), compress(false),
+// disconnectSockets (with and without close), serverSideEmit.
 //
 // Needs redis-server on PATH, and `cargo build -p sio-conformance -p socketio-redis-emitter
 // --example emit` (or SIO_CONFORMANCE_BIN / EMITTER_BIN).
@@ -38,6 +39,7 @@ async function nodeEmitter(url) {
       const emitter = command.nsp ? root.of(command.nsp) : root;
       let operator = emitter.to(command.to ?? []).except(command.except ?? []);
       if (command.volatile) operator = operator.volatile;
+      if (command.compress !== undefined) operator = operator.compress(command.compress);
       const args = (command.args ?? []).map(toNode);
       switch (command.op) {
         case "emit": operator.emit(command.event, ...args); break;
@@ -218,6 +220,40 @@ describe("emitters reach the clients of our server and of Node's on one Redis", 
         await marker();
         assert.ok(!hasToken(main.ours, "in", inRoom), "ours never joined");
         for (const c of mains()) assert.ok(!hasToken(c, "in", afterLeave), "after leaving");
+      });
+
+      test("socketsJoin and socketsLeave on a socket of our server", async () => {
+        const [room, kept] = [token("ours-joined"), token("ours-kept")];
+        const [inRoom, inKept, afterLeave, stillKept] = [token("in"), token("kept"), token("left"), token("still")];
+        await emitter.run({ op: "sockets_join", to: [main.ours.socket.id], rooms: [room, kept] });
+        await emitter.run({ op: "emit", to: [room], event: "in", args: [inRoom] });
+        await emitter.run({ op: "emit", to: [kept], event: "in", args: [inKept] });
+        await main.ours.next(withToken("in", inRoom), "in the joined room");
+        await main.ours.next(withToken("in", inKept), "in the other joined room");
+        // It leaves one of them only.
+        await emitter.run({ op: "sockets_leave", to: [main.ours.socket.id], rooms: [room] });
+        await emitter.run({ op: "emit", to: [room], event: "in", args: [afterLeave] });
+        await emitter.run({ op: "emit", to: [kept], event: "in", args: [stillKept] });
+        await main.ours.next(withToken("in", stillKept), "still in the room it did not leave");
+        await marker();
+        for (const t of [inRoom, inKept, stillKept]) assert.ok(!hasToken(main.node, "in", t), "Node's never joined");
+        for (const c of mains()) assert.ok(!hasToken(c, "in", afterLeave), "after leaving");
+      });
+
+      test("compress(false) still delivers", async () => {
+        const t = token("uncompressed");
+        const big = "x".repeat(4000);
+        await emitter.run({ op: "emit", compress: false, event: "uncompressed", args: [t, big, { n: 1 }] });
+        for (const [name, c] of Object.entries(main)) {
+          const [, , text, object] = await c.next(withToken("uncompressed", t), `${name}: uncompressed`);
+          assert.equal(text, big, name);
+          assert.deepEqual(object, { n: 1 }, name);
+        }
+        const r = token("uncompressed-room");
+        await emitter.run({ op: "emit", compress: false, to: [main.ours.socket.id], event: "uncompressed", args: [r] });
+        await main.ours.next(withToken("uncompressed", r), "ours: uncompressed to its id");
+        await marker();
+        assert.ok(!hasToken(main.node, "uncompressed", r), "to our socket only");
       });
 
       test("serverSideEmit reaches every server's handler", async () => {
