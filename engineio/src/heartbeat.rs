@@ -12,9 +12,11 @@
 use crate::{CloseReason, EngineIo, EngineIoHandler, Protocol, Socket};
 use parser::engineio::Frame;
 use parser::Str;
+use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::time::{sleep_until, Instant, Sleep};
 
@@ -59,32 +61,44 @@ impl Heartbeat {
         engine: &EngineIo<H>,
         socket: &Arc<Socket<H::Data>>,
     ) -> bool {
-        timer.as_mut().await;
+        poll_fn(|cx| self.poll_tick(timer.as_mut(), cx, engine, socket)).await
+    }
+
+    /// [`tick`](Self::tick) as a poll: what a WebSocket's task waits on beside its reads and
+    /// wake-ups, where a future of its own would make every connection's task larger.
+    pub(crate) fn poll_tick<H: EngineIoHandler>(
+        &mut self,
+        mut timer: Pin<&mut Sleep>,
+        cx: &mut Context<'_>,
+        engine: &EngineIo<H>,
+        socket: &Arc<Socket<H::Data>>,
+    ) -> Poll<bool> {
+        ready!(timer.as_mut().poll(cx));
         if self.legacy {
             // A client ping moves the deadline on; the timer follows it until one is missed.
             let deadline = socket.expires_at();
             if Instant::now() < deadline {
                 timer.reset(deadline);
-                return true;
+                return Poll::Ready(true);
             }
             engine.close_socket(socket, CloseReason::PingTimeout);
-            return false;
+            return Poll::Ready(false);
         }
         if self.pinging {
             // A pong that arrived before the deadline counts, even if it was not seen yet.
             if !socket.awaiting_pong.load(Ordering::Acquire) {
                 self.check_pong(timer, socket);
-                return true;
+                return Poll::Ready(true);
             }
             engine.close_socket(socket, CloseReason::PingTimeout);
-            return false;
+            return Poll::Ready(false);
         }
         socket.awaiting_pong.store(true, Ordering::Release);
         socket.send_control(PING);
         self.pinging = true;
         // Due when the ping was due plus the timeout, however late this ran.
         timer.reset(socket.expires_at());
-        true
+        Poll::Ready(true)
     }
 
     /// Once the pong to the last ping has come, the next ping is due an interval after it came.

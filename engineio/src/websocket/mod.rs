@@ -21,12 +21,12 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use parser::engineio::{Frame, Packet};
 use parser::Str;
-use std::future::Future;
-use std::pin::pin;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::timeout;
+use tokio::time::{timeout, Sleep};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -161,7 +161,7 @@ fn run<'a, H: EngineIoHandler>(
     writer: Writer,
     heartbeat: bool,
 ) -> impl Future<Output = ()> + 'a {
-    let Writer { wire, deflate } = writer;
+    let wire = writer.wire;
     // An async block, not an async fn: its captured `ws` is stored once, where an async fn's
     // argument can take a second slot in the task's state.
     async move {
@@ -173,41 +173,40 @@ fn run<'a, H: EngineIoHandler>(
             if socket.is_closed() {
                 break None;
             }
-            let batch = socket.take_batch();
-            if !batch.frames.is_empty() {
-                engine.handler().on_flush(socket, &batch.frames);
-                socket.writable.store(false, Ordering::Release);
-                let frames = wire.websocket_frames(&batch.frames);
-                let mut write = pin!(write_batch(
-                    &mut ws,
-                    &frames,
-                    deflate.as_ref(),
-                    &batch.uncompressed
-                ));
-                let written = loop {
-                    tokio::select! {
-                        written = &mut write => break written,
-                        // More frames queued meanwhile wait for the next batch.
-                        _ = socket.wake.notified() => if socket.is_closed() { break 'connection None },
-                        alive = beat.tick(timer.as_mut(), engine, socket), if heartbeat => {
-                            if !alive { break 'connection None }
-                        }
+            // The batch is consumed in this block: nothing of it stays in the task's state while
+            // the connection waits, idle.
+            let closing = {
+                let batch = socket.take_batch();
+                let closing = batch.closing;
+                if !batch.frames.is_empty() {
+                    // Boxed: the write's state (the frames, the write in progress, what it
+                    // watches meanwhile) exists only while a batch is written, and would
+                    // otherwise make every idle connection's task as large as a writing one's.
+                    let write = Box::pin(write_watched(
+                        engine,
+                        socket,
+                        &mut ws,
+                        &writer,
+                        batch,
+                        (&mut beat, timer.as_mut()),
+                        heartbeat,
+                    ));
+                    match write.await {
+                        Watched::Written(Ok(())) => {}
+                        Watched::Written(Err(_)) => break Some(CloseReason::TransportError),
+                        Watched::Ended => break None,
                     }
-                };
-                socket.written(batch.bytes);
-                socket.writable.store(true, Ordering::Release);
-                if written.is_err() {
-                    break Some(CloseReason::TransportError);
+                    // A send during the write may have had its wake-up taken by the select in
+                    // the write (senders wake the writer only when the queue was empty): take
+                    // what is queued now rather than wait for a wake-up that already happened.
+                    if socket.has_queued() {
+                        continue;
+                    }
+                    engine.handler().on_drain(socket);
                 }
-                // A send during the write may have had its wake-up taken by the select above
-                // (senders wake the writer only when the queue was empty): take what is queued
-                // now rather than wait for a wake-up that already happened.
-                if socket.has_queued() {
-                    continue;
-                }
-                engine.handler().on_drain(socket);
-            }
-            if batch.closing {
+                closing
+            };
+            if closing {
                 break Some(CloseReason::ForcedClose);
             }
             tokio::select! {
@@ -219,7 +218,7 @@ fn run<'a, H: EngineIoHandler>(
                     // syscall per message into one per several; idle, it costs one scheduler pass.
                     tokio::task::yield_now().await;
                 }
-                alive = beat.tick(timer.as_mut(), engine, socket), if heartbeat => {
+                alive = poll_fn(|cx| beat.poll_tick(timer.as_mut(), cx, engine, socket)), if heartbeat => {
                     if !alive { break 'connection None }
                 }
                 message = ws.next() => {
@@ -252,6 +251,47 @@ fn run<'a, H: EngineIoHandler>(
         // Boxed: a state of the task's last moments need not make every connection's task larger.
         let _ = Box::pin(timeout(CLOSE_GRACE, ws.close(frame))).await;
     }
+}
+
+/// How a batch's write ended.
+enum Watched {
+    Written(Result<(), WsError>),
+    /// The socket closed, or its heartbeat ended it, during the write.
+    Ended,
+}
+
+/// Writes one batch while watching for the socket's close and, with `heartbeat`, driving its
+/// heartbeat; more frames queued meanwhile wait for the next batch.
+async fn write_watched<H: EngineIoHandler>(
+    engine: &EngineIo<H>,
+    socket: &Arc<Socket<H::Data>>,
+    ws: &mut Ws,
+    writer: &Writer,
+    batch: crate::socket::Batch,
+    (beat, mut timer): (&mut Heartbeat, Pin<&mut Sleep>),
+    heartbeat: bool,
+) -> Watched {
+    engine.handler().on_flush(socket, &batch.frames);
+    socket.writable.store(false, Ordering::Release);
+    let frames = writer.wire.websocket_frames(&batch.frames);
+    let mut write = pin!(write_batch(
+        ws,
+        &frames,
+        writer.deflate.as_ref(),
+        &batch.uncompressed
+    ));
+    let written = loop {
+        tokio::select! {
+            written = &mut write => break written,
+            _ = socket.wake.notified() => if socket.is_closed() { return Watched::Ended },
+            alive = poll_fn(|cx| beat.poll_tick(timer.as_mut(), cx, engine, socket)), if heartbeat => {
+                if !alive { return Watched::Ended }
+            }
+        }
+    };
+    socket.written(batch.bytes);
+    socket.writable.store(true, Ordering::Release);
+    Watched::Written(written)
 }
 
 /// How many arrived messages are handled before what they caused is written.
