@@ -40,11 +40,11 @@ impl Socket {
             args: event.args.clone(),
             attachments: attachments.clone(),
         };
-        for listener in read(&self.0.any).clone() {
+        for listener in self.listeners(|l| &l.any) {
             run_inline(listener(self.clone(), event.name.clone(), raw()));
         }
         let handler = read(&self.0.handlers).get(&event.name).cloned();
-        let middlewares = read(&self.0.middlewares).clone();
+        let middlewares = self.listeners(|l| &l.middlewares);
         let raw = (!middlewares.is_empty()).then(raw);
         let ctx = EventParts {
             socket: self.clone(),
@@ -66,7 +66,7 @@ impl Socket {
                 let result = middleware(ctx.socket.clone(), ctx.event.clone(), raw.clone()).await;
                 if let Err(error) = result {
                     let error = Arc::new(error);
-                    for handler in read(&ctx.socket.0.on_error).clone() {
+                    for handler in ctx.socket.listeners(|l| &l.on_error) {
                         run_inline(handler(ctx.socket.clone(), error.clone()));
                     }
                     return;
@@ -107,7 +107,7 @@ impl Socket {
             reason,
         };
         let span = crate::spans::disconnect(self, reason);
-        run_disconnect_handlers(&read(&self.0.on_disconnecting).clone(), &parts, &span);
+        run_disconnect_handlers(&self.listeners(|l| &l.on_disconnecting), &parts, &span);
         // A socket that lost its connection may come back for its session (Node keeps it for
         // these reasons only); one that was sent away or left does not.
         if let (Some(pid), true) = (&self.0.pid, reason.keeps_session()) {
@@ -135,16 +135,11 @@ impl Socket {
         self.namespace().remove_socket(self.id());
         self.0.conn.data().remove_socket(self.namespace().name());
         lock(&self.0.acks).clear();
-        run_disconnect_handlers(&read(&self.0.on_disconnect).clone(), &parts, &span);
+        run_disconnect_handlers(&self.listeners(|l| &l.on_disconnect), &parts, &span);
         // Handlers may hold clones of this socket: dropping them breaks the cycle that would
         // keep a departed socket alive.
         write(&self.0.handlers).clear();
-        write(&self.0.any).clear();
-        write(&self.0.any_outgoing).clear();
-        write(&self.0.middlewares).clear();
-        write(&self.0.on_error).clear();
-        write(&self.0.on_disconnecting).clear();
-        write(&self.0.on_disconnect).clear();
+        write(&self.0.listeners).take();
     }
 }
 

@@ -182,7 +182,7 @@ impl Socket {
     }
 
     fn notify_outgoing(&self, packet: &Packet, attachments: &[Bytes]) {
-        let listeners = read(&self.0.any_outgoing).clone();
+        let listeners = self.listeners(|l| &l.any_outgoing);
         if listeners.is_empty() {
             return;
         }
