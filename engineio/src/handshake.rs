@@ -5,6 +5,7 @@
 //! handshake, which may come from another server as a URL) read them the same way.
 
 use crate::Transport;
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Uri};
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -58,13 +59,24 @@ impl Handshake {
     ) -> Self {
         // hyper parses the URI and header values as slices of the connection's read buffer
         // (16 KiB): kept for the session's life they would pin that buffer, so the handshake
-        // keeps copies of its own.
-        let uri = Uri::try_from(uri.to_string()).unwrap_or(uri);
+        // keeps copies of its own, all in one buffer that the URI and the values are slices of
+        // (one allocation rather than one each, which for small values is mostly overhead).
+        let text = uri.to_string();
+        let values: usize = headers.values().map(HeaderValue::len).sum();
+        let mut copy = Vec::with_capacity(text.len() + values);
+        copy.extend_from_slice(text.as_bytes());
+        for value in headers.values() {
+            copy.extend_from_slice(value.as_bytes());
+        }
+        let copy = Bytes::from(copy);
+        let uri = Uri::from_maybe_shared(copy.slice(..text.len())).unwrap_or(uri);
+        let mut at = text.len();
         let headers = headers
             .iter()
             .map(|(name, value)| {
-                let owned =
-                    HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+                let slice = copy.slice(at..at + value.len());
+                at += value.len();
+                let owned = HeaderValue::from_maybe_shared(slice).unwrap_or_else(|_| value.clone());
                 (name.clone(), owned)
             })
             .collect();
