@@ -78,7 +78,10 @@ struct SocketInner {
     /// Past every middleware and told so: what `connected()` reports, as Node's.
     admitted: AtomicBool,
     closing: AtomicBool,
-    handlers: RwLock<HashMap<Str, Arc<dyn ErasedEventHandler>>>,
+    /// The event handlers by name: a list, as a socket has a few (looked up by comparing
+    /// names, as fast as hashing one for so few), where a map took 64 bytes inline and four
+    /// buckets' worth of table for the first handler.
+    handlers: RwLock<Vec<(Str, Arc<dyn ErasedEventHandler>)>>,
     /// The listeners other than the event handlers, allocated with the first one: most sockets
     /// have none, and six lists inline cost each of them 240 bytes.
     listeners: RwLock<Option<Box<Listeners>>>,
@@ -267,12 +270,17 @@ impl Socket {
         T: Send + Sync + 'static,
     {
         let handler: Arc<dyn ErasedEventHandler> = Arc::new(crate::handler::Erased::new(handler));
-        write(&self.0.handlers).insert(event.into(), handler);
+        let event = event.into();
+        let mut handlers = write(&self.0.handlers);
+        match handlers.iter_mut().find(|(name, _)| *name == event) {
+            Some(entry) => entry.1 = handler,
+            None => handlers.push((event, handler)),
+        }
     }
 
     /// Stops handling an event.
     pub fn off(&self, event: &str) {
-        write(&self.0.handlers).remove(event);
+        write(&self.0.handlers).retain(|(name, _)| name != event);
     }
 
     /// Sees every incoming event first, with its name and raw arguments and attachments (Node's

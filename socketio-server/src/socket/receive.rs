@@ -43,7 +43,10 @@ impl Socket {
         for listener in self.listeners(|l| &l.any) {
             run_inline(listener(self.clone(), event.name.clone(), raw()));
         }
-        let handler = read(&self.0.handlers).get(&event.name).cloned();
+        let handler = read(&self.0.handlers)
+            .iter()
+            .find(|(name, _)| *name == event.name)
+            .map(|(_, handler)| handler.clone());
         let middlewares = self.listeners(|l| &l.middlewares);
         let raw = (!middlewares.is_empty()).then(raw);
         let ctx = EventParts {
@@ -138,7 +141,7 @@ impl Socket {
         run_disconnect_handlers(&self.listeners(|l| &l.on_disconnect), &parts, &span);
         // Handlers may hold clones of this socket: dropping them breaks the cycle that would
         // keep a departed socket alive.
-        write(&self.0.handlers).clear();
+        *write(&self.0.handlers) = Vec::new();
         write(&self.0.listeners).take();
     }
 }
