@@ -63,13 +63,9 @@ pub struct Socket(Arc<SocketInner>);
 
 struct SocketInner {
     id: Sid,
-    /// The private session id of connection state recovery, given to the client in the CONNECT
-    /// reply; `None` when recovery is off.
-    pid: Option<Sid>,
-    /// The socket is a recovered session: same id, rooms and data, missed packets replayed.
-    recovered: bool,
-    /// The adapter's last offset when the socket connected (see `adapter::Session::offset`).
-    offset: Option<String>,
+    /// What connection state recovery keeps of the socket: only with recovery on, so that the
+    /// sockets of a server without it do not carry its 90 bytes each.
+    recovery: Option<Box<Recovery>>,
     namespace: Namespace,
     conn: Arc<EngineSocket>,
     handshake: Handshake,
@@ -87,6 +83,16 @@ struct SocketInner {
     listeners: RwLock<Option<Box<Listeners>>>,
     acks: Mutex<HashMap<u64, AckSlot>>,
     data: Mutex<Option<Box<dyn SocketData>>>,
+}
+
+/// A socket's part in connection state recovery.
+struct Recovery {
+    /// The private session id, given to the client in the CONNECT reply.
+    pid: Option<Sid>,
+    /// The socket is a recovered session: same id, rooms and data, missed packets replayed.
+    recovered: bool,
+    /// The adapter's last offset when the socket connected (see `adapter::Session::offset`).
+    offset: Option<String>,
     /// What is broadcast to it while a recovered socket catches up.
     hold: crate::hold::Hold,
 }
@@ -178,11 +184,17 @@ impl Socket {
             ),
         };
         let data = data.map(|value| Box::new(value) as Box<dyn SocketData>);
+        let recovery = (pid.is_some() || recovered || offset.is_some()).then(|| {
+            Box::new(Recovery {
+                pid,
+                recovered,
+                offset,
+                hold: crate::hold::Hold::default(),
+            })
+        });
         Socket(Arc::new(SocketInner {
             id,
-            pid,
-            recovered,
-            offset,
+            recovery,
             namespace,
             conn,
             handshake,
@@ -193,7 +205,6 @@ impl Socket {
             listeners: RwLock::default(),
             acks: Mutex::default(),
             data: Mutex::new(data),
-            hold: crate::hold::Hold::default(),
         }))
     }
 
@@ -215,12 +226,12 @@ impl Socket {
     /// and got the broadcasts it missed before anything new.
     #[must_use]
     pub fn recovered(&self) -> bool {
-        self.0.recovered
+        self.0.recovery.as_ref().is_some_and(|r| r.recovered)
     }
 
     /// The private session id given to the client for recovery, when recovery is on.
     pub(crate) fn pid(&self) -> Option<&Sid> {
-        self.0.pid.as_ref()
+        self.0.recovery.as_ref().and_then(|r| r.pid.as_ref())
     }
 
     /// What the socket connected with.

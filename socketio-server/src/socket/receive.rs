@@ -113,13 +113,13 @@ impl Socket {
         run_disconnect_handlers(&self.listeners(|l| &l.on_disconnecting), &parts, &span);
         // A socket that lost its connection may come back for its session (Node keeps it for
         // these reasons only); one that was sent away or left does not.
-        if let (Some(pid), true) = (&self.0.pid, reason.keeps_session()) {
+        if let (Some(pid), true) = (self.pid(), reason.keeps_session()) {
             let session = crate::adapter::Session {
                 sid: self.id().clone(),
                 pid: pid.clone(),
                 rooms: self.rooms(),
                 data: self.data_json(),
-                offset: self.0.offset.clone(),
+                offset: self.0.recovery.as_ref().and_then(|r| r.offset.clone()),
             };
             let duration = self
                 .namespace()

@@ -120,23 +120,30 @@ impl Socket {
         if !self.is_open() {
             return false;
         }
-        if self.0.hold.offer(packet) {
-            return true;
+        // Only a recovered socket holds, while it catches up.
+        if let Some(recovery) = &self.0.recovery {
+            if recovery.hold.offer(packet) {
+                return true;
+            }
         }
         self.deliver_shared(packet, compress)
     }
 
     /// Holds what is broadcast to the socket until [`release_held`](Self::release_held).
     pub(crate) fn hold(&self) {
-        self.0.hold.start();
+        if let Some(recovery) = &self.0.recovery {
+            recovery.hold.start();
+        }
     }
 
     /// Sends what was held, but what was already sent (by offset), then ends the hold.
     pub(crate) fn release_held(&self, sent: &std::collections::HashSet<Str>) {
         // What was held goes compressed where it can: its emit's flag is not kept.
-        self.0.hold.release(sent, |packet| {
-            self.deliver_shared(packet, true);
-        });
+        if let Some(recovery) = &self.0.recovery {
+            recovery.hold.release(sent, |packet| {
+                self.deliver_shared(packet, true);
+            });
+        }
     }
 
     fn deliver_shared(&self, packet: &BroadcastPacket, compress: bool) -> bool {
