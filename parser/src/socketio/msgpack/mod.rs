@@ -158,6 +158,22 @@ fn json_text<'a>(
     Ok(Str::from(json))
 }
 
+/// The next `count` items as JSON text each: an event's or an acknowledgement's arguments.
+/// `count` was checked against the message when it was first read (each item takes a byte).
+fn json_texts<'a>(
+    reader: &mut Reader<'a>,
+    count: u32,
+    attachments: &mut Vec<Bytes>,
+    max_attachments: usize,
+) -> Result<Vec<Str>, DecodeError> {
+    let mut texts = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let item = reader.next()?;
+        texts.push(json_text(reader, item, attachments, max_attachments)?);
+    }
+    Ok(texts)
+}
+
 /// The first item of a field's bytes, and a reader at its elements.
 fn open(bytes: &[u8]) -> Result<(Item<'_>, Reader<'_>), DecodeError> {
     let mut reader = Reader::new(bytes);
@@ -223,31 +239,18 @@ pub fn decode(bytes: &[u8], max_attachments: usize) -> Result<Decoded, DecodeErr
             if RESERVED_EVENTS.contains(&name.as_str()) {
                 return Err(DecodeError::InvalidPayload);
             }
-            let mut args = Vec::with_capacity(count as usize - 1);
-            for _ in 1..count {
-                let item = reader.next()?;
-                args.push(json_text(&mut reader, item, &mut attachments, max)?);
-            }
             PacketData::Event(Event {
                 name,
-                args,
+                args: json_texts(&mut reader, count - 1, &mut attachments, max)?,
                 id,
                 attachments: None,
             })
         }
-        (PacketType::Ack, Some((Item::Array(count), mut reader))) => {
-            let id = id.ok_or(DecodeError::InvalidAckId)?;
-            let mut args = Vec::with_capacity(count as usize);
-            for _ in 0..count {
-                let item = reader.next()?;
-                args.push(json_text(&mut reader, item, &mut attachments, max)?);
-            }
-            PacketData::Ack(Ack {
-                id,
-                args,
-                attachments: None,
-            })
-        }
+        (PacketType::Ack, Some((Item::Array(count), mut reader))) => PacketData::Ack(Ack {
+            id: id.ok_or(DecodeError::InvalidAckId)?,
+            args: json_texts(&mut reader, count, &mut attachments, max)?,
+            attachments: None,
+        }),
         _ => return Err(DecodeError::InvalidPayload),
     };
     let mut packet = Packet { nsp, data };
