@@ -21,7 +21,7 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { HOST, sioServerKind, sleep, startServer, withTimeout } from "./harness.mjs";
 import { postgresBin, startPostgres } from "./postgres-harness.mjs";
-import { Recorder, emitAck, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
+import { Recorder, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
 const ABSENCE_MS = 300;
@@ -224,40 +224,13 @@ describe("two of our servers and a Node server in one PostgreSQL cluster", noPos
     await onNode.rec.until(() => onNode.rec.all("hello", (a) => a[0] === t).length === 2, WAIT, "two hellos");
   });
 
-  /**
-   * Sends `sender` (a client of ours) probes to `room` through `to-room` until `socket` gets
-   * one: a remote join is applied when its message arrives, after the ack of the request.
-   */
-  async function reachesRoom(sender, room, socket) {
-    const deadline = Date.now() + WAIT;
-    for (;;) {
-      const t = uniqueToken("probe");
-      await emitAck(sender, WAIT, "to-room", room, t);
-      try {
-        await socket.rec.waitFor("room", 200, (a) => a[0] === t);
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw new Error(`${socket.rec.label} never reached in ${room}: ${error.message}`);
-      }
-    }
-  }
-
-  /** After a moment, a message to `room` does not reach `socket`: a marker to all comes first. */
-  async function notInRoom(sender, room, socket) {
-    await sleep(ABSENCE_MS);
-    const t = uniqueToken("absent");
-    await emitAck(sender, WAIT, "to-room", room, t);
-    const marker = uniqueToken("marker");
-    await emitAck(sender, WAIT, "broadcast", marker);
-    await socket.rec.waitFor("broadcast", WAIT, (a) => a[0] === marker);
-    await sleep(ABSENCE_MS);
-    assert.ok(!socket.rec.has("room", (a) => a[0] === t), `${socket.rec.label} still in ${room}`);
-  }
+  /** To `room` as "room", through `sender`, a client of one of our servers. */
+  const through = (sender) => (room, t) => emitAck(sender, WAIT, "to-room", room, t);
 
   test("our socketsJoin, fetchSockets and socketsLeave reach Node's sockets", { timeout: 20_000 }, async () => {
     const room = uniqueToken("ours-join");
     assert.deepStrictEqual(await emitAck(onA, WAIT, "sockets-join", onNode.id, room), []);
-    await reachesRoom(onB, room, onNode);
+    await reachesRoom(through(onB), room, onNode);
     // fetchSockets from ours: Node's socket, by its room and by its id.
     assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", room), [[onNode.id]]);
     assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", onNode.id), [[onNode.id]]);
@@ -265,17 +238,17 @@ describe("two of our servers and a Node server in one PostgreSQL cluster", noPos
     assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", room), [sorted([onNode.id, onB.id])]);
     // socketsLeave from ours: Node's socket leaves, ours stays.
     assert.deepStrictEqual(await emitAck(onA, WAIT, "sockets-leave", onNode.id, room), []);
-    await notInRoom(onA, room, onNode);
-    await reachesRoom(onA, room, onB);
+    await notInRoom(through(onA), room, onNode);
+    await reachesRoom(through(onA), room, onB);
     assert.deepStrictEqual(await emitAck(onA, WAIT, "fetch-sockets", room), [[onB.id]]);
   });
 
   test("Node's socketsLeave reaches our socket", { timeout: 20_000 }, async () => {
     const room = uniqueToken("node-leave");
     node.io.in(onA.id).socketsJoin(room);
-    await reachesRoom(onB, room, onA);
+    await reachesRoom(through(onB), room, onA);
     node.io.in(onA.id).socketsLeave(room);
-    await notInRoom(onB, room, onA);
+    await notInRoom(through(onB), room, onA);
   });
 
   test("disconnectSockets both ways: ours disconnects Node's socket, Node's ours", { timeout: 20_000 }, async () => {

@@ -29,7 +29,7 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { HOST, sleep, startServer, withTimeout } from "./harness.mjs";
 import { startRedis } from "./redis-harness.mjs";
-import { Recorder, emitAck, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
+import { Recorder, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
 /** How long a test waits to conclude that something was not delivered. */
@@ -246,34 +246,6 @@ for (const engine of ENGINES) describe(`our server and a Node server in one Redi
     assert.deepStrictEqual(again.find((s) => s.id === onOurs.id)?.data, data);
     assert.deepStrictEqual(again.find((s) => s.id === plain.id)?.data, {});
   });
-  /** Probes to `room` from `send(room, token)` until `socket` gets one as "room". */
-  async function reachesRoom(send, room, socket) {
-    const deadline = Date.now() + WAIT;
-    for (;;) {
-      const t = uniqueToken("probe");
-      await send(room, t);
-      try {
-        await socket.rec.waitFor("room", 200, (a) => a[0] === t);
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw new Error(`${socket.rec.label} never reached in ${room}: ${error.message}`);
-      }
-    }
-  }
-
-  /** After a moment, what `send` sends to `room` does not reach `socket`: a marker sent to
-   * the socket's own room by the same server right after it comes first. */
-  async function notInRoom(send, room, socket) {
-    await sleep(ABSENCE_MS);
-    const t = uniqueToken("absent");
-    await send(room, t);
-    const marker = uniqueToken("marker");
-    await send(socket.id, marker);
-    await socket.rec.waitFor("room", WAIT, (a) => a[0] === marker);
-    await sleep(ABSENCE_MS);
-    assert.ok(!socket.rec.has("room", (a) => a[0] === t), `${socket.rec.label} still in ${room}`);
-  }
-
   /** To `room` as "room", from our server or from Node's. */
   const fromOurs = async (room, t) => assert.deepStrictEqual(await emitAck(onOurs, WAIT, "to-room", room, t), []);
   const fromNode = async (room, t) => node.io.to(room).emit("room", t);

@@ -14,6 +14,7 @@ import { Manager, io } from "socket.io-client";
 import {
   assertServerAlive,
   sioSkipReason,
+  sleep,
   startServer,
   withTimeout,
 } from "./harness.mjs";
@@ -448,6 +449,40 @@ export function assertSameArgs(got, expected, label) {
 
 /** Sorted copy. */
 export const sorted = (a) => [...a].sort();
+
+/**
+ * Sends probes to `room` with `send(room, token)` (from whichever server) until `socket` gets
+ * one as a "room" event: a remote join is applied when its message arrives, after the ack of
+ * the request that made it.
+ */
+export async function reachesRoom(send, room, socket, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const t = uniqueToken("probe");
+    await send(room, t);
+    try {
+      await socket.rec.waitFor("room", 200, (a) => a[0] === t);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${socket.rec.label} never reached in ${room}: ${error.message}`);
+    }
+  }
+}
+
+/**
+ * After a moment, what `send` sends to `room` does not reach `socket`: a marker sent to the
+ * socket's own room by the same server right after it comes first.
+ */
+export async function notInRoom(send, room, socket, timeoutMs = 5000) {
+  await sleep(ABSENCE_MS);
+  const t = uniqueToken("absent");
+  await send(room, t);
+  const marker = uniqueToken("marker");
+  await send(socket.id, marker);
+  await socket.rec.waitFor("room", timeoutMs, (a) => a[0] === marker);
+  await sleep(ABSENCE_MS);
+  assert.ok(!socket.rec.has("room", (a) => a[0] === t), `${socket.rec.label} still in ${room}`);
+}
 
 // ---------------------------------------------------------------------------
 // Delivery checks (sio-features server)
