@@ -108,11 +108,8 @@ impl<'a> Fields<'a> {
     /// any field is looked at.
     fn read(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::new(bytes);
+        // Anything but a map is refused with the same error as what is not msgpack at all.
         let Item::Map(count) = reader.next()? else {
-            // Not a map; still refused as not msgpack if it is not even that.
-            let mut reader = Reader::new(bytes);
-            let item = reader.next()?;
-            reader.skip(item, 0)?;
             return Err(DecodeError::InvalidPayload);
         };
         let mut fields = Fields::default();
