@@ -85,8 +85,8 @@ pub(crate) fn without_admin(data: Value) -> Value {
 fn serialize_handshake(handshake: &Handshake) -> Value {
     let mut headers = Map::new();
     for (name, value) in handshake.headers() {
-        if let Ok(text) = value.to_str() {
-            headers.insert(name.as_str().to_owned(), json!(text));
+        if let Ok(text) = std::str::from_utf8(value) {
+            headers.insert(name.to_owned(), json!(text));
         }
     }
     let mut query = Map::new();

@@ -1,12 +1,14 @@
 //! The request that opened a session, and the lookups into a handshake's query and headers.
 //!
-//! [`query_pairs`], [`query_param`] and [`header`] are the one way the engine reads a query
-//! string or a header; they are public so that crates built on the engine (socket.io's own
-//! handshake, which may come from another server as a URL) read them the same way.
+//! [`query_pairs`] and [`query_param`] are the one way the engine reads a query string, and
+//! [`Headers`] the one way it keeps and reads a handshake's headers; they are public so that
+//! crates built on the engine (socket.io's own handshake, which may come from another server as
+//! a URL) read them the same way.
 
+pub use crate::headers::{Headers, Iter};
 use crate::Transport;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Uri};
+use http::{HeaderMap, Uri};
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -38,7 +40,7 @@ pub struct Handshake {
     /// the client added).
     pub uri: Uri,
     /// The request's headers.
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// The client's address: known when the request carries axum's
     /// `ConnectInfo<SocketAddr>` (serve the app with
     /// `into_make_service_with_connect_info::<SocketAddr>()`) or a plain [`SocketAddr`]
@@ -59,27 +61,10 @@ impl Handshake {
     ) -> Self {
         // hyper parses the URI and header values as slices of the connection's read buffer
         // (16 KiB): kept for the session's life they would pin that buffer, so the handshake
-        // keeps copies of its own, all in one buffer that the URI and the values are slices of
-        // (one allocation rather than one each, which for small values is mostly overhead).
+        // keeps copies of its own.
         let text = uri.to_string();
-        let values: usize = headers.values().map(HeaderValue::len).sum();
-        let mut copy = Vec::with_capacity(text.len() + values);
-        copy.extend_from_slice(text.as_bytes());
-        for value in headers.values() {
-            copy.extend_from_slice(value.as_bytes());
-        }
-        let copy = Bytes::from(copy);
-        let uri = Uri::from_maybe_shared(copy.slice(..text.len())).unwrap_or(uri);
-        let mut at = text.len();
-        let headers = headers
-            .iter()
-            .map(|(name, value)| {
-                let slice = copy.slice(at..at + value.len());
-                at += value.len();
-                let owned = HeaderValue::from_maybe_shared(slice).unwrap_or_else(|_| value.clone());
-                (name.clone(), owned)
-            })
-            .collect();
+        let uri = Uri::from_maybe_shared(Bytes::from(text)).unwrap_or(uri);
+        let headers = Headers::from(&headers);
         Self {
             uri,
             headers,
@@ -104,7 +89,7 @@ impl Handshake {
     /// A header value as text, when it is valid text.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
+        self.headers.get(name)
     }
 }
 
@@ -131,18 +116,4 @@ pub fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, s
 #[must_use]
 pub fn query_param<'a>(query: &'a str, key: &str) -> Option<Cow<'a, str>> {
     query_pairs(query).find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
-/// The first value of a header as text, when it is there and valid text (visible ASCII).
-///
-/// ```
-/// use http::{HeaderMap, HeaderValue};
-///
-/// let mut headers = HeaderMap::new();
-/// headers.insert("x-token", HeaderValue::from_static("secret"));
-/// assert_eq!(engineio::handshake::header(&headers, "X-Token"), Some("secret"));
-/// ```
-#[must_use]
-pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }

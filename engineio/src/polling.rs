@@ -30,7 +30,7 @@ pub(crate) async fn open<H: EngineIoHandler>(
     handshake: crate::Handshake,
     protocol: Protocol,
 ) -> Result<Response, RequestError> {
-    let encoding = Encoding::accepted(&handshake.headers);
+    let encoding = Encoding::accepted(handshake.headers.get_all("accept-encoding"));
     let socket = engine.open_socket(sid, handshake, Transport::Polling, protocol);
     poll(engine, socket, encoding).await
 }
@@ -41,7 +41,15 @@ pub(crate) async fn serve<H: EngineIoHandler>(
     req: Request,
 ) -> Result<Response, RequestError> {
     match *req.method() {
-        Method::GET => poll(engine, socket, Encoding::accepted(req.headers())).await,
+        Method::GET => {
+            let values = req.headers().get_all(header::ACCEPT_ENCODING);
+            poll(
+                engine,
+                socket,
+                Encoding::accepted(values.iter().map(|v| v.as_bytes())),
+            )
+            .await
+        }
         Method::POST => post(engine, socket, req).await,
         _ => Err(RequestError::BadRequest),
     }

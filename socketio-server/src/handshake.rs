@@ -1,5 +1,5 @@
 use crate::client::EngineSocket;
-use http::HeaderMap;
+use engineio::Headers;
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ enum Source {
 
 #[derive(Debug)]
 struct Described {
-    headers: HeaderMap,
+    headers: Headers,
     url: String,
     address: Option<SocketAddr>,
     time: SystemTime,
@@ -78,7 +78,7 @@ impl Handshake {
     /// request, from which [`query`](Self::query) reads.
     #[must_use]
     pub fn described(
-        headers: HeaderMap,
+        headers: Headers,
         url: impl Into<String>,
         address: Option<SocketAddr>,
         time: SystemTime,
@@ -97,7 +97,7 @@ impl Handshake {
 
     /// The headers of the engine's first request, shared by every socket of the connection.
     #[must_use]
-    pub fn headers(&self) -> &HeaderMap {
+    pub fn headers(&self) -> &Headers {
         match &self.source {
             Source::Engine(conn) => &conn.handshake().headers,
             Source::Described(described) => &described.headers,
@@ -107,7 +107,7 @@ impl Handshake {
     /// A header as text, when it is valid text.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        engineio::handshake::header(self.headers(), name)
+        self.headers().get(name)
     }
 
     /// The path and query of the engine's first request (Node's `handshake.url`).

@@ -4,7 +4,6 @@
 
 use flate2::write::{GzEncoder, ZlibEncoder};
 use flate2::Compression;
-use http::{header, HeaderMap};
 use std::io::Write;
 
 /// Polling answers compressed above a size (Node: `httpCompression`, on, 1024 bytes).
@@ -45,13 +44,15 @@ impl Encoding {
         }
     }
 
-    /// The coding to answer `headers`' request in, if any: gzip or deflate, whichever the
-    /// client weighs higher, gzip on a tie (Node's `accepts(req).encodings(["gzip",
-    /// "deflate"])`).
-    pub(crate) fn accepted(headers: &HeaderMap) -> Option<Self> {
+    /// The coding to answer a request in, from its `Accept-Encoding` values, if any: gzip or
+    /// deflate, whichever the client weighs higher, gzip on a tie (Node's
+    /// `accepts(req).encodings(["gzip", "deflate"])`).
+    pub(crate) fn accepted<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<Self> {
         let mut best: Option<(Self, f32)> = None;
-        for value in headers.get_all(header::ACCEPT_ENCODING) {
-            let Ok(value) = value.to_str() else { continue };
+        for value in values {
+            let Ok(value) = std::str::from_utf8(value) else {
+                continue;
+            };
             for item in value.split(',') {
                 let mut parts = item.split(';');
                 let coding = parts.next().unwrap_or("").trim();
@@ -109,15 +110,9 @@ impl Encoding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn accepted(value: &str) -> Option<Encoding> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_str(value).unwrap(),
-        );
-        Encoding::accepted(&headers)
+        Encoding::accepted([value.as_bytes()])
     }
 
     #[test]
@@ -130,7 +125,7 @@ mod tests {
         assert_eq!(accepted("br, identity"), None);
         assert_eq!(accepted("*"), Some(Encoding::Gzip));
         assert_eq!(accepted(";;;,q=,gzip;q=x"), Some(Encoding::Gzip));
-        assert_eq!(Encoding::accepted(&HeaderMap::new()), None);
+        assert_eq!(Encoding::accepted([]), None);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct ConnectInfo {
     pub transport: Transport,
     pub query: Vec<(String, String)>,
     pub remote_addr: Option<SocketAddr>,
-    pub headers: HeaderMap,
+    pub headers: engineio::Headers,
     pub uri: String,
 }
 

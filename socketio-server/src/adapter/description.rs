@@ -163,15 +163,22 @@ impl From<&RemoteSocket> for SocketDescription {
 impl HandshakeDescription {
     /// A handshake as Node's adapters describe it.
     pub fn of(handshake: &Handshake) -> Self {
-        let header_map = handshake.headers();
         let mut headers = Map::new();
-        for name in header_map.keys() {
-            let values: Vec<&str> = header_map
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            headers.insert(name.as_str().to_owned(), Value::from(values.join(", ")));
+        for (name, value) in handshake.headers() {
+            let Ok(value) = std::str::from_utf8(value) else {
+                continue;
+            };
+            // Node's `IncomingMessage.headers`: a header sent several times is one value,
+            // joined with ", ".
+            match headers.get_mut(name) {
+                Some(Value::String(joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(value);
+                }
+                _ => {
+                    headers.insert(name.to_owned(), Value::from(value));
+                }
+            }
         }
         let mut query = Map::new();
         for (key, value) in handshake.query_pairs() {
@@ -198,7 +205,7 @@ impl HandshakeDescription {
                 .address()
                 .map(|a| a.ip().to_string())
                 .unwrap_or_default(),
-            xdomain: header_map.contains_key(http::header::ORIGIN),
+            xdomain: handshake.headers().contains_key("origin"),
             secure: false,
             issued: u64::try_from(issued.as_millis()).unwrap_or(u64::MAX),
             url: handshake.url().to_owned(),
@@ -240,7 +247,13 @@ impl HandshakeDescription {
         let time = UNIX_EPOCH
             .checked_add(Duration::from_millis(self.issued))
             .unwrap_or(UNIX_EPOCH);
-        Handshake::described(headers, self.url, address, time, Value::Object(self.auth))
+        Handshake::described(
+            engineio::Headers::from(&headers),
+            self.url,
+            address,
+            time,
+            Value::Object(self.auth),
+        )
     }
 }
 
