@@ -78,6 +78,7 @@ proptest! {
     #[test]
     fn round_trip(packet in packet()) {
         let text = packet.encode();
+        prop_assert_eq!(text.len(), packet.encoded_len());
         prop_assert_eq!(Packet::decode(text.into(), 10), Ok(packet));
     }
 

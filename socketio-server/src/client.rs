@@ -187,7 +187,7 @@ impl EngineHandler {
                     Some(namespace) => {
                         lock(&client.connecting).insert(packet.nsp.clone());
                         let conn = conn.clone();
-                        run_inline(async move {
+                        run_inline(Box::pin(async move {
                             namespace.connect(conn.clone(), auth).await;
                             let mut connecting = lock(&conn.data().connecting);
                             connecting.remove(&packet.nsp);
@@ -196,7 +196,7 @@ impl EngineHandler {
                                 // connection goes through here once.
                                 *connecting = HashSet::new();
                             }
-                        });
+                        }));
                     }
                     None => {
                         let error = r#"{"message":"Invalid namespace"}"#;

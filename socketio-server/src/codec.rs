@@ -42,7 +42,8 @@ impl Parser {
     ) -> impl Iterator<Item = Frame> + 'a {
         let (first, rest) = match self {
             Parser::Default => {
-                let mut text = String::with_capacity(64);
+                // Sized exactly, so that the text becomes the frame's bytes as it is.
+                let mut text = String::with_capacity(1 + packet.encoded_len());
                 text.push('4');
                 packet.encode_into(&mut text);
                 (Frame::Text(text.into()), attachments)

@@ -5,15 +5,18 @@ use std::task::Context;
 /// do. This is how a handler's synchronous part (an emit, an ack, registering handlers) happens
 /// before the next packet of its socket is dispatched, as it does in Node, without a task spawn
 /// for handlers that never wait.
-pub(crate) fn run_inline<F>(future: F)
+///
+/// The future must be `Unpin`, so that it can be polled where it is and still moved to a task
+/// afterwards: a handler's future is already boxed, and boxing it again for every event was
+/// one allocation per event; a caller with an `async` block boxes it itself.
+pub(crate) fn run_inline<F>(mut future: F)
 where
-    F: Future<Output = ()> + Send + 'static,
+    F: Future<Output = ()> + Send + Unpin + 'static,
 {
-    let mut future = Box::pin(future);
     // The no-op waker is replaced by the task's own waker on the task's first poll, which
     // re-checks whatever the future was waiting on, so no wake-up is lost in between.
     let mut cx = Context::from_waker(std::task::Waker::noop());
-    if future.as_mut().poll(&mut cx).is_pending() {
+    if std::pin::Pin::new(&mut future).poll(&mut cx).is_pending() {
         tokio::spawn(future);
     }
 }

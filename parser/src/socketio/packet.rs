@@ -231,9 +231,41 @@ impl Packet {
     /// The packet as text.
     #[must_use]
     pub fn encode(&self) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.encoded_len());
         self.encode_into(&mut out);
         out
+    }
+
+    /// The length in bytes of the text [`Packet::encode_into`] writes, to size a buffer once
+    /// and exactly: a `String` with room to spare, turned into shared bytes, costs one
+    /// allocation more than one without.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        let mut len = 1;
+        if let Some(n) = match &self.data {
+            PacketData::Event(e) => e.attachments,
+            PacketData::Ack(a) => a.attachments,
+            _ => None,
+        } {
+            len += decimal_len(n as u64) + 1;
+        }
+        if self.nsp.as_str() != "/" {
+            len += self.nsp.len() + 1;
+        }
+        len + match &self.data {
+            PacketData::Connect(data) | PacketData::ConnectError(data) => {
+                data.as_ref().map_or(0, |data| data.len())
+            }
+            PacketData::Disconnect => 0,
+            PacketData::Event(event) => {
+                let args: usize = event.args.iter().map(|arg| arg.len() + 1).sum();
+                event.id.map_or(0, decimal_len) + 2 + json_string_len(&event.name) + args
+            }
+            PacketData::Ack(ack) => {
+                let args: usize = ack.args.iter().map(|arg| arg.len()).sum();
+                decimal_len(ack.id) + 2 + args + ack.args.len().saturating_sub(1)
+            }
+        }
     }
 
     /// Appends the packet's text to `out`; a server prefixes `4` to make the engine.io message.
@@ -244,7 +276,7 @@ impl Packet {
             PacketData::Ack(a) => a.attachments,
             _ => None,
         } {
-            out.push_str(&n.to_string());
+            push_decimal(out, n as u64);
             out.push('-');
         }
         if self.nsp.as_str() != "/" {
@@ -260,7 +292,7 @@ impl Packet {
             PacketData::Disconnect => {}
             PacketData::Event(event) => {
                 if let Some(id) = event.id {
-                    out.push_str(&id.to_string());
+                    push_decimal(out, id);
                 }
                 out.push('[');
                 push_json_string(out, &event.name);
@@ -271,7 +303,7 @@ impl Packet {
                 out.push(']');
             }
             PacketData::Ack(ack) => {
-                out.push_str(&ack.id.to_string());
+                push_decimal(out, ack.id);
                 push_json_array(out, &ack.args);
             }
         }
@@ -343,14 +375,17 @@ impl Packet {
                 PacketData::ConnectError(Some(json_object_or_string(p)?))
             }
             (PacketType::Event | PacketType::BinaryEvent, Some(p)) => {
-                let mut args = json_array(&p)?.into_iter();
+                let mut args = json_array(&p)?;
                 let name = args
-                    .next()
-                    .and_then(|first| event_name(&first))
+                    .first()
+                    .and_then(event_name)
                     .ok_or(DecodeError::InvalidPayload)?;
+                // Shifting the few arguments down keeps the list's allocation, which
+                // collecting the rest of an iterator would not.
+                args.remove(0);
                 PacketData::Event(Event {
                     name,
-                    args: args.collect(),
+                    args,
                     id,
                     attachments,
                 })
@@ -454,9 +489,37 @@ fn event_name(raw: &Str) -> Option<Str> {
     }
 }
 
+fn push_decimal(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// Whether JSON writes `s` as a string with escapes (a quote, a backslash or a control
+/// character); event names almost never need any.
+fn needs_escapes(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 fn push_json_string(out: &mut String, s: &str) {
-    // Serializing a str to JSON cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    if needs_escapes(s) {
+        // Serializing a str to JSON cannot fail.
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
+}
+
+fn json_string_len(s: &str) -> usize {
+    if needs_escapes(s) {
+        serde_json::to_string(s).map_or(0, |json| json.len())
+    } else {
+        s.len() + 2
+    }
 }
 
 fn push_json_array(out: &mut String, items: &[Str]) {
@@ -595,6 +658,31 @@ mod tests {
         }
         assert_eq!(p.encode(), r#"51-4["say \"hi\"",1,{"a":2}]"#);
         assert_eq!(Packet::ack("/x", 9, vec![]).encode(), "3/x,9[]");
+    }
+
+    #[test]
+    fn encoded_len_is_the_length_encoded() {
+        let mut packets = vec![
+            Packet::connect("/", None),
+            Packet::connect("/", Some(r#"{"sid":"x"}"#.into())),
+            Packet::connect_error("/a", r#""no""#.into()),
+            Packet::disconnect("/admin"),
+            Packet::ack("/", 0, vec![]),
+            Packet::ack("/x", 10, vec!["1".into()]),
+            Packet::ack("/", u64::MAX, vec!["1".into(), "[2]".into(), "{}".into()]),
+        ];
+        for name in ["e", "say \"hi\"", "tab\there", "back\\slash", "é"] {
+            for (id, attachments) in [(None, None), (Some(9), Some(1)), (Some(100), Some(10))] {
+                let mut p = Packet::event("/n", name, vec!["1".into(), "\"x\"".into()]);
+                if let PacketData::Event(e) = &mut p.data {
+                    (e.id, e.attachments) = (id, attachments);
+                }
+                packets.push(p);
+            }
+        }
+        for p in packets {
+            assert_eq!(p.encoded_len(), p.encode().len(), "{p:?}");
+        }
     }
 
     #[test]

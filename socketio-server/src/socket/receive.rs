@@ -82,7 +82,7 @@ impl Socket {
                 future.await;
             }
         };
-        run_inline(run.instrument(span));
+        run_inline(Box::pin(run.instrument(span)));
     }
 
     pub(crate) fn disconnect_with(&self, close: bool) {
