@@ -239,10 +239,7 @@ impl Shared {
 
 impl Router for Shared {
     fn route(&self, message: wire::Message) {
-        let Some(nsp) = message.nsp.as_deref() else {
-            return;
-        };
-        if let Some(namespace) = self.namespace(nsp) {
+        if let Some(namespace) = self.namespace(&message.nsp) {
             namespace.on_message(message);
         }
     }

@@ -15,6 +15,7 @@ use socketio::adapter::{
     NamespaceRef, RemoteSocket, Room, Sid, SocketDescription,
 };
 use socketio_redis::requests::{broadcast_answers, Answer, BroadcastAnswer, Pending};
+use socketio_redis::wire::Opts;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -226,7 +227,8 @@ impl Adapter for PgNamespace {
     ) -> Result<(), AdapterError> {
         let mut published = Ok(());
         if !opts.flags.local {
-            if let Some(data) = wire::broadcast_data(&packet, opts, None) {
+            if let Some(wire_packet) = wire::broadcast_packet(&packet) {
+                let data = wire::broadcast_data(&wire_packet, &Opts::broadcast(opts), None);
                 published = self.publish(kind::BROADCAST, Some(data));
             }
         }
@@ -249,9 +251,10 @@ impl Adapter for PgNamespace {
             return local;
         }
         let answers = self.acks.open_with(request_id());
-        let Some(data) = wire::broadcast_data(&packet, opts, Some(&answers.id)) else {
+        let Some(wire_packet) = wire::broadcast_packet(&packet) else {
             return local;
         };
+        let data = wire::broadcast_data(&wire_packet, &Opts::broadcast(opts), Some(&answers.id));
         if let Err(error) = self.publish(kind::BROADCAST, Some(data)) {
             return Box::pin(std::future::ready(Err(error)));
         }
@@ -274,7 +277,7 @@ impl Adapter for PgNamespace {
         if opts.flags.local {
             return local;
         }
-        let options = wire::to_mp(&socketio_redis::wire::Opts::broadcast(opts));
+        let options = wire::to_mp(&Opts::broadcast(opts));
         let timeout = opts
             .flags
             .timeout

@@ -15,7 +15,7 @@ pub use crate::msgpack::Mp;
 use crate::wire::{Opts, Packet};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use socketio::adapter::Room;
+use socketio::adapter::{BroadcastOptions, BroadcastPacket, Room};
 
 /// Node's `MessageType` (`socket.io-adapter`'s `cluster-adapter.ts`).
 pub mod kind {
@@ -96,7 +96,8 @@ impl Message {
         Self::from_value(&read_msgpack(payload)?)
     }
 
-    fn from_value(message: &Mp) -> Result<Self, DecodeError> {
+    /// A whole message already read as a value (from JSON text, say).
+    pub fn from_value(message: &Mp) -> Result<Self, DecodeError> {
         let text = |name| msgpack::field(message, name).and_then(Mp::as_str);
         let nsp = text("nsp")
             .map(str::to_owned)
@@ -168,7 +169,12 @@ pub struct BroadcastData {
     /// The packet (`{type, data}`, no `nsp`).
     pub packet: Packet,
     /// Set when the broadcast asks for acknowledgements.
-    #[serde(rename = "requestId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestId",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::lenient"
+    )]
     pub request_id: Option<String>,
     /// Rooms, except and flags.
     pub opts: Opts,
@@ -241,6 +247,42 @@ pub struct ResponseData {
 
 fn nil() -> Mp {
     Mp::Nil
+}
+
+/// The `packet` of a broadcast's `data`: `{type: 2, data: [event, ...args]}`, binary arguments
+/// inline, without `nsp` (Node adds it only once the packet is delivered locally). `None` for
+/// what is not an event.
+pub fn broadcast_packet(packet: &BroadcastPacket) -> Option<Packet> {
+    let mut wire = Packet::of("/", packet)?;
+    wire.nsp = None;
+    Some(wire)
+}
+
+/// A broadcast's `data`: `{packet, requestId?, opts}`.
+pub fn broadcast_data(packet: &Packet, opts: &Opts, request_id: Option<&str>) -> Mp {
+    let mut entries = vec![("packet", to_mp(packet))];
+    if let Some(request_id) = request_id {
+        entries.push(("requestId", Mp::from(request_id)));
+    }
+    entries.push(("opts", to_mp(opts)));
+    map(entries)
+}
+
+/// A join's or leave's `data`: `{opts, rooms}`.
+pub fn rooms_data(opts: &BroadcastOptions, rooms: &[Room]) -> Mp {
+    let rooms = rooms.iter().map(|room| Mp::from(room.as_str())).collect();
+    map(vec![
+        ("opts", to_mp(&Opts::broadcast(opts))),
+        ("rooms", Mp::Array(rooms)),
+    ])
+}
+
+/// A disconnect's `data`: `{opts, close}`.
+pub fn disconnect_data(opts: &BroadcastOptions, close: bool) -> Mp {
+    map(vec![
+        ("opts", to_mp(&Opts::broadcast(opts))),
+        ("close", Mp::from(close)),
+    ])
 }
 
 /// Arguments as JSON values (binary as Node's JSON writes a `Buffer`).

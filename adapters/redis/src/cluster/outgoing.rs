@@ -7,7 +7,7 @@ use super::incoming::{read_answer, ClusterNamespace, Response};
 use super::{kind, Mp};
 use crate::bus::Slot;
 use crate::requests::broadcast_answers;
-use crate::wire::{Opts, Packet};
+use crate::wire::Opts;
 use futures_util::future::BoxFuture;
 use parser::Str;
 use serde_json::Value;
@@ -85,11 +85,10 @@ pub fn broadcast_with_ack<N: ClusterRequests>(
     if opts.flags.local {
         return local;
     }
-    let (Some(me), Some(mut wire_packet)) = (node.me().upgrade(), Packet::of(node.name(), &packet))
+    let (Some(me), Some(wire_packet)) = (node.me().upgrade(), super::broadcast_packet(&packet))
     else {
         return local;
     };
-    wire_packet.nsp = None;
     let options = Opts::broadcast(opts);
     let timeout = opts.flags.timeout.unwrap_or(node.requests_timeout());
     let slot = match node.reserve() {
@@ -103,11 +102,7 @@ pub fn broadcast_with_ack<N: ClusterRequests>(
             return Ok(local);
         }
         let answers = me.pending().open_with(request_id());
-        let data = super::map(vec![
-            ("packet", super::to_mp(&wire_packet)),
-            ("requestId", Mp::from(answers.id.as_str())),
-            ("opts", super::to_mp(&options)),
-        ]);
+        let data = super::broadcast_data(&wire_packet, &options, Some(&answers.id));
         let message = super::message(kind::BROADCAST, Some(data), me.uid(), me.name());
         slot.publish(me.requests_channel(), message);
         let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;

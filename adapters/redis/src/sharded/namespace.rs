@@ -11,7 +11,7 @@ use crate::cluster::incoming::{self, ClusterNamespace, Response};
 use crate::cluster::outgoing::{self, ClusterRequests};
 use crate::cluster::{self, kind, Message, Mp};
 use crate::requests::Pending;
-use crate::wire::{Opts, Packet};
+use crate::wire::Opts;
 use futures_util::future::BoxFuture;
 use parser::Str;
 use serde_json::Value;
@@ -278,12 +278,8 @@ impl Adapter for ShardedNamespace {
     ) -> Result<(), AdapterError> {
         let mut published = Ok(());
         if !opts.flags.local {
-            if let Some(mut wire_packet) = Packet::of(&self.name, &packet) {
-                wire_packet.nsp = None;
-                let data = cluster::map(vec![
-                    ("packet", cluster::to_mp(&wire_packet)),
-                    ("opts", cluster::to_mp(&Opts::broadcast(opts))),
-                ]);
+            if let Some(wire_packet) = cluster::broadcast_packet(&packet) {
+                let data = cluster::broadcast_data(&wire_packet, &Opts::broadcast(opts), None);
                 let message = cluster::message(kind::BROADCAST, Some(data), &self.uid, &self.name);
                 published = self.bus.publish(self.channel_for(opts), message);
             }
@@ -314,7 +310,7 @@ impl Adapter for ShardedNamespace {
         if opts.flags.local {
             return Ok(());
         }
-        outgoing::tell(self, kind::SOCKETS_JOIN, rooms_data(opts, rooms))
+        outgoing::tell(self, kind::SOCKETS_JOIN, cluster::rooms_data(opts, rooms))
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
@@ -322,7 +318,7 @@ impl Adapter for ShardedNamespace {
         if opts.flags.local {
             return Ok(());
         }
-        outgoing::tell(self, kind::SOCKETS_LEAVE, rooms_data(opts, rooms))
+        outgoing::tell(self, kind::SOCKETS_LEAVE, cluster::rooms_data(opts, rooms))
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
@@ -330,10 +326,7 @@ impl Adapter for ShardedNamespace {
         if opts.flags.local {
             return Ok(());
         }
-        let data = cluster::map(vec![
-            ("opts", cluster::to_mp(&Opts::broadcast(opts))),
-            ("close", Mp::from(close)),
-        ]);
+        let data = cluster::disconnect_data(opts, close);
         outgoing::tell(self, kind::DISCONNECT_SOCKETS, data)
     }
 
@@ -367,15 +360,6 @@ impl Adapter for ShardedNamespace {
         let count = ClusterRequests::count_servers(self);
         Box::pin(async move { count.await.unwrap_or(1) })
     }
-}
-
-/// `{opts, rooms}` of a join or leave.
-fn rooms_data(opts: &BroadcastOptions, rooms: &[Room]) -> Mp {
-    let rooms = rooms.iter().map(|room| Mp::from(room.as_str())).collect();
-    cluster::map(vec![
-        ("opts", cluster::to_mp(&Opts::broadcast(opts))),
-        ("rooms", Mp::Array(rooms)),
-    ])
 }
 
 #[cfg(test)]
