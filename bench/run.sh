@@ -6,7 +6,8 @@
 #
 #   bench/run.sh                    # everything, three times, 5 s windows (25 minutes, builds aside)
 #   BENCH_RUNS=1 bench/run.sh       # once
-#   QUICK=1 bench/run.sh            # once, 2 s windows, no valgrind (4 minutes, builds aside)
+#   QUICK=1 bench/run.sh            # once, 2 s windows after 1 s of warm-up, no valgrind
+#                                   # (under 4 minutes, builds aside)
 #   BENCH_SECONDS=10 bench/run.sh   # longer measuring windows
 #   BENCH_SERVERS="socketio-rs node" bench/run.sh
 #   BENCH_ONLY=wire bench/run.sh    # only the wire options (4 KB JSON, msgpack, deflate)
@@ -21,14 +22,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# QUICK=1: one run with 2-second windows, to see that all of it works.
+# QUICK=1: one run with 2-second windows after 1 s of warm-up, to see that all of it works.
 if [ "${QUICK:-0}" = 1 ]; then
-  : "${BENCH_SECONDS:=2}" "${BENCH_RUNS:=1}"
+  : "${BENCH_SECONDS:=2}" "${BENCH_RUNS:=1}" "${BENCH_WARMUP:=1}"
 fi
 # Five seconds is a million acked echoes, and 5,000 paced calls past their p99.9; three runs
 # of every scenario fit in under half an hour. What moves a figure from run to run is the
 # machine, not the window: with 10 s windows the figures moved by up to 20% from run to run.
 measure=${BENCH_SECONDS:-5}
+# Seconds of load before each window opens (2; 1 with QUICK=1).
+warmup=${BENCH_WARMUP:-2}
 servers=${BENCH_SERVERS:-"socketio-rs node socketioxide"}
 only=${BENCH_ONLY:-all}
 runs=${BENCH_RUNS:-3}
@@ -131,7 +134,7 @@ run() { # server, then the scenario and its flags
   port=$(free_port)
   start "$server" "$port"
   "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" --run "$run" \
-    --label "$server" --seconds "$measure" | tee -a "$results"
+    --label "$server" --seconds "$measure" --warmup "$warmup" | tee -a "$results"
   stop_all
 }
 
@@ -144,7 +147,7 @@ run_variant() {
   # shellcheck disable=SC2086 # the pairs are words on purpose
   if [ "$setting" = - ]; then start "$server" "$port"; else start "$server" "$port" $setting; fi
   "${on_loadgen[@]}" target/release/loadgen "$@" --addr "127.0.0.1:$port" --server-pid "$started" --run "$run" \
-    --label "$server" --variant "$variant" --seconds "$measure" | tee -a "$results"
+    --label "$server" --variant "$variant" --seconds "$measure" --warmup "$warmup" | tee -a "$results"
   stop_all
 }
 
@@ -259,7 +262,7 @@ run_cluster() {
   start "$server" "$b" "$url"
   "${on_loadgen[@]}" target/release/loadgen cluster-fanout --in-flight 4 --run "$run" --addr "127.0.0.1:$a" \
     --receivers-addr "127.0.0.1:$b" --server-pid "$started" --label "$server" "${variant[@]}" \
-    --seconds "$measure" | tee -a "$results"
+    --seconds "$measure" --warmup "$warmup" | tee -a "$results"
   stop_all
 }
 
