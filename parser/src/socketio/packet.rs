@@ -365,17 +365,18 @@ impl Packet {
             None
         };
 
-        let payload = (i < s.len()).then(|| text.slice_ref(&s[i..]));
+        // What follows the header, read in place: the values kept are slices of `text`.
+        let payload = (i < s.len()).then(|| &s[i..]);
         let data = match (packet_type, payload) {
             (PacketType::Connect, None) => PacketData::Connect(None),
-            (PacketType::Connect, Some(p)) => PacketData::Connect(Some(json_object(p)?)),
+            (PacketType::Connect, Some(p)) => PacketData::Connect(Some(json_object(&text, p)?)),
             (PacketType::Disconnect, None) => PacketData::Disconnect,
             (PacketType::ConnectError, None) => PacketData::ConnectError(None),
             (PacketType::ConnectError, Some(p)) => {
-                PacketData::ConnectError(Some(json_object_or_string(p)?))
+                PacketData::ConnectError(Some(json_object_or_string(&text, p)?))
             }
             (PacketType::Event | PacketType::BinaryEvent, Some(p)) => {
-                let mut args = json_array(&p)?;
+                let mut args = json_array(&text, p)?;
                 let name = args
                     .first()
                     .and_then(event_name)
@@ -392,7 +393,7 @@ impl Packet {
             }
             (PacketType::Ack | PacketType::BinaryAck, Some(p)) => PacketData::Ack(Ack {
                 id: id.ok_or(DecodeError::InvalidAckId)?,
-                args: json_array(&p)?,
+                args: json_array(&text, p)?,
                 attachments,
             }),
             _ => return Err(DecodeError::InvalidPayload),
@@ -418,39 +419,40 @@ fn count_digits(bytes: &[u8]) -> usize {
     bytes.iter().take_while(|b| b.is_ascii_digit()).count()
 }
 
-/// The JSON value that is the whole of `payload`, with surrounding whitespace trimmed.
-fn json_value(payload: &Str) -> Result<Str, DecodeError> {
-    let raw: &RawValue =
-        serde_json::from_str(payload.as_str()).map_err(|_| DecodeError::InvalidPayload)?;
-    Ok(payload.slice_ref(raw.get()))
+/// The JSON value that is the whole of `payload` (a part of `text`), with surrounding
+/// whitespace trimmed, as a slice of `text`.
+fn json_value(text: &Str, payload: &str) -> Result<Str, DecodeError> {
+    let raw: &RawValue = serde_json::from_str(payload).map_err(|_| DecodeError::InvalidPayload)?;
+    Ok(text.slice_ref(raw.get()))
 }
 
-fn json_object(payload: Str) -> Result<Str, DecodeError> {
-    let value = json_value(&payload)?;
+fn json_object(text: &Str, payload: &str) -> Result<Str, DecodeError> {
+    let value = json_value(text, payload)?;
     match value.as_bytes().first() {
         Some(b'{') => Ok(value),
         _ => Err(DecodeError::InvalidPayload),
     }
 }
 
-fn json_object_or_string(payload: Str) -> Result<Str, DecodeError> {
-    let value = json_value(&payload)?;
+fn json_object_or_string(text: &Str, payload: &str) -> Result<Str, DecodeError> {
+    let value = json_value(text, payload)?;
     match value.as_bytes().first() {
         Some(b'{' | b'"') => Ok(value),
         _ => Err(DecodeError::InvalidPayload),
     }
 }
 
-/// The elements of a JSON array, each as raw JSON sharing the payload's memory. Read straight
-/// into the list of slices: every event goes through here, so no list in between.
-fn json_array(payload: &Str) -> Result<Vec<Str>, DecodeError> {
-    let mut de = serde_json::Deserializer::from_str(payload.as_str());
-    let elements = serde::Deserializer::deserialize_seq(&mut de, Slices(payload))
+/// The elements of the JSON array `payload` (a part of `text`), each as raw JSON sharing
+/// `text`'s memory. Read straight into the list of slices: every event goes through here, so
+/// no list in between.
+fn json_array(text: &Str, payload: &str) -> Result<Vec<Str>, DecodeError> {
+    let mut de = serde_json::Deserializer::from_str(payload);
+    let elements = serde::Deserializer::deserialize_seq(&mut de, Slices(text))
         .and_then(|elements| de.end().map(|()| elements));
     elements.map_err(|_| DecodeError::InvalidPayload)
 }
 
-/// Collects a JSON array's elements as slices of the payload they were read from.
+/// Collects a JSON array's elements as slices of the text they were read from.
 struct Slices<'p>(&'p Str);
 
 impl<'de> serde::de::Visitor<'de> for Slices<'_> {
