@@ -21,10 +21,9 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { HOST, sioServerKind, sleep, startServer, withTimeout } from "./harness.mjs";
 import { postgresBin, startPostgres } from "./postgres-harness.mjs";
-import { Recorder, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
+import { ABSENCE_MS, Recorder, disconnectsBothWays, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
-const ABSENCE_MS = 300;
 const HEARTBEATS = { heartbeatInterval: 500, heartbeatTimeout: 2000 };
 
 /** Node's server of the cluster, with the contract's server-side `hello` handler. */
@@ -252,14 +251,7 @@ describe("two of our servers and a Node server in one PostgreSQL cluster", noPos
   });
 
   test("disconnectSockets both ways: ours disconnects Node's socket, Node's ours", { timeout: 20_000 }, async () => {
-    const victimOfNode = await client(ctx.server.url, "victim of Node's (ours)");
-    const victimOfOurs = await client(node.url, "victim of ours (Node's)");
-    node.io.in(victimOfNode.id).disconnectSockets();
-    assert.equal(await victimOfNode.rec.waitDisconnect(WAIT), "io server disconnect");
-    assert.deepStrictEqual(await emitAck(onA, WAIT, "disconnect-sockets", victimOfOurs.id), []);
-    assert.equal(await victimOfOurs.rec.waitDisconnect(WAIT), "io server disconnect");
-    await sleep(ABSENCE_MS);
-    for (const socket of [onA, onB, onNode]) assert.ok(socket.connected, `${socket.rec.label} was disconnected too`);
+    await disconnectsBothWays({ client, ourUrl: ctx.server.url, node, asker: onA, bystanders: [onA, onB, onNode], timeoutMs: WAIT });
   });
 
   test("Node's serverSideEmit without an ack reaches our handlers", { timeout: 20_000 }, async () => {

@@ -29,11 +29,9 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { HOST, sleep, startServer, withTimeout } from "./harness.mjs";
 import { startRedis } from "./redis-harness.mjs";
-import { Recorder, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
+import { ABSENCE_MS, Recorder, disconnectsBothWays, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
-/** How long a test waits to conclude that something was not delivered. */
-const ABSENCE_MS = 300;
 
 /** The cluster engines: our server's switch, and Node's adapter on its Redis clients. */
 const ENGINES = [
@@ -284,13 +282,6 @@ for (const engine of ENGINES) describe(`our server and a Node server in one Redi
   });
 
   test("(g) disconnectSockets both ways", { timeout: 15_000 }, async () => {
-    const victimOfNode = await client(ctx.server.url, "victim of Node's (ours)");
-    const victimOfOurs = await client(node.url, "victim of ours (Node's)");
-    node.io.in(victimOfNode.id).disconnectSockets();
-    assert.equal(await victimOfNode.rec.waitDisconnect(WAIT), "io server disconnect");
-    assert.deepStrictEqual(await emitAck(onOurs, WAIT, "disconnect-sockets", victimOfOurs.id), []);
-    assert.equal(await victimOfOurs.rec.waitDisconnect(WAIT), "io server disconnect");
-    await sleep(ABSENCE_MS);
-    for (const socket of [onOurs, onNode]) assert.ok(socket.connected, `${socket.rec.label} was disconnected too`);
+    await disconnectsBothWays({ client, ourUrl: ctx.server.url, node, asker: onOurs, bystanders: [onOurs, onNode], timeoutMs: WAIT });
   });
 });

@@ -484,6 +484,23 @@ export async function notInRoom(send, room, socket, timeoutMs = 5000) {
   assert.ok(!socket.rec.has("room", (a) => a[0] === t), `${socket.rec.label} still in ${room}`);
 }
 
+/**
+ * disconnectSockets across a cluster of ours and a Node server (`node`: `{ url, io }`), both
+ * ways: Node's disconnects a new client of ours, ours (asked through `asker`'s
+ * "disconnect-sockets" event) a new client of Node's, and every socket of `bystanders` stays
+ * connected. `client(url, label)` connects a recorded client.
+ */
+export async function disconnectsBothWays({ client, ourUrl, node, asker, bystanders, timeoutMs = 5000 }) {
+  const victimOfNode = await client(ourUrl, "victim of Node's (ours)");
+  const victimOfOurs = await client(node.url, "victim of ours (Node's)");
+  node.io.in(victimOfNode.id).disconnectSockets();
+  assert.equal(await victimOfNode.rec.waitDisconnect(timeoutMs), "io server disconnect");
+  assert.deepStrictEqual(await emitAck(asker, timeoutMs, "disconnect-sockets", victimOfOurs.id), []);
+  assert.equal(await victimOfOurs.rec.waitDisconnect(timeoutMs), "io server disconnect");
+  await sleep(ABSENCE_MS);
+  for (const socket of bystanders) assert.ok(socket.connected, `${socket.rec.label} was disconnected too`);
+}
+
 // ---------------------------------------------------------------------------
 // Delivery checks (sio-features server)
 // ---------------------------------------------------------------------------
