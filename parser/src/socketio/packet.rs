@@ -221,10 +221,15 @@ impl Packet {
     /// How many binary attachments follow this packet.
     #[must_use]
     pub fn attachments(&self) -> usize {
+        self.announced_attachments().unwrap_or(0)
+    }
+
+    /// The attachment count the packet's text announces (`N-`), if it announces one.
+    fn announced_attachments(&self) -> Option<usize> {
         match &self.data {
             PacketData::Event(Event { attachments, .. })
-            | PacketData::Ack(Ack { attachments, .. }) => attachments.unwrap_or(0),
-            _ => 0,
+            | PacketData::Ack(Ack { attachments, .. }) => *attachments,
+            _ => None,
         }
     }
 
@@ -242,11 +247,7 @@ impl Packet {
     #[must_use]
     pub fn encoded_len(&self) -> usize {
         let mut len = 1;
-        if let Some(n) = match &self.data {
-            PacketData::Event(e) => e.attachments,
-            PacketData::Ack(a) => a.attachments,
-            _ => None,
-        } {
+        if let Some(n) = self.announced_attachments() {
             len += decimal_len(n as u64) + 1;
         }
         if self.nsp.as_str() != "/" {
@@ -271,11 +272,7 @@ impl Packet {
     /// Appends the packet's text to `out`; a server prefixes `4` to make the engine.io message.
     pub fn encode_into(&self, out: &mut String) {
         out.push((b'0' + self.packet_type() as u8) as char);
-        if let Some(n) = match &self.data {
-            PacketData::Event(e) => e.attachments,
-            PacketData::Ack(a) => a.attachments,
-            _ => None,
-        } {
+        if let Some(n) = self.announced_attachments() {
             push_decimal(out, n as u64);
             out.push('-');
         }
