@@ -276,9 +276,11 @@ describe("two of our servers and Node's on one Redis Cluster, sharded pub/sub", 
         reconnection: false,
       });
       try {
-        for (const socket of [mine, theirs]) {
-          await withTimeout(new Promise((resolve) => socket.once("connect", resolve)), WAIT, "a client to connect");
-        }
+        // Both listen from the start: awaiting one before listening to the other missed the
+        // second's "connect" whenever it came first.
+        const up = (socket, label) =>
+          withTimeout(new Promise((resolve) => socket.once("connect", resolve)), WAIT, `${label} to connect`);
+        await Promise.all([up(mine, "a client of ours"), up(theirs, "a client of Node's")]);
         const inRoom = (room) => io.of("/").adapter.rooms.get(room)?.has(theirs.id) ?? false;
         // Node's ClusterAdapter joins locally only once it has published the join: wait.
         io.in(theirs.id).socketsJoin("room-node");
