@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CHAT_BIN, CHROMIUM, WAIT, launchChromium, openChat, seen, startChat, stopChild } from "./chat-harness.mjs";
-import { E2E_ROOT, HOST, freePort } from "./harness.mjs";
+import { E2E_ROOT, HOST, freePort, withTimeout } from "./harness.mjs";
 
 const SCREENSHOT = path.join(E2E_ROOT, "artifacts", "admin-ui.png");
 const UI_DIR = path.join(E2E_ROOT, "node_modules", "@socket.io", "admin-ui", "ui", "dist");
@@ -84,13 +84,15 @@ describe("the official admin UI on the chat, in chromium", () => {
     // Disconnect ann's socket from its page in the UI; the chat page reconnects by itself.
     await ui.goto(`${base}admin/#/n/%2F/sockets/${annId}`);
     await ui.getByText("Socket details").waitFor({ timeout: WAIT });
-    const disconnects = ann.evaluate(
-      () => new Promise((resolve) => window.chat.socket.once("disconnect", (reason) => resolve(reason))),
-    );
+    // Listening before the click, and known to listen: the page keeps the reason for later.
+    await ann.evaluate(() => {
+      window.disconnectReason = new Promise((resolve) => window.chat.socket.once("disconnect", resolve));
+    });
     // The socket's status row has the button that disconnects the socket alone (_disconnect
     // with close false); the client's status row, first, has one that closes the connection.
     await ui.locator("tr", { hasText: "Status" }).nth(1).locator("button").click({ timeout: WAIT });
-    assert.equal(await disconnects, "io server disconnect");
+    const reason = await withTimeout(ann.evaluate(() => window.disconnectReason), WAIT, "ann's socket to be disconnected");
+    assert.equal(reason, "io server disconnect");
     await ann.waitForFunction((old) => window.chat.socket.connected && window.chat.socket.id !== old, annId, {
       timeout: WAIT,
     });

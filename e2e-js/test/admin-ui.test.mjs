@@ -77,8 +77,16 @@ describe("admin UI protocol", () => {
     const admin = await login(ctx);
     const client = await connectSio(ctx.server, WS, ctx.pool, { label: "client" });
     client.emit("message", "counted");
-    // Node sends every 2 s; ours every 500 ms here. Wait for one that counts the client.
-    const [stats] = await admin.rec.waitFor("server_stats", 6000, ([s]) => s.aggregatedEvents.some((e) => e.type === "packetsIn"));
+    // Node sends every 2 s; ours every 500 ms here. Wait for one that counts the client: the
+    // recorder also holds any sent before it connected, already with the admin's own packets.
+    const [stats] = await admin.rec.waitFor(
+      "server_stats",
+      6000,
+      ([s]) =>
+        s.clientsCount >= 2 &&
+        s.namespaces.some((n) => n.name === "/" && n.socketsCount >= 1) &&
+        s.aggregatedEvents.some((e) => e.type === "packetsIn"),
+    );
     assert.equal(stats.serverId, process.env.SIO_SERVER === "node" ? "node" : "rust");
     assert.equal(typeof stats.hostname, "string");
     assert.equal(typeof stats.pid, "number");

@@ -96,7 +96,10 @@ export class Recorder {
     this.connects = 0;
     this.waiters = new Set();
     socket.onAny((event, ...args) => this._push({ event, args, at: Date.now() }));
-    socket.on("connect", () => this.connects++);
+    socket.on("connect", () => {
+      this.connects++;
+      this._wake();
+    });
     socket.on("connect_error", (err) => {
       this.connectErrors.push(err);
       this._wake();
