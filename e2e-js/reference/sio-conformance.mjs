@@ -312,11 +312,14 @@ httpServer.listen(port, () => {
   emitLine({ event: "listening", port: httpServer.address().port });
 });
 
+// io.close() first: its adapter publishes ADAPTER_CLOSE through the pg pool or the Redis
+// clients (as ours does on SIGTERM), which must still be open for it to go out.
 function shutdown() {
-  for (const client of redisClients) client.quit().catch(() => {});
-  pgPool?.end().catch(() => {});
-  io.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 500).unref();
+  io.close(async () => {
+    await Promise.allSettled([...redisClients.map((client) => client.quit()), pgPool?.end()]);
+    process.exit(0);
+  });
 }
 process.on("SIGTERM", shutdown);
 process.on("SIGINT", shutdown);
