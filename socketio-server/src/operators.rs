@@ -331,7 +331,8 @@ impl BroadcastOperator {
                 expected: None,
             });
         };
-        let mut received = Vec::with_capacity(expected);
+        // `expected` counts what other servers said they reached: not an allocation size.
+        let mut received = Vec::with_capacity(expected.min(1024));
         let mut answered = 0;
         while answered < expected {
             match tokio::time::timeout_at(deadline, answers.recv()).await {

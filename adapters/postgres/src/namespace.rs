@@ -265,7 +265,7 @@ impl Adapter for PgNamespace {
         Box::pin(async move {
             let local = local.await?;
             let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
-            Ok(local + remote)
+            Ok(local.saturating_add(remote))
         })
     }
 

@@ -112,3 +112,48 @@ async fn what_is_not_a_message_is_ignored_and_the_older_requests_are_answered() 
     client.assert_no_event(Duration::from_millis(100)).await;
     assert!(socket.connected());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_claims_every_client_there_is_ends_in_a_timeout_not_a_crash() {
+    let redis = Redis::start();
+    let (a, addr) = server(&redis).await;
+    // The stranger listens where broadcasts with acks are asked: it counts as a server.
+    let mut stranger = Stranger::join(&redis, &[REQUESTS]).await;
+    cluster_of(2, &[&a]).await;
+    // A client of ours that never answers: the local count is 1, the remote u64::MAX.
+    let mut client = Client::connect(addr).await;
+    let asking = tokio::spawn({
+        let a = a.clone();
+        async move {
+            a.timeout(Duration::from_millis(500))
+                .emit_with_ack::<_, Value>("question", &json!(1))
+                .await
+        }
+    });
+    let request_id = loop {
+        let request: Value = rmp_serde::from_slice(&stranger.next().await).unwrap_or(Value::Null);
+        if request["type"] == 7 {
+            break request["requestId"].clone();
+        }
+    };
+    let claim = json!({"type": 8, "requestId": request_id, "clientCount": u64::MAX});
+    stranger
+        .publish(RESPONSES, claim.to_string().into_bytes())
+        .await;
+    let result = asking.await.expect("the asking task does not panic");
+    match result {
+        Err(socketio::BroadcastAckError::Timeout { received, expected }) => {
+            assert!(received.is_empty());
+            assert_eq!(expected, Some(usize::MAX));
+        }
+        other => panic!("a timeout, not {other:?}"),
+    }
+    // The server goes on: its client still gets broadcasts.
+    a.emit("after", &json!(2)).expect("emit");
+    let question = client.next_text().await;
+    assert!(
+        question.starts_with("42") && question.ends_with(r#"["question",1]"#),
+        "{question}"
+    );
+    assert_eq!(client.next_event().await.0, json!(["after", 2]));
+}

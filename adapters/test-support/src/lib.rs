@@ -215,7 +215,8 @@ impl Client {
         drop(self.ws);
     }
 
-    async fn next_text(&mut self) -> String {
+    /// The next text frame (pings answered on the way), as it came.
+    pub async fn next_text(&mut self) -> String {
         loop {
             let message = tokio::time::timeout(WAIT, self.ws.next())
                 .await

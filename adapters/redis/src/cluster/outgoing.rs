@@ -106,7 +106,7 @@ pub fn broadcast_with_ack<N: ClusterRequests>(
         let message = super::message(kind::BROADCAST, Some(data), me.uid(), me.name());
         slot.publish(me.requests_channel(), message);
         let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
-        Ok(local + remote)
+        Ok(local.saturating_add(remote))
     })
 }
 

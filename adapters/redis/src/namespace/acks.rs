@@ -53,7 +53,7 @@ impl RedisNamespace {
             });
             slot.publish(me.request_channel.clone(), request.encode());
             let remote = broadcast_answers(answers, others, acks, timeout, read_answer).await;
-            Ok(local + remote)
+            Ok(local.saturating_add(remote))
         })
     }
 
