@@ -247,7 +247,8 @@ impl Inflater {
         let Some(message) = &mut self.message else {
             return Err(CloseCode::Protocol);
         };
-        message.wire += len;
+        // A frame's length is the peer's (up to 2^64 - 1): added without overflowing.
+        message.wire = message.wire.saturating_add(len);
         if message.wire > self.limit as u64 {
             return Err(CloseCode::Size);
         }
@@ -628,6 +629,23 @@ mod tests {
         let mut out = Vec::new();
         let header = frame(BINARY, true, true, &vec![0; 1_000_001]);
         let result = Inflater::server(1_000_000, false).process(&header[..14], &mut out);
+        assert_eq!(result.unwrap_err(), CloseCode::Size);
+    }
+
+    #[test]
+    fn a_continuation_of_the_largest_length_is_refused_not_overflowed() {
+        let mut client = compressor();
+        let start = client.compress(b"x");
+        let mut wire = frame(TEXT, false, true, &start);
+        // A continuation that declares 2^64 - 1 bytes: its header alone must be refused.
+        let header = FrameHeader {
+            is_final: true,
+            opcode: CONTINUE,
+            mask: Some(MASK),
+            ..FrameHeader::default()
+        };
+        header.format(u64::MAX, &mut wire).unwrap();
+        let result = through(&mut Inflater::server(1_000_000, false), &wire, wire.len());
         assert_eq!(result.unwrap_err(), CloseCode::Size);
     }
 }
