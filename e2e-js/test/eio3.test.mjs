@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe } from "node:test";
 import ioV2 from "socket.io-client-v2";
 import { io } from "socket.io-client";
-import { httpRequest, startServer, withTimeout } from "./harness.mjs";
+import { httpRequest, sioServerKind, startServer, withTimeout } from "./harness.mjs";
 import { SIO_PATH, emitAck, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
@@ -299,6 +299,21 @@ describe("the v3 wire", () => {
     assert.equal((await poll(`EIO=3&transport=polling&sid=${sid}`, { method: "POST", body: "1:3" })).status, 200);
     const after = await poll(`EIO=3&transport=polling&sid=${sid}`);
     assert.equal(after.status, 400, "the session is over");
+  });
+
+  // Node queues a pong per ping: a client that POSTs pings and never GETs grows its queue
+  // by 3 bytes per ping (a third of a million per POST at the default maxHttpBufferSize),
+  // without bound.
+  const nodeQueuesEach = sioServerKind === "node" ? "Node queues a pong for each ping" : false;
+  test("a POST of 100,000 pings queues one pong, and the session goes on", { skip: nodeQueuesEach }, async () => {
+    const sid = await session();
+    for (let round = 0; round < 3; round++) {
+      const posted = await poll(`EIO=3&transport=polling&sid=${sid}`, { method: "POST", body: "1:2".repeat(100_000) });
+      assert.equal(posted.status, 200, posted.body);
+    }
+    assert.deepEqual(packets((await poll(`EIO=3&transport=polling&sid=${sid}`)).body), ["3"]);
+    await postText(sid, "", '42["message","still here"]');
+    assert.equal(await pollUntil(sid, "", "", "message-back"), '31:42["message-back","still here"]');
   });
 });
 
