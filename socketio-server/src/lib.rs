@@ -14,6 +14,7 @@
 //! [`adapter`].
 
 pub mod adapter;
+mod builder;
 mod client;
 mod client_bundle;
 mod codec;
@@ -42,6 +43,7 @@ mod socket;
 mod spans;
 
 pub use adapter::Room;
+pub use builder::{BuildError, SocketIoBuilder};
 pub use codec::Parser;
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use disconnect::DisconnectReason;
@@ -60,7 +62,7 @@ pub use handler::{
 };
 pub use handshake::Handshake;
 pub use id::Sid;
-pub use io::{BuildError, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
+pub use io::{SocketIo, SocketIoLayer, SocketIoService};
 pub use metrics::Metrics;
 pub use namespace::Namespace;
 pub use observer::EngineObserver;
