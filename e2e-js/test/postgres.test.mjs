@@ -18,10 +18,9 @@ import { after, before, describe } from "node:test";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import pg from "pg";
 import { Server } from "socket.io";
-import { io as connectClient } from "socket.io-client";
 import { HOST, sioServerKind, sleep, startServer, withTimeout } from "./harness.mjs";
 import { postgresBin, startPostgres } from "./postgres-harness.mjs";
-import { ABSENCE_MS, Recorder, disconnectsBothWays, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
+import { ABSENCE_MS, clusterClient, disconnectsBothWays, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
 const HEARTBEATS = { heartbeatInterval: 500, heartbeatTimeout: 2000 };
@@ -81,21 +80,7 @@ describe("two of our servers and a Node server in one PostgreSQL cluster", noPos
   const ctx = useSioServer("sio-conformance", { env });
   const { test } = ctx;
 
-  async function client(url, label, opts = {}) {
-    const socket = connectClient(url, { transports: ["websocket"], forceNew: true, reconnection: false, ...opts });
-    clients.push(socket);
-    socket.rec = new Recorder(socket, label);
-    socket.on("ask", (value, ack) => ack?.({ from: label, value }));
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        socket.once("connect", resolve);
-        socket.once("connect_error", (e) => reject(new Error(`${label}: connect_error ${e.message}`)));
-      }),
-      WAIT,
-      `${label} to connect`,
-    );
-    return socket;
-  }
+  const client = (url, label, opts = {}) => clusterClient(clients, url, label, opts, WAIT);
 
   let onA = null;
   let onB = null;

@@ -26,10 +26,9 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
-import { io as connectClient } from "socket.io-client";
 import { HOST, sleep, startServer, withTimeout } from "./harness.mjs";
 import { startRedis } from "./redis-harness.mjs";
-import { ABSENCE_MS, Recorder, disconnectsBothWays, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
+import { ABSENCE_MS, clusterClient, disconnectsBothWays, emitAck, notInRoom, reachesRoom, sorted, uniqueToken, useSioServer } from "./sio-harness.mjs";
 
 const WAIT = 5000;
 
@@ -97,22 +96,7 @@ for (const engine of ENGINES) describe(`our server and a Node server in one Redi
   const ctx = useSioServer("sio-conformance", { env });
   const { test } = ctx;
 
-  /** A socket.io-client socket (websocket only) connected to `url`, its events recorded. */
-  async function client(url, label, opts = {}) {
-    const socket = connectClient(url, { transports: ["websocket"], forceNew: true, reconnection: false, ...opts });
-    clients.push(socket);
-    socket.rec = new Recorder(socket, label);
-    socket.on("ask", (value, ack) => ack?.({ from: label, value }));
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        socket.once("connect", resolve);
-        socket.once("connect_error", (e) => reject(new Error(`${label}: connect_error ${e.message}`)));
-      }),
-      WAIT,
-      `${label} to connect`,
-    );
-    return socket;
-  }
+  const client = (url, label, opts = {}) => clusterClient(clients, url, label, opts, WAIT);
 
   let onOurs = null;
   let onNode = null;

@@ -21,7 +21,7 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { sioSkipReason, sleep, startServer, withTimeout } from "./harness.mjs";
 import { startRedisCluster } from "./redis-harness.mjs";
-import { Recorder, emitAck, sorted, uniqueToken } from "./sio-harness.mjs";
+import { Recorder, clusterClient, emitAck, sorted, uniqueToken } from "./sio-harness.mjs";
 
 const WAIT = 5000;
 const ABSENCE_MS = 300;
@@ -48,21 +48,7 @@ describe("two of our servers and Node's on one Redis Cluster, sharded pub/sub", 
       let onB = null;
       let onNode = null;
 
-      async function client(url, label) {
-        const socket = connectClient(url, { transports: ["websocket"], forceNew: true, reconnection: false });
-        clients.push(socket);
-        socket.rec = new Recorder(socket, label);
-        socket.on("ask", (value, ack) => ack?.({ from: label, value }));
-        await withTimeout(
-          new Promise((resolve, reject) => {
-            socket.once("connect", resolve);
-            socket.once("connect_error", (e) => reject(new Error(`${label}: connect_error ${e.message}`)));
-          }),
-          WAIT,
-          `${label} to connect`,
-        );
-        return socket;
-      }
+      const client = (url, label) => clusterClient(clients, url, label, {}, WAIT);
 
       before(async () => {
         const env = { REDIS_CLUSTER_URLS: cluster.urls.join(","), REDIS_SUBSCRIPTION_MODE: mode };

@@ -453,6 +453,27 @@ export function assertSameArgs(got, expected, label) {
 /** Sorted copy. */
 export const sorted = (a) => [...a].sort();
 
+
+/**
+ * A websocket-only socket.io-client of `url` for the cluster tests, kept in `clients` for the
+ * caller to close: its events recorded (`socket.rec`), answering "ask" with `{ from: label,
+ * value }`; resolves once connected, rejects on connect_error.
+ */
+export async function clusterClient(clients, url, label, opts = {}, timeoutMs = 5000) {
+  const socket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, ...opts });
+  clients.push(socket);
+  socket.rec = new Recorder(socket, label);
+  socket.on("ask", (value, ack) => ack?.({ from: label, value }));
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("connect_error", (e) => reject(new Error(`${label}: connect_error ${e.message}`)));
+    }),
+    timeoutMs,
+    `${label} to connect`,
+  );
+  return socket;
+}
 /**
  * Sends probes to `room` with `send(room, token)` (from whichever server) until `socket` gets
  * one as a "room" event: a remote join is applied when its message arrives, after the ack of
