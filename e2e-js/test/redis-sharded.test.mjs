@@ -21,10 +21,9 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { sioSkipReason, sleep, startServer, withTimeout } from "./harness.mjs";
 import { startRedisCluster } from "./redis-harness.mjs";
-import { Recorder, clusterClient, emitAck, sorted, uniqueToken } from "./sio-harness.mjs";
+import { ABSENCE_MS, Recorder, clusterClient, emitAck, sorted, uniqueToken } from "./sio-harness.mjs";
 
 const WAIT = 5000;
-const ABSENCE_MS = 300;
 const MODES = ["static", "dynamic", "dynamic-private"];
 
 const skip = sioSkipReason("sio-conformance");
