@@ -147,6 +147,19 @@ impl From<&str> for Str {
     }
 }
 
+/// A WebSocket text frame's payload, which tungstenite has validated as UTF-8 on receipt: its
+/// bytes, shared and not checked again (feature `tungstenite`).
+#[cfg(feature = "tungstenite")]
+impl From<tungstenite::Utf8Bytes> for Str {
+    #[allow(unsafe_code)] // the one unsafe call below, which is the whole body
+    fn from(text: tungstenite::Utf8Bytes) -> Self {
+        // SAFETY: `Utf8Bytes` holds valid UTF-8 only, which its own `as_str` relies on: each of
+        // its constructors takes a `str`, checks the bytes (tungstenite's frame reader does so
+        // for a text message), or is its `unsafe fn from_bytes_unchecked`, whose caller promises.
+        unsafe { Str::from_utf8_unchecked(text.into()) }
+    }
+}
+
 impl From<Str> for Bytes {
     fn from(s: Str) -> Bytes {
         s.0

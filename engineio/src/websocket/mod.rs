@@ -126,10 +126,7 @@ async fn probe<D>(socket: &Socket<D>, ws: &mut Ws) -> bool {
             _ = socket.closed.wait() => return false,
         };
         let packet = match message {
-            Some(Ok(WsMessage::Text(text))) => match into_str(text) {
-                Some(text) => Packet::decode_text(text),
-                None => return false,
-            },
+            Some(Ok(WsMessage::Text(text))) => Packet::decode_text(Str::from(text)),
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
             _ => return false,
         };
@@ -307,9 +304,10 @@ fn on_message<H: EngineIoHandler>(
     close_code: &mut Option<CloseCode>,
 ) -> Result<(), Option<CloseReason>> {
     match message {
-        Some(Ok(WsMessage::Text(text))) => match into_str(text).map(|t| wire.decode_text(t)) {
-            Some(Ok(packet)) => engine.on_packet(socket, packet),
-            Some(Err(_)) | None => return Err(Some(CloseReason::ParseError)),
+        // tungstenite has checked the text is UTF-8: `Str::from` does not check it again.
+        Some(Ok(WsMessage::Text(text))) => match wire.decode_text(Str::from(text)) {
+            Ok(packet) => engine.on_packet(socket, packet),
+            Err(_) => return Err(Some(CloseReason::ParseError)),
         },
         Some(Ok(WsMessage::Binary(bytes))) => match wire.decode_binary(bytes) {
             Ok(packet) => engine.on_packet(socket, packet),
@@ -367,13 +365,6 @@ async fn write_batch(
 
 async fn close_quietly(ws: &mut Ws) {
     let _ = timeout(CLOSE_GRACE, ws.close(None)).await;
-}
-
-/// The frame's text as a `Str`, sharing its bytes. tungstenite has validated them already; they
-/// are checked again (a fast pass over bytes in cache) because this crate has no unsafe code,
-/// so `None` never happens in practice.
-fn into_str(text: Utf8Bytes) -> Option<Str> {
-    Str::from_utf8(text.into()).ok()
 }
 
 /// Checks the upgrade request and builds the 101 answer, with per-message deflate when it is
