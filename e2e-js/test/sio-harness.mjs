@@ -453,7 +453,6 @@ export function assertSameArgs(got, expected, label) {
 /** Sorted copy. */
 export const sorted = (a) => [...a].sort();
 
-
 /**
  * A websocket-only socket.io-client of `url` for the cluster tests, kept in `clients` for the
  * caller to close: its events recorded (`socket.rec`), answering "ask" with `{ from: label,
@@ -474,6 +473,7 @@ export async function clusterClient(clients, url, label, opts = {}, timeoutMs = 
   );
   return socket;
 }
+
 /**
  * Sends probes to `room` with `send(room, token)` (from whichever server) until `socket` gets
  * one as a "room" event: a remote join is applied when its message arrives, after the ack of
